@@ -1,0 +1,4 @@
+export * from './triple-set';
+export * from './rng';
+export * from './embedding-export';
+export * from './impression';

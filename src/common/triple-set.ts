@@ -1,0 +1,182 @@
+/**
+ * TripleSet: the plain structure that crosses from the graph (snapshot) and the dataset loaders
+ * into the KGE engine (DESIGN §3). On disk it is a directory:
+ *
+ *   manifest.json      TripleSetManifest
+ *   entities.json      EntityEntry[]   (index = entity id used in the triple arrays)
+ *   relations.json     string[]        (index = relation id)
+ *   train.bin, valid.bin, test.bin
+ *                      one file per split that has triples; each is three little-endian int32
+ *                      arrays back to back: heads[n], relations[n], tails[n]
+ */
+import { promises as fs } from 'fs';
+import * as path from 'path';
+
+export const TRIPLESET_FORMAT = 'adkg.tripleset';
+export const TRIPLESET_VERSION = 1;
+
+export type SplitName = 'train' | 'valid' | 'test';
+export const SPLIT_NAMES: readonly SplitName[] = ['train', 'valid', 'test'];
+
+/** One entity: its id in the source (e.g. a userId) and its node type (User, Pin, ... or "Entity"). */
+export interface EntityEntry {
+  id: string;
+  type: string;
+}
+
+/** Triples of one split, column-wise. All three arrays have the same length. */
+export interface TripleArrays {
+  heads: Int32Array;
+  relations: Int32Array;
+  tails: Int32Array;
+}
+
+export interface TripleSetManifest {
+  format: typeof TRIPLESET_FORMAT;
+  version: number;
+  /** Where it came from: "snapshot:memory", "snapshot:neo4j", "dataset:fb15k-237", "simulate", ... */
+  source: string;
+  entities: number;
+  relations: number;
+  /** Triples per split present on disk. */
+  counts: Partial<Record<SplitName, number>>;
+  /** Entities per node type. */
+  entityTypes: Record<string, number>;
+  /** Time window of the events the triples came from (ISO-8601), null when unknown (public datasets). */
+  window: { from: string | null; to: string | null };
+  created: string;
+  /** Free-form extra facts (snapshot options, dataset split names ...). */
+  meta?: Record<string, unknown>;
+}
+
+export interface TripleSet {
+  manifest: TripleSetManifest;
+  entities: EntityEntry[];
+  relations: string[];
+  splits: Partial<Record<SplitName, TripleArrays>>;
+}
+
+/** Key that identifies an entity across stores, snapshots and exports: "Type:id". */
+export function entityKey(e: EntityEntry): string {
+  return `${e.type}:${e.id}`;
+}
+
+export function tripleCount(t: TripleArrays): number {
+  return t.heads.length;
+}
+
+export function emptyTriples(): TripleArrays {
+  return { heads: new Int32Array(0), relations: new Int32Array(0), tails: new Int32Array(0) };
+}
+
+function checkTriples(name: string, t: TripleArrays, entities: number, relations: number): void {
+  const n = t.heads.length;
+  if (t.relations.length !== n || t.tails.length !== n) {
+    throw new Error(`TripleSet split ${name}: heads/relations/tails lengths differ (${n}, ${t.relations.length}, ${t.tails.length})`);
+  }
+  for (let i = 0; i < n; i++) {
+    const h = t.heads[i], r = t.relations[i], tl = t.tails[i];
+    if (h < 0 || h >= entities || tl < 0 || tl >= entities || r < 0 || r >= relations) {
+      throw new Error(`TripleSet split ${name}: triple ${i} (${h}, ${r}, ${tl}) is out of range (${entities} entities, ${relations} relations)`);
+    }
+  }
+}
+
+/** Builds a manifest with counts and entity types filled in from the data. */
+export function makeManifest(
+  source: string,
+  entities: EntityEntry[],
+  relations: string[],
+  splits: Partial<Record<SplitName, TripleArrays>>,
+  window: { from: string | null; to: string | null } = { from: null, to: null },
+  meta?: Record<string, unknown>,
+): TripleSetManifest {
+  const counts: Partial<Record<SplitName, number>> = {};
+  for (const s of SPLIT_NAMES) {
+    const t = splits[s];
+    if (t) counts[s] = t.heads.length;
+  }
+  const entityTypes: Record<string, number> = {};
+  for (const e of entities) entityTypes[e.type] = (entityTypes[e.type] ?? 0) + 1;
+  return {
+    format: TRIPLESET_FORMAT,
+    version: TRIPLESET_VERSION,
+    source,
+    entities: entities.length,
+    relations: relations.length,
+    counts,
+    entityTypes,
+    window,
+    created: new Date().toISOString(),
+    ...(meta ? { meta } : {}),
+  };
+}
+
+function encodeSplit(t: TripleArrays): Buffer {
+  const n = t.heads.length;
+  const out = Buffer.allocUnsafe(n * 12);
+  const view = new Int32Array(out.buffer, out.byteOffset, n * 3);
+  view.set(t.heads, 0);
+  view.set(t.relations, n);
+  view.set(t.tails, 2 * n);
+  return out;
+}
+
+function decodeSplit(buf: Buffer, file: string): TripleArrays {
+  if (buf.length % 12 !== 0) throw new Error(`${file}: size ${buf.length} is not a multiple of 12 bytes (3 x int32 per triple)`);
+  const n = buf.length / 12;
+  // Copy into an aligned buffer: Buffer pools may hand out unaligned offsets.
+  const all = new Int32Array(n * 3);
+  new Uint8Array(all.buffer).set(buf);
+  return { heads: all.subarray(0, n), relations: all.subarray(n, 2 * n), tails: all.subarray(2 * n, 3 * n) };
+}
+
+/** Writes a TripleSet directory (creating it). Validates ranges first so nothing half-valid is written. */
+export async function writeTripleSet(dir: string, ts: TripleSet): Promise<void> {
+  for (const s of SPLIT_NAMES) {
+    const t = ts.splits[s];
+    if (t) checkTriples(s, t, ts.entities.length, ts.relations.length);
+  }
+  await fs.mkdir(dir, { recursive: true });
+  for (const s of SPLIT_NAMES) {
+    const t = ts.splits[s];
+    const file = path.join(dir, `${s}.bin`);
+    if (t) await fs.writeFile(file, encodeSplit(t));
+    else await fs.rm(file, { force: true });
+  }
+  await fs.writeFile(path.join(dir, 'entities.json'), JSON.stringify(ts.entities));
+  await fs.writeFile(path.join(dir, 'relations.json'), JSON.stringify(ts.relations));
+  // The manifest goes last: a directory with a manifest is complete.
+  await fs.writeFile(path.join(dir, 'manifest.json'), JSON.stringify(ts.manifest, null, 2) + '\n');
+}
+
+/** Reads a TripleSet directory written by writeTripleSet, with clear errors for what is missing or wrong. */
+export async function readTripleSet(dir: string): Promise<TripleSet> {
+  const manifestPath = path.join(dir, 'manifest.json');
+  let manifest: TripleSetManifest;
+  try {
+    manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as TripleSetManifest;
+  } catch (e) {
+    throw new Error(`${dir} is not a TripleSet directory: cannot read manifest.json (${(e as Error).message})`);
+  }
+  if (manifest.format !== TRIPLESET_FORMAT) {
+    throw new Error(`${manifestPath}: format is ${JSON.stringify(manifest.format)}, expected ${TRIPLESET_FORMAT}`);
+  }
+  const entities = JSON.parse(await fs.readFile(path.join(dir, 'entities.json'), 'utf8')) as EntityEntry[];
+  const relations = JSON.parse(await fs.readFile(path.join(dir, 'relations.json'), 'utf8')) as string[];
+  const splits: Partial<Record<SplitName, TripleArrays>> = {};
+  for (const s of SPLIT_NAMES) {
+    const file = path.join(dir, `${s}.bin`);
+    let buf: Buffer;
+    try {
+      buf = await fs.readFile(file);
+    } catch {
+      continue;
+    }
+    const t = decodeSplit(buf, file);
+    checkTriples(s, t, entities.length, relations.length);
+    splits[s] = t;
+  }
+  if (!splits.train) throw new Error(`${dir}: TripleSet has no train.bin`);
+  return { manifest, entities, relations, splits };
+}
