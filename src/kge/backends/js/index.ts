@@ -1,0 +1,1 @@
+export { JsBackend, jsBackendFactory } from './js-backend';

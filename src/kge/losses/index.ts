@@ -1,0 +1,2 @@
+export * from './loss';
+export * from './self-adversarial';

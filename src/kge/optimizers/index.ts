@@ -1,0 +1,3 @@
+export * from './row-gradients';
+export * from './row-optimizers';
+export * from './constraints';

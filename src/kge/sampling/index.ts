@@ -1,0 +1,3 @@
+export * from './sampling-tables';
+export * from './negative-sampler';
+export * from './epoch-order';
