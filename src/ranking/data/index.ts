@@ -1,0 +1,4 @@
+export { readNpy, writeNpy, parseNpy, encodeNpy, type NpyArray, type NpyDtype } from './npy';
+export { readImpressions, impressionColumns, findImpressionsFile, Vocabulary, type ImpressionColumns } from './impressions';
+export { timeSplit, clickHistories, sparseUsers, DAY_MS, type TimeSplit } from './split';
+export { readEmbeddingExport, entityRow, type EmbeddingSet } from './embedding-export';

@@ -1,0 +1,2 @@
+export { rocAuc, logLoss } from './metrics';
+export { evaluatePredictions, oracleMetrics, type EvalMetrics, type TaskMetrics } from './evaluate';

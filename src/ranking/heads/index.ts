@@ -1,0 +1,1 @@
+export { CtrCvrHeads, type CvrMode } from './ctr-cvr-heads';

@@ -1,0 +1,1 @@
+export { pretrainUserPinContrastive, type ContrastiveFacet, type ContrastiveOptions } from './contrastive';

@@ -1,0 +1,111 @@
+/**
+ * RankingContext: everything the variants share for one data set — the time split, feature rows per
+ * impression, click histories, sparse-user flags and the (checked) embedding export.
+ */
+import { ImpressionColumns } from '../data/impressions';
+import { EmbeddingSet } from '../data/embedding-export';
+import { TimeSplit, clickHistories, sparseUsers, timeSplit } from '../data/split';
+import { IdMapper } from '../tables/id-mapper';
+import { checkEmbeddingWindow } from './leakage';
+
+export interface ContextOptions {
+  evalDays?: number;
+  historyLength?: number;
+  /** Cap on the rows of each id table; an id space above it is hashed. */
+  tableRows?: number;
+  sparseThreshold?: number;
+  allowUnknownWindow?: boolean;
+}
+
+export interface FeatureRows {
+  user: Int32Array;
+  pin: Int32Array;
+  advertiser: Int32Array;
+  category: Int32Array;
+  surface: Int32Array;
+  hour: Int32Array;
+  /** [n × historyLength] pin rows of the user's earlier clicks, -1 padding */
+  history: Int32Array;
+}
+
+export interface RankingContext {
+  cols: ImpressionColumns;
+  split: TimeSplit;
+  historyLength: number;
+  /** per user code: 1 when the user has ≤ sparseThreshold training impressions */
+  sparseUser: Uint8Array;
+  mappers: { user: IdMapper; pin: IdMapper; advertiser: IdMapper; category: IdMapper; surface: IdMapper; hour: IdMapper };
+  rows: FeatureRows;
+  embeddings: EmbeddingSet | null;
+  /** Scale that brings the export's mean entity norm to 1 (the towers see comparable magnitudes). */
+  kgeScale: number;
+}
+
+const NO_CATEGORY = '\u0000none';
+
+export function buildRankingContext(cols: ImpressionColumns, embeddings: EmbeddingSet | null, opts: ContextOptions = {}): RankingContext {
+  const evalDays = opts.evalDays ?? 2;
+  const split = timeSplit(cols, evalDays);
+  if (embeddings) checkEmbeddingWindow(embeddings.manifest, embeddings.dir, split.evalStart, evalDays, opts.allowUnknownWindow);
+  if (split.eval.length === 0) throw new Error(`${cols.source}: no impressions in the last ${evalDays} day(s)`);
+  const H = opts.historyLength ?? 10;
+  const cap = opts.tableRows;
+  const mappers = {
+    user: new IdMapper(cols.users.ids, cap),
+    pin: new IdMapper(cols.pins.ids, cap),
+    advertiser: new IdMapper(cols.advertisers.ids, cap),
+    category: new IdMapper([NO_CATEGORY, ...cols.categories.ids], cap),
+    surface: new IdMapper(cols.surfaces.ids, cap),
+    hour: new IdMapper(Array.from({ length: 24 }, (_, h) => String(h))),
+  };
+  const codeRows = (m: IdMapper, ids: string[]) => Int32Array.from(ids, (id) => m.row(id));
+  const userRow = codeRows(mappers.user, cols.users.ids);
+  const pinRow = codeRows(mappers.pin, cols.pins.ids);
+  const advRow = codeRows(mappers.advertiser, cols.advertisers.ids);
+  const catRow = codeRows(mappers.category, cols.categories.ids);
+  const noCat = mappers.category.row(NO_CATEGORY);
+  const surfRow = codeRows(mappers.surface, cols.surfaces.ids);
+  const n = cols.n;
+  const rows: FeatureRows = {
+    user: new Int32Array(n),
+    pin: new Int32Array(n),
+    advertiser: new Int32Array(n),
+    category: new Int32Array(n),
+    surface: new Int32Array(n),
+    hour: new Int32Array(n),
+    history: new Int32Array(n * H),
+  };
+  for (let i = 0; i < n; i++) {
+    rows.user[i] = userRow[cols.user[i]];
+    rows.pin[i] = pinRow[cols.pin[i]];
+    rows.advertiser[i] = advRow[cols.advertiser[i]];
+    rows.category[i] = cols.category[i] < 0 ? noCat : catRow[cols.category[i]];
+    rows.surface[i] = surfRow[cols.surface[i]];
+    rows.hour[i] = mappers.hour.row(String(new Date(cols.ts[i]).getUTCHours()));
+  }
+  const hist = clickHistories(cols, H);
+  for (let j = 0; j < hist.length; j++) rows.history[j] = hist[j] < 0 ? -1 : pinRow[hist[j]];
+  let kgeScale = 1;
+  if (embeddings) {
+    const d = embeddings.dim;
+    const N = embeddings.entities.length / d;
+    let normSum = 0;
+    for (let e = 0; e < N; e++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += embeddings.entities[e * d + k] ** 2;
+      normSum += Math.sqrt(s);
+    }
+    const mean = N ? normSum / N : 1;
+    kgeScale = mean > 0 ? 1 / mean : 1;
+  }
+  return {
+    cols,
+    split,
+    historyLength: H,
+    sparseUser: sparseUsers(cols, split.train, opts.sparseThreshold ?? 3),
+    mappers,
+    rows,
+    embeddings,
+    kgeScale,
+  };
+}

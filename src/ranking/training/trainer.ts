@@ -1,0 +1,182 @@
+/**
+ * Training and evaluation of one variant. Per batch: each table's distinct rows are gathered once
+ * (sparse arch, plain JS), handed to tfjs as a per-batch variable, the loss's gradients are taken
+ * with respect to the dense variables and those gathered rows together, the dense optimizer (Adam)
+ * steps the towers and each table's row-wise optimizer steps only its gathered rows.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { SeededRandom } from '../../common/rng';
+import { RankingModel, Slot } from '../ranking-model';
+import { RankingContext } from './context';
+
+export interface TrainOptions {
+  epochs?: number;
+  batchSize?: number;
+  denseLearningRate?: number;
+  seed?: number;
+  /** Called after each batch with samples done and total (progress bars). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface TrainStats {
+  trainSamples: number;
+  seconds: number;
+  samplesPerSecond: number;
+  /** Where the time went: sparse gather/update (JS) vs the tfjs dense forward/backward/step. */
+  profile: { sparseMs: number; denseMs: number };
+  lossPerEpoch: number[];
+}
+
+interface SparseBatch {
+  lookup: (slot: string) => tf.Tensor;
+  historyMask: tf.Tensor2D | null;
+  /** Per slot of a trainable table: the looked-up rows (−1 = padding) and the tensor they were passed in as. */
+  trainable: { slot: Slot; rows: Int32Array; value: tf.Variable }[];
+  tensors: tf.Tensor[];
+}
+
+/**
+ * Looks up each slot's rows in JS and passes them to tfjs as a tensor ([B, d] or [B, width, d]);
+ * for training, as a variable, so the gradient with respect to exactly those rows comes back.
+ * (Gathering inside the graph would need UnsortedSegmentSum for the backward pass, which the wasm
+ * backend lacks; summing duplicate rows in JS is cheap.)
+ */
+function sparseBatch(model: RankingModel, idx: Int32Array, forTraining: boolean): SparseBatch {
+  const B = idx.length;
+  const refs = new Map<string, tf.Tensor>();
+  const trainable: SparseBatch['trainable'] = [];
+  const tensors: tf.Tensor[] = [];
+  let historyMask: tf.Tensor2D | null = null;
+  for (const s of model.slots) {
+    const w = s.width;
+    const d = s.table.dim;
+    const rows = new Int32Array(B * w);
+    for (let b = 0; b < B; b++) for (let k = 0; k < w; k++) rows[b * w + k] = s.rows[idx[b] * w + k];
+    const values = new Float32Array(B * w * d);
+    const buf = new Float32Array(d);
+    for (let j = 0; j < rows.length; j++) if (rows[j] >= 0) values.set(s.table.gather([rows[j]], buf), j * d); // padding stays zero
+    const shape = w > 1 ? [B, w, d] : [B, d];
+    const t = tf.tensor(values, shape);
+    if (forTraining && !s.table.frozen) {
+      const v = tf.variable(t, true);
+      t.dispose();
+      trainable.push({ slot: s, rows, value: v });
+      refs.set(s.name, v);
+    } else {
+      tensors.push(t);
+      refs.set(s.name, t);
+    }
+    if (w > 1 && !historyMask) {
+      historyMask = tf.tensor2d(Float32Array.from(rows, (r) => (r >= 0 ? 1 : 0)), [B, w]);
+      tensors.push(historyMask);
+    }
+  }
+  const lookup = (slot: string) => {
+    const t = refs.get(slot);
+    if (!t) throw new Error(`model asked for slot ${slot}, which this variant does not have`);
+    return t;
+  };
+  return { lookup, historyMask, trainable, tensors };
+}
+
+/** Sums each table's gradients over its slots and duplicate rows, then steps only those rows. */
+function applySparseGradients(trainable: SparseBatch['trainable'], grads: Record<string, tf.Tensor>): void {
+  const byTable = new Map<Slot['table'], { pos: Map<number, number>; rows: number[]; sums: number[][] }>();
+  for (const tr of trainable) {
+    const g = grads[tr.value.name];
+    if (!g) continue;
+    const data = g.dataSync() as Float32Array;
+    const table = tr.slot.table;
+    const d = table.dim;
+    let acc = byTable.get(table);
+    if (!acc) byTable.set(table, (acc = { pos: new Map(), rows: [], sums: [] }));
+    for (let j = 0; j < tr.rows.length; j++) {
+      const r = tr.rows[j];
+      if (r < 0) continue;
+      let p = acc.pos.get(r);
+      if (p === undefined) (p = acc.rows.length), acc.pos.set(r, p), acc.rows.push(r), acc.sums.push(new Array(d).fill(0));
+      const sum = acc.sums[p];
+      for (let k = 0; k < d; k++) sum[k] += data[j * d + k];
+    }
+  }
+  for (const [table, acc] of byTable) {
+    const d = table.dim;
+    const flat = new Float32Array(acc.rows.length * d);
+    acc.sums.forEach((s, i) => flat.set(s, i * d));
+    table.applyGradients(acc.rows, flat);
+  }
+}
+
+function labels(ctx: RankingContext, idx: Int32Array): { click: tf.Tensor1D; conversion: tf.Tensor1D } {
+  const c = new Float32Array(idx.length);
+  const v = new Float32Array(idx.length);
+  idx.forEach((i, b) => ((c[b] = ctx.cols.click[i]), (v[b] = ctx.cols.conversion[i])));
+  return { click: tf.tensor1d(c), conversion: tf.tensor1d(v) };
+}
+
+export function trainModel(model: RankingModel, ctx: RankingContext, opts: TrainOptions = {}): TrainStats {
+  const epochs = opts.epochs ?? 2;
+  const B = opts.batchSize ?? 512;
+  const rng = new SeededRandom(opts.seed ?? 3);
+  const optimizer = tf.train.adam(opts.denseLearningRate ?? 0.003);
+  const dense = model.denseVariables;
+  const order = Int32Array.from(ctx.split.train);
+  const total = order.length * epochs;
+  let sparseMs = 0;
+  let denseMs = 0;
+  let done = 0;
+  const lossPerEpoch: number[] = [];
+  const t0 = performance.now();
+  for (let e = 0; e < epochs; e++) {
+    rng.shuffle(order);
+    let lossSum = 0;
+    let batches = 0;
+    for (let s = 0; s < order.length; s += B) {
+      const idx = order.subarray(s, Math.min(order.length, s + B));
+      let t = performance.now();
+      const batch = sparseBatch(model, idx, true);
+      const y = labels(ctx, idx);
+      sparseMs += performance.now() - t;
+      t = performance.now();
+      const { value, grads } = tf.variableGrads(() => {
+        const { ctrLogit, cvrLogit } = model.forward(batch.lookup, batch.historyMask);
+        return model.heads.loss(ctrLogit, cvrLogit, y.click, y.conversion);
+      }, [...dense, ...batch.trainable.map((t) => t.value)]);
+      const denseGrads: Record<string, tf.Tensor> = {};
+      for (const v of dense) if (grads[v.name]) denseGrads[v.name] = grads[v.name];
+      optimizer.applyGradients(denseGrads as Parameters<typeof optimizer.applyGradients>[0]);
+      lossSum += value.dataSync()[0];
+      batches++;
+      for (const tr of batch.trainable) grads[tr.value.name]?.dataSync(); // wait for the backward pass here, so denseMs holds it
+      denseMs += performance.now() - t;
+      t = performance.now();
+      applySparseGradients(batch.trainable, grads);
+      sparseMs += performance.now() - t;
+      tf.dispose([value, ...Object.values(grads), ...batch.tensors, ...batch.trainable.map((t) => t.value), y.click, y.conversion]);
+      done += idx.length;
+      opts.onProgress?.(done, total);
+    }
+    lossPerEpoch.push(lossSum / Math.max(1, batches));
+  }
+  optimizer.dispose();
+  const seconds = (performance.now() - t0) / 1000;
+  return { trainSamples: total, seconds, samplesPerSecond: total / seconds, profile: { sparseMs, denseMs }, lossPerEpoch };
+}
+
+/** Predicted pCTR and pCVR (conversion given click) for the given impressions. */
+export function predict(model: RankingModel, ctx: RankingContext, indices: Int32Array, batchSize = 2048): { pCtr: Float32Array; pCvr: Float32Array } {
+  const pCtr = new Float32Array(indices.length);
+  const pCvr = new Float32Array(indices.length);
+  for (let s = 0; s < indices.length; s += batchSize) {
+    const idx = indices.subarray(s, Math.min(indices.length, s + batchSize));
+    const batch = sparseBatch(model, idx, false);
+    const [a, b] = tf.tidy(() => {
+      const { ctrLogit, cvrLogit } = model.forward(batch.lookup, batch.historyMask);
+      return [tf.sigmoid(ctrLogit), tf.sigmoid(cvrLogit)];
+    });
+    pCtr.set(a.dataSync() as Float32Array, s);
+    pCvr.set(b.dataSync() as Float32Array, s);
+    tf.dispose([a, b, ...batch.tensors]);
+  }
+  return { pCtr, pCvr };
+}
