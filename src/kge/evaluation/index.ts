@@ -1,0 +1,2 @@
+export * from './filter-index';
+export * from './link-prediction';

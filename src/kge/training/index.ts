@@ -1,0 +1,3 @@
+export * from './trainer';
+export * from './checkpoint';
+export * from './defaults';
