@@ -19,6 +19,8 @@ export interface AnchorSelectionOptions {
   maxHops?: number;
   /** Entities that may not be anchors (e.g. held out of training); 1 = excluded. */
   excluded?: Uint8Array;
+  /** Use exactly these anchors (e.g. a trained model's) instead of choosing: only the K nearest are searched. */
+  anchors?: Int32Array;
 }
 
 export const DEFAULT_ANCHOR_TYPES = ['Advertiser', 'Category'];
@@ -114,6 +116,10 @@ export function selectAnchors(entities: readonly EntityEntry[], triples: readonl
   if (!Number.isInteger(k) || k < 1) throw new Error(`anchors per entity must be a positive integer, got ${k}`);
   const g = tripleGraph(n, triples);
   const { off, adj } = compressedAdjacency(g, n);
+  if (options.anchors) {
+    const { anchorOf, hops } = nearestAnchors(off, adj, options.anchors, k, maxHops);
+    return { numEntities: n, k, anchors: options.anchors, anchorOf, hops, selection: { byType, byDegree: options.byDegree ?? 0, maxHops } };
+  }
   const isAnchor = new Uint8Array(n);
   const chosen: number[] = [];
   const typeSet = new Set(byType);

@@ -1,0 +1,172 @@
+/**
+ * The analysts' read-only Cypher runner. A query is refused before it runs when EXPLAIN says it writes
+ * (query type other than "r"), and it then runs inside a READ transaction, which Neo4j itself refuses to
+ * let write: two independent guards, so nothing can change through it.
+ *
+ * Query files may declare their parameters in comment lines, which give types and defaults:
+ *   // @param pinId string            (required)
+ *   // @param limit int 25            (default 25)
+ */
+import { existsSync, promises as fs } from 'fs';
+import neo4j, { Driver } from 'neo4j-driver';
+import { QueryParameterError, WriteQueryRefusedError } from './errors';
+
+export const PARAM_TYPES = ['string', 'int', 'float', 'bool', 'json'] as const;
+export type ParamType = (typeof PARAM_TYPES)[number];
+
+export interface ParamDeclaration {
+  name: string;
+  type: ParamType;
+  /** raw default text, converted with `type`; undefined = required */
+  defaultText?: string;
+  description?: string;
+}
+
+export interface LoadedQuery {
+  text: string;
+  /** the file it came from, or null for inline text */
+  file: string | null;
+  params: ParamDeclaration[];
+}
+
+export interface QueryResult {
+  columns: string[];
+  rows: unknown[][];
+  queryType: string;
+}
+
+const DECLARATION = /^\s*\/\/\s*@param\s+([A-Za-z_][A-Za-z0-9_]*)\s+(\w+)(?:\s+(\S+))?(?:\s+-\s+(.*))?\s*$/;
+
+export function parseDeclarations(text: string, source: string): ParamDeclaration[] {
+  const out: ParamDeclaration[] = [];
+  for (const line of text.split('\n')) {
+    const m = DECLARATION.exec(line);
+    if (!m) continue;
+    if (!(PARAM_TYPES as readonly string[]).includes(m[2])) {
+      throw new QueryParameterError(`${source}: @param ${m[1]} has type "${m[2]}"; use one of ${PARAM_TYPES.join('|')}`);
+    }
+    out.push({ name: m[1], type: m[2] as ParamType, defaultText: m[3], description: m[4] });
+  }
+  return out;
+}
+
+/** QUERY|FILE: an existing path (or any *.cypher argument) is read as a file; anything else is the query itself. */
+export async function loadQuery(arg: string): Promise<LoadedQuery> {
+  const looksLikeFile = /\.cypher$/i.test(arg.trim());
+  if (looksLikeFile || (!/\s/.test(arg) && existsSync(arg))) {
+    let text: string;
+    try {
+      text = await fs.readFile(arg, 'utf8');
+    } catch (e) {
+      throw new QueryParameterError(`cannot read query file ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    return { text, file: arg, params: parseDeclarations(text, arg) };
+  }
+  return { text: arg, file: null, params: parseDeclarations(arg, 'query') };
+}
+
+export function convertParam(name: string, type: ParamType, text: string): unknown {
+  const bad = (what: string) => new QueryParameterError(`parameter ${name} must be ${what}, got ${JSON.stringify(text)}`);
+  switch (type) {
+    case 'string':
+      return text;
+    case 'int':
+      if (!/^-?\d+$/.test(text)) throw bad('an integer');
+      return neo4j.int(text); // Cypher wants integers (LIMIT, ranges), and JS numbers travel as floats
+    case 'float': {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n)) throw bad('a number');
+      return n;
+    }
+    case 'bool':
+      if (text !== 'true' && text !== 'false') throw bad('true or false');
+      return text === 'true';
+    case 'json':
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw bad('JSON');
+      }
+  }
+}
+
+/**
+ * Turns `--param` arguments (`name=value`, or `name:type=value`) into driver parameters, using the
+ * query's declared types and defaults; an undeclared `name=value` is a string.
+ */
+export function resolveParams(declared: ParamDeclaration[], args: string[]): Record<string, unknown> {
+  const decl = new Map(declared.map((d) => [d.name, d]));
+  const params: Record<string, unknown> = {};
+  for (const a of args) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::(\w+))?=(.*)$/s.exec(a);
+    if (!m) throw new QueryParameterError(`--param ${JSON.stringify(a)} is not name=value or name:type=value`);
+    const [, name, typeText, value] = m;
+    if (typeText !== undefined && !(PARAM_TYPES as readonly string[]).includes(typeText)) {
+      throw new QueryParameterError(`--param ${name}: type "${typeText}" is not one of ${PARAM_TYPES.join('|')}`);
+    }
+    const type = (typeText as ParamType | undefined) ?? decl.get(name)?.type ?? 'string';
+    params[name] = convertParam(name, type, value);
+  }
+  const missing: string[] = [];
+  for (const d of declared) {
+    if (d.name in params) continue;
+    if (d.defaultText !== undefined) params[d.name] = convertParam(d.name, d.type, d.defaultText);
+    else missing.push(`${d.name} (${d.type}${d.description ? `: ${d.description}` : ''})`);
+  }
+  if (missing.length > 0) throw new QueryParameterError(`missing --param for ${missing.join(', ')}`);
+  return params;
+}
+
+/** Drops one trailing ';' (the driver runs exactly one statement). */
+function statementOf(text: string): string {
+  return text.trim().replace(/;\s*$/, '');
+}
+
+/** EXPLAINs, refuses anything but a read, then runs the query in a read transaction. */
+export async function runReadOnlyQuery(driver: Driver, query: string, params: Record<string, unknown>, database?: string): Promise<QueryResult> {
+  const statement = statementOf(query);
+  const session = driver.session({ database, defaultAccessMode: neo4j.session.READ });
+  try {
+    return await session.executeRead(async (tx) => {
+      const plan = await tx.run(`EXPLAIN ${statement}`, params);
+      const queryType = plan.summary.queryType as string;
+      if (queryType !== 'r') throw new WriteQueryRefusedError(queryType);
+      const result = tx.run(statement, params);
+      const columns = (await result.keys()) as string[];
+      const { records } = await result;
+      return { columns, rows: records.map((r) => columns.map((k) => toPlain(r.get(k)))), queryType };
+    });
+  } finally {
+    await session.close();
+  }
+}
+
+/** Driver values → JSON-friendly values: integers to numbers (strings when beyond 2^53), nodes, relationships, paths, temporals. */
+export function toPlain(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (neo4j.isInt(v)) {
+    const i = v as unknown as { inSafeRange(): boolean; toNumber(): number; toString(): string };
+    return i.inSafeRange() ? i.toNumber() : i.toString();
+  }
+  if (Array.isArray(v)) return v.map(toPlain);
+  if (typeof v !== 'object') return v;
+  if (neo4j.isNode(v as never)) {
+    const n = v as unknown as { labels: string[]; properties: Record<string, unknown> };
+    return { labels: n.labels, properties: toPlain(n.properties) };
+  }
+  if (neo4j.isRelationship(v as never)) {
+    const r = v as unknown as { type: string; properties: Record<string, unknown> };
+    return { type: r.type, properties: toPlain(r.properties) };
+  }
+  if (neo4j.isPath(v as never)) {
+    const p = v as unknown as { segments: { start: unknown; relationship: unknown; end: unknown }[]; start: unknown };
+    return { start: toPlain(p.start), segments: p.segments.map((s) => ({ relationship: toPlain(s.relationship), end: toPlain(s.end) })) };
+  }
+  if (
+    neo4j.isDate(v as never) || neo4j.isDateTime(v as never) || neo4j.isLocalDateTime(v as never) ||
+    neo4j.isTime(v as never) || neo4j.isLocalTime(v as never) || neo4j.isDuration(v as never) || neo4j.isPoint(v as never)
+  ) {
+    return String(v);
+  }
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, toPlain(x)]));
+}

@@ -1,0 +1,393 @@
+/**
+ * Neo4jStore: the GraphStore in Neo4j 5 (neo4j-driver).
+ *
+ * Model: (:User|Pin|Advertiser|Category|Product {id}); one (:Event {id, ts}) per stored event, unique on id,
+ * which makes writes idempotent; one interaction edge per event, e.g. (u)-[:CLICKED {eventId, ts, surface}]->(p),
+ * (u)-[:CHECKOUT {eventId, ts, value, currency, pinId}]->(a) and, when the event names a product, a second
+ * edge (u)-[:CHECKOUT {eventId, ts}]->(:Product); structural (p)-[:PROMOTED_BY]->(a), (p)-[:IN_CATEGORY]->(c),
+ * (pr)-[:SOLD_BY]->(a). ts is epoch milliseconds (integer).
+ *
+ * A batch is one executeWrite transaction: MERGE the Event nodes and keep only those created now, then
+ * UNWIND the fresh events into edges, one statement per relation (Cypher cannot parameterise a type).
+ * Values always travel as parameters; only labels and relation types, from fixed tables, are spliced in.
+ */
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import neo4j, { Driver, ManagedTransaction, Neo4jError, Session } from 'neo4j-driver';
+import type { InteractionEvent } from '../events';
+import { StoreUnavailableError } from '../errors';
+import {
+  InteractionRelation,
+  NODE_TYPES,
+  NodeType,
+  OFFSITE_RELATIONS,
+  ONSITE_RELATIONS,
+  STRUCTURAL_ENDS,
+  STRUCTURAL_RELATIONS,
+} from '../schema';
+import { userHash } from '../user-hash';
+import type { EraseResult, GraphStore, KeyedTriple, SnapshotEdges, StoreCounts, TimeWindow, WriteBatch, WriteResult } from './graph-store';
+import { Neo4jSettings, neo4jSettingsFromEnv } from './neo4j-settings';
+
+export const SCHEMA_FILE = path.resolve(__dirname, '..', '..', '..', 'cypher', 'schema.cypher');
+
+const STORE_LABELS = [...NODE_TYPES, 'Event', 'Tombstone'] as const;
+type StoreLabel = (typeof STORE_LABELS)[number];
+export type LabelMap = Readonly<Record<StoreLabel, string>>;
+
+const NAMESPACE_PATTERN = /^[A-Za-z][A-Za-z0-9]{0,39}$/;
+
+/** Backticked label names for a namespace ('' → the plain names used by the analyst queries in cypher/). */
+export function labelsFor(namespace: string): LabelMap {
+  if (namespace !== '' && !NAMESPACE_PATTERN.test(namespace)) {
+    throw new Error(`Neo4j namespace must be a letter followed by up to 39 letters or digits, got ${JSON.stringify(namespace)}`);
+  }
+  const prefix = namespace === '' ? '' : `${namespace}_`;
+  return Object.fromEntries(STORE_LABELS.map((l) => [l, `\`${prefix}${l}\``])) as unknown as LabelMap;
+}
+
+/** The statements of cypher/schema.cypher, with labels and schema names prefixed for a namespace. */
+export function schemaStatements(text: string, namespace: string): string[] {
+  const prefix = namespace === '' ? '' : `${namespace}_`;
+  const labelRe = new RegExp(`:(${STORE_LABELS.join('|')})\\b`, 'g');
+  return text
+    .split('\n')
+    .filter((l) => !l.trim().startsWith('//'))
+    .join('\n')
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => s.replace(labelRe, (_m, l: string) => `:\`${prefix}${l}\``).replace(/^CREATE (CONSTRAINT|INDEX) (\w+)/, (_m, k: string, n: string) => `CREATE ${k} ${prefix}${n}`));
+}
+
+const TRANSIENT_CODES = new Set(['ServiceUnavailable', 'SessionExpired']);
+
+function isUnavailable(e: unknown): boolean {
+  const code = (e as Neo4jError)?.code;
+  return typeof code === 'string' && (TRANSIENT_CODES.has(code) || code.startsWith('Neo.TransientError'));
+}
+
+function toNumber(v: unknown): number {
+  return neo4j.isInt(v) ? (v as { toNumber(): number }).toNumber() : Number(v);
+}
+
+/** Distinct rows of an array by key, first one wins. */
+function distinctBy<T>(rows: T[], key: (r: T) => string): T[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const k = key(r);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export class Neo4jStore implements GraphStore {
+  readonly kind = 'neo4j' as const;
+  readonly labels: LabelMap;
+
+  private constructor(
+    readonly driver: Driver,
+    readonly settings: Neo4jSettings,
+  ) {
+    this.labels = labelsFor(settings.namespace);
+  }
+
+  get location(): string {
+    return `${this.settings.uri}${this.settings.database ? ` database ${this.settings.database}` : ''}${this.settings.namespace ? ` namespace ${this.settings.namespace}` : ''}`;
+  }
+
+  /** Connects, checks that Neo4j answers, and applies cypher/schema.cypher (idempotent). */
+  static async open(overrides: Partial<Neo4jSettings> = {}): Promise<Neo4jStore> {
+    const settings = neo4jSettingsFromEnv(overrides);
+    labelsFor(settings.namespace); // validate before connecting
+    const driver = neo4j.driver(settings.uri, settings.password ? neo4j.auth.basic(settings.user, settings.password) : undefined, {
+      maxTransactionRetryTime: settings.maxRetryTimeMs,
+      connectionTimeout: 10000,
+      userAgent: 'adkg',
+    });
+    const store = new Neo4jStore(driver, settings);
+    try {
+      await driver.verifyConnectivity({ database: settings.database });
+      await store.ensureSchema();
+    } catch (e) {
+      await driver.close();
+      if (isUnavailable(e) || (e as Error).message?.includes('ECONNREFUSED')) {
+        throw new StoreUnavailableError(`cannot reach Neo4j at ${settings.uri}: ${(e as Error).message} (start it with \`npm run services:up\`, or set NEO4J_URI)`, { cause: e });
+      }
+      throw e;
+    }
+    return store;
+  }
+
+  private session(mode: 'READ' | 'WRITE'): Session {
+    return this.driver.session({ database: this.settings.database, defaultAccessMode: mode === 'READ' ? neo4j.session.READ : neo4j.session.WRITE });
+  }
+
+  private async withWrite<T>(what: string, work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
+    const session = this.session('WRITE');
+    try {
+      return await session.executeWrite(work);
+    } catch (e) {
+      if (isUnavailable(e)) throw new StoreUnavailableError(`Neo4j at ${this.settings.uri} failed during ${what}: ${(e as Error).message}`, { cause: e });
+      throw e;
+    } finally {
+      await session.close();
+    }
+  }
+
+  private async withRead<T>(what: string, work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
+    const session = this.session('READ');
+    try {
+      return await session.executeRead(work);
+    } catch (e) {
+      if (isUnavailable(e)) throw new StoreUnavailableError(`Neo4j at ${this.settings.uri} failed during ${what}: ${(e as Error).message}`, { cause: e });
+      throw e;
+    } finally {
+      await session.close();
+    }
+  }
+
+  async ensureSchema(): Promise<void> {
+    const statements = schemaStatements(await fs.readFile(SCHEMA_FILE, 'utf8'), this.settings.namespace);
+    const session = this.session('WRITE');
+    try {
+      for (const s of statements) {
+        try {
+          await session.run(s);
+        } catch (e) {
+          // Two processes creating the same constraint at once: the loser sees it already exists.
+          if (!/EquivalentSchemaRuleAlreadyExists|ConstraintAlreadyExists|IndexAlreadyExists/.test((e as Neo4jError).code ?? '')) throw e;
+        }
+      }
+      await session.run('CALL db.awaitIndexes(300)');
+    } finally {
+      await session.close();
+    }
+  }
+
+  async erasedUserHashes(): Promise<Set<string>> {
+    const L = this.labels;
+    return this.withRead('reading tombstones', async (tx) => {
+      const res = await tx.run(`MATCH (t:${L.Tombstone}) RETURN t.userHash AS h`);
+      return new Set(res.records.map((r) => r.get('h') as string));
+    });
+  }
+
+  async write(batch: WriteBatch): Promise<WriteResult> {
+    const L = this.labels;
+    return this.withWrite('a batch write', async (tx) => {
+      if (batch.advertisers.length > 0) {
+        await tx.run(
+          `UNWIND $rows AS row
+           MERGE (a:${L.Advertiser} {id: row.advertiserId})
+           SET a.vertical = coalesce(row.vertical, a.vertical)`,
+          { rows: batch.advertisers.map((a) => ({ advertiserId: a.advertiserId, vertical: a.vertical ?? null })) },
+        );
+      }
+      if (batch.pins.length > 0) await this.mergePins(tx, batch.pins.map((p) => ({ pinId: p.pinId, advertiserId: p.advertiserId, category: p.category ?? null })));
+      if (batch.events.length === 0) return { stored: 0, duplicates: 0 };
+
+      const created = await tx.run(
+        `UNWIND $rows AS row
+         MERGE (e:${L.Event} {id: row.id})
+           ON CREATE SET e.ts = toInteger(row.ts), e.fresh = true
+         WITH e WHERE e.fresh
+         REMOVE e.fresh
+         RETURN collect(e.id) AS ids`,
+        { rows: batch.events.map((e) => ({ id: e.eventId, ts: e.ts })) },
+      );
+      const freshIds = new Set(created.records[0].get('ids') as string[]);
+      const fresh = batch.events.filter((e) => freshIds.has(e.eventId));
+      await this.writeEdges(tx, fresh);
+      return { stored: fresh.length, duplicates: batch.events.length - fresh.length };
+    });
+  }
+
+  private async mergePins(tx: ManagedTransaction, rows: { pinId: string; advertiserId: string; category: string | null }[]): Promise<void> {
+    const L = this.labels;
+    await tx.run(
+      `UNWIND $rows AS row
+       MERGE (p:${L.Pin} {id: row.pinId})
+       MERGE (a:${L.Advertiser} {id: row.advertiserId})
+       MERGE (p)-[:PROMOTED_BY]->(a)
+       WITH p, row WHERE row.category IS NOT NULL
+       MERGE (c:${L.Category} {id: row.category})
+       MERGE (p)-[:IN_CATEGORY]->(c)`,
+      { rows },
+    );
+  }
+
+  private async writeEdges(tx: ManagedTransaction, events: InteractionEvent[]): Promise<void> {
+    const L = this.labels;
+    const byRelation = new Map<InteractionRelation, InteractionEvent[]>();
+    for (const e of events) {
+      const list = byRelation.get(e.relation);
+      if (list) list.push(e);
+      else byRelation.set(e.relation, [e]);
+    }
+    for (const rel of ONSITE_RELATIONS) {
+      const rows = byRelation.get(rel);
+      if (!rows) continue;
+      await tx.run(
+        `UNWIND $rows AS row
+         MERGE (u:${L.User} {id: row.userId})
+         MERGE (p:${L.Pin} {id: row.pinId})
+         CREATE (u)-[r:${rel} {eventId: row.eventId, ts: toInteger(row.ts)}]->(p)
+         SET r.surface = row.surface`,
+        { rows: rows.map((e) => ({ eventId: e.eventId, ts: e.ts, userId: e.userId, pinId: e.pinId, surface: e.surface ?? null })) },
+      );
+    }
+    for (const rel of OFFSITE_RELATIONS) {
+      const rows = byRelation.get(rel);
+      if (!rows) continue;
+      await tx.run(
+        `UNWIND $rows AS row
+         MERGE (u:${L.User} {id: row.userId})
+         MERGE (a:${L.Advertiser} {id: row.advertiserId})
+         CREATE (u)-[r:${rel} {eventId: row.eventId, ts: toInteger(row.ts)}]->(a)
+         SET r.value = row.value, r.currency = row.currency, r.pinId = row.pinId`,
+        {
+          rows: rows.map((e) => ({ eventId: e.eventId, ts: e.ts, userId: e.userId, advertiserId: e.advertiserId, value: e.value ?? null, currency: e.currency ?? null, pinId: e.pinId ?? null })),
+        },
+      );
+      const withProduct = rows.filter((e) => e.productId !== undefined);
+      if (withProduct.length === 0) continue;
+      await tx.run(
+        `UNWIND $rows AS row
+         MATCH (u:${L.User} {id: row.userId})
+         MERGE (pr:${L.Product} {id: row.productId})
+         CREATE (u)-[:${rel} {eventId: row.eventId, ts: toInteger(row.ts)}]->(pr)`,
+        { rows: withProduct.map((e) => ({ eventId: e.eventId, ts: e.ts, userId: e.userId, productId: e.productId })) },
+      );
+    }
+    const promoted = distinctBy(
+      events.filter((e) => e.kind === 'onsite' && e.advertiserId !== undefined),
+      (e) => `${e.pinId}\u0001${e.advertiserId}`,
+    );
+    if (promoted.length > 0) await this.mergePins(tx, promoted.map((e) => ({ pinId: e.pinId as string, advertiserId: e.advertiserId as string, category: null })));
+    const soldBy = distinctBy(
+      events.filter((e) => e.kind === 'offsite' && e.productId !== undefined),
+      (e) => `${e.productId}\u0001${e.advertiserId}`,
+    );
+    if (soldBy.length > 0) {
+      await tx.run(
+        `UNWIND $rows AS row
+         MATCH (pr:${L.Product} {id: row.productId})
+         MATCH (a:${L.Advertiser} {id: row.advertiserId})
+         MERGE (pr)-[:SOLD_BY]->(a)`,
+        { rows: soldBy.map((e) => ({ productId: e.productId, advertiserId: e.advertiserId })) },
+      );
+    }
+  }
+
+  async eraseUser(userId: string): Promise<EraseResult> {
+    const L = this.labels;
+    return this.withWrite('erasure', async (tx) => {
+      const found = await tx.run(
+        `OPTIONAL MATCH (u:${L.User} {id: $userId})
+         OPTIONAL MATCH (u)-[r]->()
+         RETURN count(DISTINCT u) AS users, collect(DISTINCT r.eventId) AS ids`,
+        { userId },
+      );
+      const userFound = toNumber(found.records[0].get('users')) > 0;
+      const ids = found.records[0].get('ids') as string[];
+      let events = 0;
+      if (ids.length > 0) {
+        const del = await tx.run(`UNWIND $ids AS id MATCH (e:${L.Event} {id: id}) DELETE e RETURN count(*) AS n`, { ids });
+        events = toNumber(del.records[0].get('n'));
+      }
+      if (userFound) await tx.run(`MATCH (u:${L.User} {id: $userId}) DETACH DELETE u`, { userId });
+      await tx.run(`MERGE (:${L.Tombstone} {userHash: $h})`, { h: userHash(userId) });
+      return { userFound, events };
+    });
+  }
+
+  async snapshotEdges(window: TimeWindow): Promise<SnapshotEdges> {
+    const L = this.labels;
+    const params = { from: window.from === null ? null : neo4j.int(window.from), to: window.to === null ? null : neo4j.int(window.to) };
+    const targets: [InteractionRelation, NodeType][] = [
+      ...ONSITE_RELATIONS.map((r): [InteractionRelation, NodeType] => [r, 'Pin']),
+      ...OFFSITE_RELATIONS.map((r): [InteractionRelation, NodeType] => [r, 'Advertiser']),
+      ...OFFSITE_RELATIONS.map((r): [InteractionRelation, NodeType] => [r, 'Product']),
+    ];
+    return this.withRead('a snapshot', async (tx) => {
+      const interactions: KeyedTriple[] = [];
+      for (const [rel, tailType] of targets) {
+        const res = tx.run(
+          `MATCH (h:${L.User})-[r:${rel}]->(t:${L[tailType]})
+           WHERE ($from IS NULL OR r.ts >= $from) AND ($to IS NULL OR r.ts < $to)
+           RETURN DISTINCT h.id AS h, t.id AS t`,
+          params,
+        );
+        for await (const rec of res) interactions.push([`User:${rec.get('h') as string}`, rel, `${tailType}:${rec.get('t') as string}`]);
+      }
+      const structural: KeyedTriple[] = [];
+      for (const rel of STRUCTURAL_RELATIONS) {
+        const [ht, tt] = STRUCTURAL_ENDS[rel];
+        const res = tx.run(`MATCH (h:${L[ht]})-[:${rel}]->(t:${L[tt]}) RETURN DISTINCT h.id AS h, t.id AS t`);
+        for await (const rec of res) structural.push([`${ht}:${rec.get('h') as string}`, rel, `${tt}:${rec.get('t') as string}`]);
+      }
+      return { interactions, structural };
+    });
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const L = this.labels;
+    return this.withRead('counting', async (tx) => {
+      const one = async (q: string) => toNumber((await tx.run(q)).records[0].get(0));
+      const nodes: Record<string, number> = {};
+      for (const t of NODE_TYPES) {
+        const n = await one(`MATCH (n:${L[t]}) RETURN count(n)`);
+        if (n > 0) nodes[t] = n;
+      }
+      const interactionEdges: Record<string, number> = {};
+      for (const rel of [...ONSITE_RELATIONS, ...OFFSITE_RELATIONS]) {
+        const n = await one(`MATCH (:${L.User})-[r:${rel}]->() RETURN count(r)`);
+        if (n > 0) interactionEdges[rel] = n;
+      }
+      const structuralEdges: Record<string, number> = {};
+      for (const rel of STRUCTURAL_RELATIONS) {
+        const [ht] = STRUCTURAL_ENDS[rel];
+        const n = await one(`MATCH (:${L[ht]})-[r:${rel}]->() RETURN count(r)`);
+        if (n > 0) structuralEdges[rel] = n;
+      }
+      return {
+        events: await one(`MATCH (e:${L.Event}) RETURN count(e)`),
+        nodes,
+        interactionEdges,
+        structuralEdges,
+        erasedUsers: await one(`MATCH (t:${L.Tombstone}) RETURN count(t)`),
+      };
+    });
+  }
+
+  /** Deletes every node of this store's namespace and its schema; refuses on the un-namespaced graph. For tests. */
+  async dropNamespace(): Promise<void> {
+    const ns = this.settings.namespace;
+    if (ns === '') throw new Error('dropNamespace() refuses to delete the un-namespaced graph');
+    const session = this.session('WRITE');
+    try {
+      for (const l of STORE_LABELS) {
+        for (;;) {
+          const res = await session.run(`MATCH (n:${this.labels[l]}) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS n`);
+          if (toNumber(res.records[0].get('n')) === 0) break;
+        }
+      }
+      const prefix = `${ns}_`;
+      for (const kind of ['CONSTRAINT', 'INDEX'] as const) {
+        const res = await session.run(kind === 'CONSTRAINT' ? 'SHOW CONSTRAINTS YIELD name' : 'SHOW INDEXES YIELD name, owningConstraint WHERE owningConstraint IS NULL RETURN name');
+        for (const r of res.records) {
+          const name = r.get('name') as string;
+          if (name.startsWith(prefix)) await session.run(`DROP ${kind} \`${name}\` IF EXISTS`);
+        }
+      }
+    } finally {
+      await session.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.driver.close();
+  }
+}
