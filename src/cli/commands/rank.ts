@@ -1,11 +1,198 @@
+/** `adkg rank`: CTR/CVR ranking with LID tables and the attention KGE finetuner (src/ranking, DESIGN §5). */
+import { promises as fs } from 'fs';
+import * as path from 'path';
 import { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import {
+  AblationResult,
+  EvalMetrics,
+  ExperimentOptions,
+  RankingContext,
+  VARIANTS,
+  Variant,
+  VariantResult,
+  buildRankingContext,
+  contrastiveFacet,
+  initDenseBackend,
+  oracleMetrics,
+  readEmbeddingExport,
+  readImpressions,
+  runAblation,
+  runVariant,
+} from '../../ranking';
+import { parseChoice, parseFloatOption, parseIntOption } from '../options';
 
-// Placeholder until the owning issue lands; replaced wholesale by its implementation.
+interface RankCliOptions {
+  data: string;
+  embeddings?: string;
+  evalDays: number;
+  epochs: number;
+  batchSize: number;
+  cvrMode: 'clicks' | 'esmm';
+  sparseOptimizer: 'adagrad' | 'adam';
+  sparseLr?: number;
+  pretrainedLr?: number;
+  denseLr: number;
+  history: number;
+  tableRows?: number;
+  contrastive: boolean;
+  allowUnknownWindow?: boolean;
+  backend?: 'wasm' | 'cpu' | 'tensorflow';
+  seed: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function withCommonOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--data <dir>', 'directory with truth.jsonl (adkg simulate) or impressions.jsonl (adkg dataset import), or one such file')
+    .option('--embeddings <dir>', 'KGE embedding export (adkg train --out); its manifest window must end before the evaluation days')
+    .option('--eval-days <n>', 'evaluate on the last N calendar days (UTC); train on the days before', parseIntOption('--eval-days', 1), 2)
+    .option('--epochs <n>', 'passes over the training impressions', parseIntOption('--epochs', 1), 2)
+    .option('--batch-size <n>', 'impressions per training step', parseIntOption('--batch-size', 1), 512)
+    .option('--cvr-mode <mode>', 'clicks: CVR learned on clicked impressions; esmm: pCTR·pCVR fit to conversions on all impressions', parseChoice('--cvr-mode', ['clicks', 'esmm'] as const), 'clicks')
+    .option('--sparse-optimizer <kind>', 'row-wise optimizer of the LID tables', parseChoice('--sparse-optimizer', ['adagrad', 'adam'] as const), 'adagrad')
+    .option('--sparse-lr <x>', 'learning rate of the id tables (default 0.05 adagrad, 0.005 adam)', parseFloatOption('--sparse-lr', 0))
+    .option('--pretrained-lr <x>', 'learning rate of the KGE- and facet-2-initialised tables (default sparse-lr / 5)', parseFloatOption('--pretrained-lr', 0))
+    .option('--dense-lr <x>', 'Adam learning rate of the dense towers', parseFloatOption('--dense-lr', 0), 0.003)
+    .option('--history <n>', 'recent clicks per user the attention finetuner sees', parseIntOption('--history', 0), 10)
+    .option('--table-rows <n>', 'cap on rows per id table; larger id spaces are hashed into it', parseIntOption('--table-rows', 1))
+    .option('--no-contrastive', 'skip facet 2 (user–pin contrastive pretraining) in lid-init and attention')
+    .option('--allow-unknown-window', 'accept embeddings whose manifest does not say when their data ends')
+    .option('--backend <name>', 'tfjs backend for the dense part (default: tensorflow if tfjs-node is installed, else wasm, else cpu)', parseChoice('--backend', ['wasm', 'cpu', 'tensorflow'] as const))
+    .option('--seed <n>', 'seed of initialisation and shuffling', parseIntOption('--seed', 0), 42)
+    .option('--json', 'print a JSON summary as the last line of stdout')
+    .option('--quiet', 'no progress bar');
+}
+
+async function prepare(o: RankCliOptions, needEmbeddings: boolean): Promise<{ ctx: RankingContext; exp: ExperimentOptions; backend: string }> {
+  if (needEmbeddings && !o.embeddings) throw new Error('--embeddings <dir> is required (a KGE export from adkg train)');
+  const log = (m: string) => process.stderr.write(m + '\n');
+  const backend = await initDenseBackend(o.backend, log);
+  const cols = await readImpressions(o.data);
+  const emb = o.embeddings ? await readEmbeddingExport(o.embeddings) : null;
+  const ctx = buildRankingContext(cols, emb, { evalDays: o.evalDays, historyLength: o.history, tableRows: o.tableRows, allowUnknownWindow: o.allowUnknownWindow });
+  const exp: ExperimentOptions = {
+    model: { sparseOptimizer: o.sparseOptimizer, sparseLearningRate: o.sparseLr, pretrainedLearningRate: o.pretrainedLr, cvrMode: o.cvrMode, seed: o.seed },
+    train: { epochs: o.epochs, batchSize: o.batchSize, denseLearningRate: o.denseLr, seed: o.seed },
+    contrastive: { seed: o.seed },
+    noContrastive: !o.contrastive,
+  };
+  if (!o.quiet) {
+    log(
+      `rank: ${cols.n} impressions from ${cols.source}; train ${ctx.split.train.length}, evaluate ${ctx.split.eval.length} ` +
+        `(from ${new Date(ctx.split.evalStart).toISOString()}); ${cols.users.size} users, ${cols.pins.size} pins; dense backend ${backend}`,
+    );
+  }
+  return { ctx, exp, backend };
+}
+
+function progress(o: RankCliOptions, label: string): { onProgress?: (d: number, t: number) => void; stop: () => void } {
+  if (o.quiet || !process.stderr.isTTY) return { stop: () => undefined };
+  const bar = new SingleBar({ format: `${label.padEnd(10)} [{bar}] {value}/{total} impressions`, stream: process.stderr });
+  let started = false;
+  return {
+    onProgress: (d, t) => {
+      if (!started) (bar.start(t, 0), (started = true));
+      bar.update(d);
+    },
+    stop: () => started && bar.stop(),
+  };
+}
+
+const f = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits));
+
+function summary(r: VariantResult) {
+  const t = (m: VariantResult['ctr']) => ({ auc: m.auc, logloss: m.logloss, aucSparse: m.aucSparse });
+  return { variant: r.variant, ctr: t(r.ctr), cvr: t(r.cvr), samplesPerSecond: Math.round(r.samplesPerSecond) };
+}
+
+function oracleSummary(m: EvalMetrics | null) {
+  return m ? { ctr: { auc: m.ctr.auc, logloss: m.ctr.logloss, aucSparse: m.ctr.aucSparse }, cvr: { auc: m.cvr.auc, logloss: m.cvr.logloss, aucSparse: m.cvr.aucSparse } } : null;
+}
+
+/** The ablation table, with how much of the ids→oracle gap each variant closes. */
+export function formatAblation(r: AblationResult): string {
+  const head = ['variant', 'CTR AUC', 'CTR logloss', 'CTR AUC sparse', 'CVR AUC', 'CVR logloss', 'CVR AUC sparse', 'train samples/s'];
+  const rows = r.variants.map((v) => [v.variant, f(v.ctr.auc), f(v.ctr.logloss), f(v.ctr.aucSparse), f(v.cvr.auc), f(v.cvr.logloss), f(v.cvr.aucSparse), v.samplesPerSecond.toFixed(0)]);
+  if (r.oracle) rows.push(['oracle', f(r.oracle.ctr.auc), f(r.oracle.ctr.logloss), f(r.oracle.ctr.aucSparse), f(r.oracle.cvr.auc), f(r.oracle.cvr.logloss), f(r.oracle.cvr.aucSparse), '']);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  const out = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)];
+  const ids = r.variants.find((v) => v.variant === 'ids');
+  if (ids && r.oracle) {
+    for (const v of r.variants.filter((x) => x.variant !== 'ids')) {
+      const gap = (task: 'ctr' | 'cvr') => {
+        const o = r.oracle![task].auc, b = ids[task].auc, a = v[task].auc;
+        return o === null || b === null || a === null || o <= b ? '—' : `${((100 * (a - b)) / (o - b)).toFixed(0)}%`;
+      };
+      out.push(`${v.variant}: ΔAUC vs ids CTR ${f((v.ctr.auc ?? NaN) - (ids.ctr.auc ?? NaN))}, CVR ${f((v.cvr.auc ?? NaN) - (ids.cvr.auc ?? NaN))}; closes ${gap('ctr')} (CTR) and ${gap('cvr')} (CVR) of the ids→oracle gap`);
+    }
+  }
+  return out.join('\n');
+}
+
+async function writeResult(dir: string, name: string, value: unknown): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, name), JSON.stringify(value, null, 2) + '\n');
+}
+
 export function register(program: Command): void {
-  program
+  const rank = program
     .command('rank')
-    .description('(rank: not built yet)')
-    .action(() => {
-      throw new Error('adkg rank is not built yet');
+    .description('CTR/CVR ranking: LID embedding tables (row-wise Adagrad/Adam), tfjs dense towers, KGE facets and the attention finetuner');
+
+  withCommonOptions(
+    rank
+      .command('train')
+      .description(
+        'Train one variant on the days before the last --eval-days and evaluate on those days. Variants: ids (id tables only), ' +
+          'kge-frozen (+ KGE vectors concatenated, frozen), lid-init (+ tables initialised from KGE and from user–pin contrastive ' +
+          'pretraining, finetuned), attention (lid-init + the attention KGE finetuner). Writes result.json to --out.',
+      )
+      .requiredOption('--variant <name>', VARIANTS.join('|'), parseChoice('--variant', VARIANTS))
+      .requiredOption('--out <dir>', 'output directory (result.json)'),
+  ).action(async (o: RankCliOptions & { variant: Variant; out: string }) => {
+    const { ctx, exp } = await prepare(o, o.variant !== 'ids');
+    const bar = progress(o, o.variant);
+    const facet2 = o.variant === 'lid-init' || o.variant === 'attention' ? contrastiveFacet(ctx, exp) : null;
+    const r = await runVariant(ctx, o.variant, facet2, { ...exp, train: { ...exp.train, onProgress: bar.onProgress } });
+    bar.stop();
+    const oracle = oracleMetrics(ctx);
+    await writeResult(o.out, 'result.json', { ...r, oracle, embeddings: ctx.embeddings ? { dir: ctx.embeddings.dir, version: ctx.embeddings.manifest.version, window: ctx.embeddings.manifest.window } : null, evalStart: new Date(ctx.split.evalStart).toISOString() });
+    if (!o.quiet) {
+      process.stderr.write(
+        `rank ${o.variant}: CTR AUC ${f(r.ctr.auc)} logloss ${f(r.ctr.logloss)}; CVR AUC ${f(r.cvr.auc)} logloss ${f(r.cvr.logloss)}; ` +
+          `${r.samplesPerSecond.toFixed(0)} samples/s${oracle ? `; oracle AUC CTR ${f(oracle.ctr.auc)} CVR ${f(oracle.cvr.auc)}` : ''}\n`,
+      );
+    }
+    if (o.json) process.stdout.write(JSON.stringify({ ...summary(r), oracle: oracleSummary(oracle) }) + '\n');
+  });
+
+  withCommonOptions(
+    rank
+      .command('ablation')
+      .description(
+        'Train the ladder ids → kge-frozen → lid-init → attention on the same split and print one table: AUC and log-loss for ' +
+          'CTR and CVR, on all users and on sparse users (≤ 3 training impressions), training samples/s, and the oracle AUC of ' +
+          'the true probabilities when the data is the simulator\'s truth.jsonl.',
+      )
+      .option('--out <dir>', 'also write ablation.json there'),
+  ).action(async (o: RankCliOptions & { out?: string }) => {
+    const { ctx, exp } = await prepare(o, true);
+    let bar: ReturnType<typeof progress> | null = null;
+    const r = await runAblation(ctx, {
+      ...exp,
+      log: (m) => {
+        bar?.stop();
+        bar = progress(o, m.replace('ranking: training ', ''));
+        if (!bar.onProgress && !o.quiet) process.stderr.write(m + '\n');
+      },
+      train: { ...exp.train, onProgress: (d, t) => bar?.onProgress?.(d, t) },
     });
+    (bar as ReturnType<typeof progress> | null)?.stop();
+    if (o.out) await writeResult(o.out, 'ablation.json', r);
+    process.stdout.write(formatAblation(r) + '\n');
+    if (o.json) process.stdout.write(JSON.stringify({ variants: r.variants.map(summary), oracle: oracleSummary(r.oracle) }) + '\n');
+  });
 }
