@@ -1,0 +1,211 @@
+/**
+ * `simulate`: builds the world, plays it day by day and streams events.jsonl (catalog first, then
+ * events in time order), truth.jsonl (one ImpressionRecord per impression, with true probabilities),
+ * corrupt.jsonl and manifest.json. Memory is O(users + pins + one day's events).
+ */
+import { createWriteStream, promises as fs } from 'fs';
+import * as path from 'path';
+import { ACTIONS, A_IMPRESSION, FIRST_OFFSITE, MS_PER_DAY, SURFACES } from './event-buffer';
+import { ATTRIBUTION_RULE, ATTRIBUTION_WINDOW_DAYS, P_CONVERT_MEANING, SimConfig, resolveSimConfig } from './config';
+import { CorruptKind, CorruptionInjector } from './corruption';
+import { DaySimulator } from './day-simulator';
+import { ChunkedWriter, isoDayPrefix, isoTime } from './format';
+import { STREAM, VERTICALS, buildWorld, streamRandom } from './world';
+
+export const SIM_FILES = { events: 'events.jsonl', truth: 'truth.jsonl', corrupt: 'corrupt.jsonl', manifest: 'manifest.json' } as const;
+
+export interface SimManifest {
+  format: 'adkg.simulation';
+  version: 1;
+  config: SimConfig;
+  seed: number;
+  days: number;
+  /** ISO date of day 0 (UTC). */
+  start: string;
+  /** ISO timestamp of the end of the last day (exclusive). */
+  end: string;
+  optInShare: number;
+  attributionWindowDays: number;
+  attributionRule: string;
+  clickRule: string;
+  pConvertMeaning: string;
+  files: typeof SIM_FILES;
+  counts: {
+    lines: number;
+    catalog: { advertiser: number; pin: number };
+    onsite: Record<string, number>;
+    offsite: Record<string, number>;
+    events: number;
+    truth: number;
+    corrupt: Record<CorruptKind, number> & { total: number };
+  };
+  realised: {
+    ctr: number;
+    /** Attributed conversions per click (all users). */
+    cvr: number;
+    /** Attributed conversions per click of opt-in users. */
+    cvrOptIn: number;
+    optInShare: number;
+    /** Users with ≤ 3 impressions over the run, of all users. */
+    sparseUserShare: number;
+    /** Users with 0 impressions (possible only when budgets are capped). */
+    usersWithoutImpressions: number;
+    usersWithOffsiteEvents: number;
+    meanOracleClickProbability: number;
+  };
+  world: { verticals: string[]; categories: number; freshPins: number };
+}
+
+export interface SimulateOptions {
+  /** Called after each day is written. */
+  onDay?: (day: number, days: number, eventsSoFar: number) => void;
+}
+
+function q(s: string): string {
+  return '"' + s + '"';
+}
+
+export async function simulate(partial: Partial<SimConfig>, outDir: string, opts: SimulateOptions = {}): Promise<SimManifest> {
+  const config = resolveSimConfig(partial);
+  const world = buildWorld(config);
+  await fs.mkdir(outDir, { recursive: true });
+  const open = (f: string) => createWriteStream(path.join(outDir, f), { highWaterMark: 8 << 20 });
+  const events = new ChunkedWriter(open(SIM_FILES.events));
+  const truth = new ChunkedWriter(open(SIM_FILES.truth));
+  const corrupt = new ChunkedWriter(open(SIM_FILES.corrupt), 1 << 16);
+
+  const userIds = Array.from({ length: config.users }, (_, i) => 'u' + i);
+  const pinIds = Array.from({ length: config.pins }, (_, i) => 'p' + i);
+  const advIds = Array.from({ length: config.advertisers }, (_, i) => 'a' + i);
+  const catIds = Array.from({ length: config.categories }, (_, i) => 'c' + i);
+  // Pieces of JSON reused on every line.
+  const pinAdvJson = pinIds.map((p, i) => '","pinId":"' + p + '","advertiserId":"' + advIds[world.pinAdvertiser[i]]);
+  const truthPinJson = pinIds.map((p, i) => '","pinId":"' + p + '","advertiserId":"' + advIds[world.pinAdvertiser[i]] + '","category":"' + catIds[world.pinCategory[i]] + '","surface":"');
+  const onsiteTail = ACTIONS.map((a) => SURFACES.map((s) => '","action":"' + a + '","surface":"' + s + '"}\n'));
+
+  let lineNo = 0;
+  const catalogCounts = { advertiser: 0, pin: 0 };
+  for (let a = 0; a < config.advertisers; a++) {
+    events.add('{"kind":"advertiser","advertiserId":"' + advIds[a] + '","vertical":"' + VERTICALS[world.advVertical[a]].name + '"}\n');
+    lineNo++;
+    catalogCounts.advertiser++;
+  }
+  for (let p = 0; p < config.pins; p++) {
+    if (events.add('{"kind":"pin","pinId":"' + pinIds[p] + '","advertiserId":"' + advIds[world.pinAdvertiser[p]] + '","category":"' + catIds[world.pinCategory[p]] + '"}\n')) await events.flush();
+    lineNo++;
+    catalogCounts.pin++;
+  }
+
+  const injector = new CorruptionInjector(config.corruptRate, streamRandom(config.seed, STREAM.corrupt));
+  const actionCounts = new Float64Array(ACTIONS.length);
+  const impressionsPerUser = new Int32Array(config.users);
+  const hasOffsite = new Uint8Array(config.users);
+  let seq = 0, clicks = 0, conversions = 0, optInClicks = 0, optInConversions = 0, pClickSum = 0;
+  const startMs = Date.parse(config.start + 'T00:00:00Z');
+  const sim = new DaySimulator(world);
+
+  for (let day = 0; day < config.days; day++) {
+    sim.simulate(day);
+    const ev = sim.events, tr = sim.truth;
+    const order = ev.sortedOrder();
+    const dayStart = startMs + day * MS_PER_DAY;
+    const prefix = isoDayPrefix(dayStart);
+    for (let j = 0; j < order.length; j++) {
+      const i = order[j];
+      const action = ev.action[i], u = ev.user[i], p = ev.pin[i], ms = ev.msInDay[i];
+      const eventId = 'e' + seq++;
+      const ts = isoTime(prefix, ms);
+      let line: string;
+      if (action < FIRST_OFFSITE) {
+        line = '{"eventId":"' + eventId + '","ts":"' + ts + '","kind":"onsite","userId":"' + userIds[u] + pinAdvJson[p] + onsiteTail[action][ev.surface[i]];
+        if (action === A_IMPRESSION) {
+          const ti = ev.truth[i];
+          const c = tr.click[ti], v = tr.conversions[ti] > 0 ? 1 : 0;
+          impressionsPerUser[u]++;
+          pClickSum += tr.pClick[ti];
+          if (c) {
+            clicks++;
+            conversions += v;
+            if (world.optIn[u]) { optInClicks++; optInConversions += v; }
+          }
+          if (truth.add('{"eventId":"' + eventId + '","ts":' + (dayStart + ms) + ',"userId":"' + userIds[u] + truthPinJson[p] + SURFACES[ev.surface[i]] +
+            '","click":' + c + ',"conversion":' + v + ',"pClick":' + tr.pClick[ti] + ',"pConvert":' + tr.pConvert[ti] + '}\n')) await truth.flush();
+        }
+      } else {
+        hasOffsite[u] = 1;
+        const prod = ev.product[i], cents = ev.valueCents[i];
+        line = '{"eventId":"' + eventId + '","ts":"' + ts + '","kind":"offsite","userId":"' + userIds[u] + '","advertiserId":"' + advIds[ev.advertiser[i]] +
+          '","action":"' + ACTIONS[action] + '"' +
+          (prod >= 0 ? ',"productId":"prod' + prod + '"' : '') +
+          (p >= 0 ? ',"pinId":"' + pinIds[p] + '"' : '') +
+          (cents > 0 ? ',"value":' + cents / 100 + ',"currency":"USD"' : '') +
+          ',"consent":true}\n';
+      }
+      actionCounts[action]++;
+      let full = events.add(line);
+      lineNo++;
+      if (injector.roll()) {
+        const c = injector.make({ line, eventId, ts, userId: userIds[u], advertiserId: advIds[ev.advertiser[i]], pinId: p >= 0 ? pinIds[p] : null });
+        full = events.add(c.line + '\n');
+        lineNo++;
+        if (corrupt.add('{"line":' + lineNo + ',"kind":"' + c.kind + '","afterEventId":' + q(eventId) + '}\n')) await corrupt.flush();
+      }
+      if (full) await events.flush();
+    }
+    opts.onDay?.(day, config.days, seq);
+  }
+  await Promise.all([events.end(), truth.end(), corrupt.end()]);
+
+  const onsite: Record<string, number> = {}, offsite: Record<string, number> = {};
+  ACTIONS.forEach((a, k) => ((k < FIRST_OFFSITE ? onsite : offsite)[a] = actionCounts[k]));
+  let sparseUsers = 0, noImpr = 0, optIn = 0, withOffsite = 0;
+  for (let u = 0; u < config.users; u++) {
+    if (impressionsPerUser[u] <= 3) sparseUsers++;
+    if (impressionsPerUser[u] === 0) noImpr++;
+    optIn += world.optIn[u];
+    withOffsite += hasOffsite[u];
+  }
+  const impressions = actionCounts[A_IMPRESSION];
+  const corruptCounts = { ...injector.counts, total: injector.total };
+  const manifest: SimManifest = {
+    format: 'adkg.simulation',
+    version: 1,
+    config,
+    seed: config.seed,
+    days: config.days,
+    start: config.start,
+    end: new Date(startMs + config.days * MS_PER_DAY).toISOString(),
+    optInShare: config.optInShare,
+    attributionWindowDays: ATTRIBUTION_WINDOW_DAYS,
+    attributionRule: ATTRIBUTION_RULE,
+    clickRule: "A click, save, closeup or hide belongs to the same user's latest impression of that pin before it (it always comes before the user's next impression).",
+    pConvertMeaning: P_CONVERT_MEANING,
+    files: SIM_FILES,
+    counts: {
+      lines: lineNo,
+      catalog: catalogCounts,
+      onsite,
+      offsite,
+      events: seq,
+      truth: impressions,
+      corrupt: corruptCounts,
+    },
+    realised: {
+      ctr: impressions > 0 ? clicks / impressions : 0,
+      cvr: clicks > 0 ? conversions / clicks : 0,
+      cvrOptIn: optInClicks > 0 ? optInConversions / optInClicks : 0,
+      optInShare: optIn / config.users,
+      sparseUserShare: sparseUsers / config.users,
+      usersWithoutImpressions: noImpr,
+      usersWithOffsiteEvents: withOffsite,
+      meanOracleClickProbability: impressions > 0 ? pClickSum / impressions : 0,
+    },
+    world: {
+      verticals: VERTICALS.map((v) => v.name),
+      categories: config.categories,
+      freshPins: world.pinLaunchDay.reduce((s, d) => s + (d > 0 ? 1 : 0), 0),
+    },
+  };
+  await fs.writeFile(path.join(outDir, SIM_FILES.manifest), JSON.stringify(manifest, null, 2) + '\n');
+  return manifest;
+}
