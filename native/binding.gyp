@@ -28,6 +28,7 @@
         'src/thread_pool.cc',
         'src/kernels_generic.cc',
         'src/dispatch.cc',
+        'src/engine.cc',
       ],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
       'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED'],

@@ -1,4 +1,6 @@
-// Kernel implementations. Included once per instruction set; see kernels.h.
+// Kernel implementations, included once per instruction set (see kernels.h). Raw pointers only, no
+// std templates: the two copies must not share any out-of-line code.
+#include <math.h>
 #include "kernels.h"
 #include "simd.h"
 
@@ -6,6 +8,303 @@ namespace {
 
 float dotK(const float* a, const float* b, int n) { return dot(a, b, n); }
 
-const adkg::KernelTable kTable = {ADKG_ISA_NAME, dotK};
+// ---- GEMM: C[i] (+)= Σ_q A[i][q] · B[q], row pointers, register tile ROWS × 16 columns ----
+template <int ROWS>
+inline void gemmTile(int j, int p, const float* const* A, const float* const* B, float* const* C, bool acc) {
+  vf8 c0[ROWS], c1[ROWS];
+  for (int i = 0; i < ROWS; i++) c0[i] = c1[i] = splat8(0.f);
+  for (int q = 0; q < p; q++) {
+    const float* b = B[q] + j;
+    vf8 b0 = load8(b), b1 = load8(b + W);
+    for (int i = 0; i < ROWS; i++) {
+      vf8 a = splat8(A[i][q]);
+      c0[i] += a * b0;
+      c1[i] += a * b1;
+    }
+  }
+  for (int i = 0; i < ROWS; i++) {  // row by row, so rows that alias the same memory add up correctly
+    float* c = C[i] + j;
+    if (acc) {
+      store8(c, load8(c) + c0[i]);
+      store8(c + W, load8(c + W) + c1[i]);
+    } else {
+      store8(c, c0[i]);
+      store8(c + W, c1[i]);
+    }
+  }
+}
+
+template <int ROWS>
+inline void gemmRows(int n, int p, const float* const* A, const float* const* B, float* const* C, bool acc) {
+  int j = 0;
+  for (; j + 2 * W <= n; j += 2 * W) gemmTile<ROWS>(j, p, A, B, C, acc);
+  for (; j < n; j++) {
+    for (int i = 0; i < ROWS; i++) {
+      float s = 0.f;
+      for (int q = 0; q < p; q++) s += A[i][q] * B[q][j];
+      if (acc) C[i][j] += s; else C[i][j] = s;
+    }
+  }
+}
+
+void gemmK(int m, int n, int p, const float* const* A, const float* const* B, float* const* C, bool acc) {
+  int i = 0;
+  for (; i + 4 <= m; i += 4) gemmRows<4>(n, p, A + i, B, C + i, acc);
+  for (; i < m; i++) gemmRows<1>(n, p, A + i, B, C + i, acc);
+}
+
+// ‖ph + r − pt‖ (l1 or l2)
+inline float pairDistance(const float* ph, const float* r, const float* pt, int k, int norm) {
+  vf8 s = splat8(0.f);
+  int i = 0;
+  if (norm == adkg::NORM_L2) {
+    for (; i + W <= k; i += W) {
+      vf8 v = load8(ph + i) + load8(r + i) - load8(pt + i);
+      s += v * v;
+    }
+    float t = hsum8(s);
+    for (; i < k; i++) {
+      float v = ph[i] + r[i] - pt[i];
+      t += v * v;
+    }
+    return fsqrt(t);
+  }
+  for (; i + W <= k; i += W) s += abs8(load8(ph + i) + load8(r + i) - load8(pt + i));
+  float t = hsum8(s);
+  for (; i < k; i++) t += fabsf_(ph[i] + r[i] - pt[i]);
+  return t;
+}
+
+// gv = c·∂dist/∂v at v = ph + r − pt; dh += gv; dt −= gv; dr += gv.
+inline void pairGradient(const float* ph, const float* r, const float* pt, int k, int norm, float c, float dist,
+                         float* dh, float* dt, float* dr) {
+  int i = 0;
+  if (norm == adkg::NORM_L2) {
+    if (dist == 0.f) return;
+    float cc = c / dist;
+    vf8 vc = splat8(cc);
+    for (; i + W <= k; i += W) {
+      vf8 g = vc * (load8(ph + i) + load8(r + i) - load8(pt + i));
+      store8(dh + i, load8(dh + i) + g);
+      store8(dt + i, load8(dt + i) - g);
+      store8(dr + i, load8(dr + i) + g);
+    }
+    for (; i < k; i++) {
+      float g = cc * (ph[i] + r[i] - pt[i]);
+      dh[i] += g;
+      dt[i] -= g;
+      dr[i] += g;
+    }
+    return;
+  }
+  vf8 vc = splat8(c);
+  for (; i + W <= k; i += W) {
+    vf8 g = vc * sign8(load8(ph + i) + load8(r + i) - load8(pt + i));
+    store8(dh + i, load8(dh + i) + g);
+    store8(dt + i, load8(dt + i) - g);
+    store8(dr + i, load8(dr + i) + g);
+  }
+  for (; i < k; i++) {
+    float v = ph[i] + r[i] - pt[i];
+    float g = v > 0.f ? c : (v < 0.f ? -c : 0.f);
+    dh[i] += g;
+    dt[i] -= g;
+    dr[i] += g;
+  }
+}
+
+inline double softplusD(double x) { return (x > 0 ? x : 0) + log1p(exp(-(x > 0 ? x : -x))); }
+inline double sigmoidD(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
+
+void groupForwardBackwardK(const adkg::GroupArgs& g) {
+  const int d = g.d, k = g.k, m = g.m, n = g.n, B = g.numPos;
+  float* s = g.scratch;
+  float* P = s;     s += (int64_t)m * k;
+  float* dP = s;    s += (int64_t)m * k;
+  float* dPT = s;   s += (int64_t)m * k;
+  float* MT = s;    s += (int64_t)d * k;
+  float* dist = s;  s += (int64_t)B * (n + 1);
+  float* coef = s;  s += (int64_t)B * (n + 1);
+  const int maxDim = m > d ? (m > k ? m : k) : (d > k ? d : k);
+  const float** rowsA = g.ptrScratch;
+  const float** rowsB = g.ptrScratch + maxDim;
+  float** rowsC = (float**)(g.ptrScratch + 2 * maxDim);
+  float** rowsD = (float**)(g.ptrScratch + 3 * maxDim);
+
+  const float* const* Prow;
+  float* const* dProw;
+  if (g.project) {
+    // P = X Mᵀ, one GEMM for every local row (PyTorch-BigGraph's "project once" for shared negatives).
+    for (int a = 0; a < k; a++)
+      for (int j = 0; j < d; j++) MT[(int64_t)j * k + a] = g.M[(int64_t)a * d + j];
+    for (int j = 0; j < d; j++) rowsB[j] = MT + (int64_t)j * k;
+    for (int i = 0; i < m; i++) rowsC[i] = P + (int64_t)i * k;
+    gemmK(m, k, d, g.X, rowsB, rowsC, false);
+    zero(dP, m * k);
+    for (int i = 0; i < m; i++) rowsD[i] = dP + (int64_t)i * k;
+    Prow = rowsC;
+    dProw = rowsD;
+  } else {
+    Prow = g.X;
+    dProw = g.dX;
+  }
+
+  // Distances: positive b at dist[b(n+1)], its negative j at dist[b(n+1) + 1 + j].
+  for (int b = 0; b < B; b++) {
+    const float* ph = Prow[g.posH[b]];
+    const float* pt = Prow[g.posT[b]];
+    float* db = dist + (int64_t)b * (n + 1);
+    db[0] = pairDistance(ph, g.r, pt, k, g.norm);
+    const int* nr = g.negRow + (int64_t)b * n;
+    const uint8_t* nh = g.negHead + (int64_t)b * n;
+    for (int j = 0; j < n; j++) {
+      if (j + 4 < n) __builtin_prefetch(Prow[nr[j + 4]]);
+      db[1 + j] = nh[j] ? pairDistance(Prow[nr[j]], g.r, pt, k, g.norm) : pairDistance(ph, g.r, Prow[nr[j]], k, g.norm);
+    }
+  }
+
+  // Loss and ∂L/∂dist (weights w are constants: no gradient through the self-adversarial softmax).
+  double lossSum = 0;
+  const double scale = g.scale, gamma = g.margin, tau = g.tau;
+  for (int b = 0; b < B; b++) {
+    const float* db = dist + (int64_t)b * (n + 1);
+    float* cb = coef + (int64_t)b * (n + 1);
+    double dp = db[0];
+    double mx = -1e300, z = 0;
+    if (tau != 0) {
+      for (int j = 0; j < n; j++) mx = fmax(mx, -tau * db[1 + j]);
+      for (int j = 0; j < n; j++) z += exp(-tau * db[1 + j] - mx);
+    }
+    double lb = 0, cpos = 0;
+    for (int j = 0; j < n; j++) {
+      double w = tau != 0 ? exp(-tau * db[1 + j] - mx) / z : 1.0 / n;
+      double dn = db[1 + j];
+      if (g.loss == adkg::LOSS_MARGIN) {
+        double h = gamma + dp - dn;
+        if (h > 0) {
+          lb += w * h;
+          cpos += w;
+          cb[1 + j] = (float)(-w * scale);
+        } else {
+          cb[1 + j] = 0.f;
+        }
+      } else {
+        lb += 0.5 * w * softplusD(gamma - dn);
+        cb[1 + j] = (float)(-0.5 * w * sigmoidD(gamma - dn) * scale);
+      }
+    }
+    if (g.loss == adkg::LOSS_SOFTPLUS) {
+      lb += 0.5 * softplusD(dp - gamma);
+      cpos = 0.5 * sigmoidD(dp - gamma);
+    }
+    cb[0] = (float)(cpos * scale);
+    lossSum += lb * scale;
+  }
+  *g.lossSum += lossSum;
+
+  // ∂L/∂(projected rows) and ∂L/∂r.
+  for (int b = 0; b < B; b++) {
+    const float* db = dist + (int64_t)b * (n + 1);
+    const float* cb = coef + (int64_t)b * (n + 1);
+    const int h = g.posH[b], t = g.posT[b];
+    if (cb[0] != 0.f) pairGradient(Prow[h], g.r, Prow[t], k, g.norm, cb[0], db[0], dProw[h], dProw[t], g.dR);
+    const int* nr = g.negRow + (int64_t)b * n;
+    const uint8_t* nh = g.negHead + (int64_t)b * n;
+    for (int j = 0; j < n; j++) {
+      float c = cb[1 + j];
+      if (c == 0.f) continue;
+      if (nh[j]) pairGradient(Prow[nr[j]], g.r, Prow[t], k, g.norm, c, db[1 + j], dProw[nr[j]], dProw[t], g.dR);
+      else pairGradient(Prow[h], g.r, Prow[nr[j]], k, g.norm, c, db[1 + j], dProw[h], dProw[nr[j]], g.dR);
+    }
+  }
+
+  if (g.project) {
+    // ∂X += ∂P M ;  ∂M += ∂Pᵀ X
+    for (int a = 0; a < k; a++) rowsB[a] = g.M + (int64_t)a * d;
+    gemmK(m, d, k, (const float* const*)dProw, rowsB, g.dX, true);
+    for (int i = 0; i < m; i++)
+      for (int a = 0; a < k; a++) dPT[(int64_t)a * m + i] = dP[(int64_t)i * k + a];
+    for (int a = 0; a < k; a++) {
+      rowsA[a] = dPT + (int64_t)a * m;
+      rowsC[a] = g.dM + (int64_t)a * d;
+    }
+    gemmK(k, d, m, rowsA, g.X, rowsC, true);
+  }
+}
+
+// ---- distances of queries against a block of rows (evaluation) ----
+template <int Q>
+inline void distanceTile(const float* const* a, int ny, const float* y, int64_t ld, int len, int norm, float* const* out,
+                         int64_t outOffset) {
+  for (int e = 0; e < ny; e++) {
+    const float* ye = y + (int64_t)e * ld;
+    vf8 s[Q];
+    for (int q = 0; q < Q; q++) s[q] = splat8(0.f);
+    int i = 0;
+    if (norm == adkg::NORM_L2) {
+      for (; i + W <= len; i += W) {
+        vf8 yv = load8(ye + i);
+        for (int q = 0; q < Q; q++) {
+          vf8 v = load8(a[q] + i) - yv;
+          s[q] += v * v;
+        }
+      }
+    } else {
+      for (; i + W <= len; i += W) {
+        vf8 yv = load8(ye + i);
+        for (int q = 0; q < Q; q++) s[q] += abs8(load8(a[q] + i) - yv);
+      }
+    }
+    for (int q = 0; q < Q; q++) {
+      float t = hsum8(s[q]);
+      for (int ii = i; ii < len; ii++) {
+        float v = a[q][ii] - ye[ii];
+        t += norm == adkg::NORM_L2 ? v * v : fabsf_(v);
+      }
+      out[q][outOffset + e] = norm == adkg::NORM_L2 ? fsqrt(t) : t;
+    }
+  }
+}
+
+void distanceBlockK(int nq, const float* const* a, int ny, const float* y, int64_t ld, int len, int norm,
+                    float* const* out) {
+  // Entities in tiles that stay in L1/L2 while 4 queries pass over them.
+  const int tile = 64;
+  for (int e0 = 0; e0 < ny; e0 += tile) {
+    int ne = ny - e0 < tile ? ny - e0 : tile;
+    int q = 0;
+    for (; q + 4 <= nq; q += 4) distanceTile<4>(a + q, ne, y + (int64_t)e0 * ld, ld, len, norm, out + q, e0);
+    for (; q < nq; q++) distanceTile<1>(a + q, ne, y + (int64_t)e0 * ld, ld, len, norm, out + q, e0);
+  }
+}
+
+void optimizerRowK(float* w, float* s1, float* s2, const float* g, int len, int kind, float lr, double bc1, double bc2,
+                   bool unitBall) {
+  if (kind == adkg::OPT_ADAGRAD) {
+    for (int i = 0; i < len; i++) {
+      float acc = s1[i] + g[i] * g[i];
+      s1[i] = acc;
+      w[i] -= lr * g[i] / (sqrtf(acc) + 1e-10f);
+    }
+  } else {
+    const float ib1 = (float)(1.0 / bc1), ib2 = (float)(1.0 / bc2);
+    for (int i = 0; i < len; i++) {
+      float m1 = 0.9f * s1[i] + 0.1f * g[i];
+      float m2 = 0.999f * s2[i] + 0.001f * g[i] * g[i];
+      s1[i] = m1;
+      s2[i] = m2;
+      w[i] -= lr * (m1 * ib1) / (sqrtf(m2 * ib2) + 1e-8f);
+    }
+  }
+  if (unitBall) {
+    float n2 = dot(w, w, len);
+    if (n2 > 1.f) {
+      float inv = 1.f / sqrtf(n2);
+      for (int i = 0; i < len; i++) w[i] *= inv;
+    }
+  }
+}
+
+const adkg::KernelTable kTable = {ADKG_ISA_NAME, dotK, gemmK, groupForwardBackwardK, distanceBlockK, optimizerRowK};
 
 }  // namespace

@@ -1,0 +1,92 @@
+/**
+ * Loads the compiled addon (native/build/Release/adkg_native.node, built by `npm run build:native`).
+ * A missing or broken addon is an error that says why and what to run; nothing else in adkg needs it.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** The addon's own surface (native/src/addon.cc). Numbers are the enums of native/src/engine.h and kernels.h. */
+export interface NativeEngineConfig {
+  model: number;
+  numEntities: number;
+  numRelations: number;
+  dim: number;
+  relDim: number;
+  numAnchors: number;
+  anchorsPerEntity: number;
+  loss: number;
+  norm: number;
+  margin: number;
+  adversarialTemperature: number;
+  negatives: number;
+  sampling: number;
+  chunkSize: number;
+  corruption: number;
+  entityOptimizer: number;
+  relationOptimizer: number;
+  lr: number;
+  relationLr: number;
+  unitBall: number;
+  learnAnchorWeights: number;
+  seed: number;
+  threads: number;
+}
+
+export interface NativeEngineHandle {
+  trainBatch(heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number): Promise<number>;
+  gradients(
+    heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number,
+    out: Record<string, Float64Array | undefined>,
+  ): Promise<number>;
+  sampleNegatives(
+    heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number,
+    entities: Int32Array, corruptHead: Uint8Array,
+  ): Promise<void>;
+  scoreAll(side: number, known: Int32Array, relations: Int32Array, out: Float32Array): Promise<void>;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  info(): { isa: string; hardwareThreads: number };
+  NativeEngine: new (config: NativeEngineConfig, tables: object, optimizer: object, sampling: object) => NativeEngineHandle;
+}
+
+/** Where the addon is looked for; ADKG_NATIVE_ADDON overrides it (tests use it to simulate a missing build). */
+export function addonPath(): string {
+  if (process.env.ADKG_NATIVE_ADDON) return path.resolve(process.env.ADKG_NATIVE_ADDON);
+  // src/kge/backends/native → repo root; the same from dist/src/kge/backends/native.
+  let dir = __dirname;
+  for (let i = 0; i < 8 && !fs.existsSync(path.join(dir, 'package.json')); i++) dir = path.dirname(dir);
+  return path.join(dir, 'native', 'build', 'Release', 'adkg_native.node');
+}
+
+let cached: { addon: NativeAddon } | { error: string } | null = null;
+
+/** Why the addon cannot be used here, or null when it loads. */
+export function addonUnavailableReason(): string | null {
+  const r = tryLoad();
+  return 'error' in r ? r.error : null;
+}
+
+function tryLoad(): { addon: NativeAddon } | { error: string } {
+  if (cached) return cached;
+  const file = addonPath();
+  if (!fs.existsSync(file)) {
+    cached = { error: `native backend unavailable: the addon ${file} is not built; run npm run build:native` };
+    return cached;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    cached = { addon: require(file) as NativeAddon };
+  } catch (e) {
+    cached = { error: `native backend unavailable: ${file} does not load (${(e as Error).message.split('\n')[0]}); run npm run build:native` };
+  }
+  return cached;
+}
+
+/** The addon, or an Error "native backend unavailable: <why>; run npm run build:native". */
+export function loadAddon(): NativeAddon {
+  const r = tryLoad();
+  if ('error' in r) throw new Error(r.error);
+  return r.addon;
+}

@@ -1,0 +1,2 @@
+export { NativeBackend, nativeBackendFactory } from './native-backend';
+export { addonPath, addonUnavailableReason, loadAddon } from './addon';

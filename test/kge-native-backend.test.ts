@@ -1,0 +1,210 @@
+/**
+ * The native backend against the js reference on small random graphs: identical negatives, the same
+ * loss trajectory and final tables within tolerance, the same gradients and scores; more threads give
+ * the same loss within tolerance; the event loop keeps running during a long native call.
+ */
+import { TRAJECTORY_TOLERANCE, type BackendInit, type KgeBackend, type ModelName, type TrainConfig, type TrainBatch } from '../src/kge/backends/backend';
+import { jsBackendFactory } from '../src/kge/backends/js';
+import { nativeBackendFactory } from '../src/kge/backends/native';
+import { allocateTables, initializeTables, createOptimizerState } from '../src/kge/model';
+import { buildSamplingTables } from '../src/kge/sampling';
+import { SeededRandom, type AnchorIndex, type EntityEntry } from '../src/common';
+
+const available = nativeBackendFactory.available();
+const describeNative = available.ok ? describe : describe.skip;
+if (!available.ok) console.warn(`kge-native tests skipped: ${available.reason}`);
+
+interface Graph {
+  N: number;
+  R: number;
+  heads: Int32Array;
+  relations: Int32Array;
+  tails: Int32Array;
+  entities: EntityEntry[];
+}
+
+function randomGraph(N: number, R: number, T: number, seed: number): Graph {
+  const rng = new SeededRandom(seed);
+  const heads = new Int32Array(T), relations = new Int32Array(T), tails = new Int32Array(T);
+  for (let i = 0; i < T; i++) {
+    relations[i] = rng.int(R);
+    heads[i] = rng.int(N);
+    tails[i] = (heads[i] + 1 + rng.int(N - 1)) % N;
+  }
+  // Sorted by relation, so 'shared' chunks hold one relation (as the trainer orders them).
+  const idx = Array.from({ length: T }, (_, i) => i).sort((a, b) => relations[a] - relations[b] || a - b);
+  const entities = Array.from({ length: N }, (_, i) => ({ id: `e${i}`, type: i % 3 === 0 ? 'Pin' : 'User' }));
+  return {
+    N, R, entities,
+    heads: Int32Array.from(idx, (i) => heads[i]),
+    relations: Int32Array.from(idx, (i) => relations[i]),
+    tails: Int32Array.from(idx, (i) => tails[i]),
+  };
+}
+
+function anchorIndex(N: number, A: number, K: number, seed: number): AnchorIndex {
+  const rng = new SeededRandom(seed);
+  const anchorOf = new Int32Array(N * K).fill(-1), hops = new Int32Array(N * K).fill(-1);
+  for (let e = 0; e < N; e++) {
+    const valid = rng.int(K + 1); // 0..K valid slots, -1 padded after
+    for (let i = 0; i < valid; i++) {
+      anchorOf[e * K + i] = rng.int(A);
+      hops[e * K + i] = 1 + i;
+    }
+  }
+  return { numEntities: N, k: K, anchors: Int32Array.from({ length: A }, (_, a) => a * 2), anchorOf, hops, selection: { byType: [], byDegree: A, maxHops: 3 } };
+}
+
+function baseConfig(over: Partial<TrainConfig>): TrainConfig {
+  return {
+    loss: 'softplus', margin: 6, adversarialTemperature: 0, norm: 'l2', negatives: 8, sampling: 'independent', chunkSize: 16,
+    corruption: 'uniform', entityOptimizer: 'adagrad', relationOptimizer: 'adam', lr: 0.05, relationLr: 0.01,
+    constraint: 'none', learnAnchorWeights: true, seed: 12345, threads: 1, ...over,
+  };
+}
+
+function makeInit(g: Graph, model: ModelName, config: TrainConfig, dim = 16, relDim = 12): BackendInit {
+  const anchors = model === 'transra' ? anchorIndex(g.N, 7, 3, 99) : null;
+  const tables = allocateTables({ model, numEntities: g.N, numRelations: g.R, dim, relDim, anchorIndex: anchors });
+  initializeTables(tables, 7, 0.5);
+  if (tables.projection) {
+    // Perturb the identity so TransR's projection matters.
+    const rng = new SeededRandom(5);
+    for (let i = 0; i < tables.projection.length; i++) tables.projection[i] += (rng.next() - 0.5) * 0.2;
+  }
+  const optimizer = createOptimizerState(tables, config.entityOptimizer, config.relationOptimizer);
+  const sampling = buildSamplingTables({ heads: g.heads, relations: g.relations, tails: g.tails }, g.entities, g.R);
+  return { tables, optimizer, config, sampling };
+}
+
+function cloneInit(init: BackendInit, config: TrainConfig = init.config): BackendInit {
+  const c = <T extends Float32Array | null>(a: T): T => (a ? (a.slice() as T) : a);
+  const t = init.tables;
+  const optimizer: BackendInit['optimizer'] = {};
+  for (const [k, v] of Object.entries(init.optimizer)) optimizer[k as keyof typeof optimizer] = { s1: v!.s1.slice(), s2: v!.s2 ? v!.s2.slice() : null };
+  return {
+    tables: { ...t, entity: t.entity.slice(), relation: t.relation.slice(), projection: c(t.projection), anchor: c(t.anchor), anchorLogit: c(t.anchorLogit) },
+    optimizer, config, sampling: init.sampling,
+  };
+}
+
+function batches(g: Graph, B: number, epochs: number): TrainBatch[] {
+  const out: TrainBatch[] = [];
+  let step = 1;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (let off = 0; off < g.heads.length; off += B) {
+      const end = Math.min(g.heads.length, off + B);
+      out.push({ heads: g.heads.subarray(off, end), relations: g.relations.subarray(off, end), tails: g.tails.subarray(off, end), epoch, offset: off, step: step++ });
+    }
+  }
+  return out;
+}
+
+async function trajectory(backend: KgeBackend, bs: TrainBatch[]): Promise<number[]> {
+  const losses: number[] = [];
+  for (const b of bs) losses.push(await backend.trainBatch(b));
+  return losses;
+}
+
+function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1e-3, Math.abs(a[i]), Math.abs(b[i])));
+  return m;
+}
+
+const CASES: Array<[ModelName, Partial<TrainConfig>]> = [
+  ['transe', {}],
+  ['transe', { loss: 'margin', margin: 1, norm: 'l1', sampling: 'shared', entityOptimizer: 'adam', constraint: 'unit-ball' }],
+  ['transe', { adversarialTemperature: 1, corruption: 'bernoulli', sampling: 'shared' }],
+  ['transr', {}],
+  ['transr', { loss: 'margin', margin: 1, sampling: 'shared', corruption: 'typed', constraint: 'unit-ball' }],
+  ['transr', { norm: 'l1', adversarialTemperature: 0.5, entityOptimizer: 'adam', relationOptimizer: 'adagrad' }],
+  ['transra', {}],
+  ['transra', { sampling: 'shared', learnAnchorWeights: false, constraint: 'unit-ball', corruption: 'bernoulli' }],
+  ['transra', { loss: 'margin', margin: 2, norm: 'l1', entityOptimizer: 'adam' }],
+];
+
+describeNative('native backend vs js reference', () => {
+  const g = randomGraph(60, 4, 300, 1);
+
+  test.each(CASES)('%s %j: same negatives, loss trajectory and tables as js', async (model, over) => {
+    const init = makeInit(g, model, baseConfig(over));
+    const jsInit = cloneInit(init), nInit = cloneInit(init);
+    const js = jsBackendFactory.create(jsInit);
+    const nat = nativeBackendFactory.create(nInit);
+    const bs = batches(g, 64, 3);
+    const a = await js.sampleNegatives(bs[1]);
+    const b = await nat.sampleNegatives(bs[1]);
+    expect(Array.from(b.entities)).toEqual(Array.from(a.entities));
+    expect(Array.from(b.corruptHead)).toEqual(Array.from(a.corruptHead));
+
+    const lj = await trajectory(js, bs);
+    const ln = await trajectory(nat, bs);
+    expect(lj[0]).toBeGreaterThan(0);
+    expect(maxRelDiff(lj, ln)).toBeLessThan(TRAJECTORY_TOLERANCE);
+    expect(lj[lj.length - 1]).not.toBeCloseTo(lj[0], 3); // it trained
+    expect(maxRelDiff(jsInit.tables.entity, nInit.tables.entity)).toBeLessThan(1e-2);
+    expect(maxRelDiff(jsInit.tables.relation, nInit.tables.relation)).toBeLessThan(1e-2);
+    if (jsInit.tables.projection) expect(maxRelDiff(jsInit.tables.projection, nInit.tables.projection!)).toBeLessThan(1e-2);
+    if (jsInit.tables.anchor) expect(maxRelDiff(jsInit.tables.anchor, nInit.tables.anchor!)).toBeLessThan(1e-2);
+    nat.dispose();
+  });
+
+  test.each(CASES)('%s %j: gradients and scoreAll equal js', async (model, over) => {
+    const init = makeInit(g, model, baseConfig(over));
+    const js = jsBackendFactory.create(init);
+    const nat = nativeBackendFactory.create(init);
+    const batch = batches(g, 64, 1)[2];
+    const gj = await js.gradients(batch);
+    const gn = await nat.gradients(batch);
+    expect(Math.abs(gj.loss - gn.loss) / gj.loss).toBeLessThan(1e-5);
+    for (const [name, arr] of Object.entries(gj.gradients)) {
+      const other = gn.gradients[name as keyof typeof gn.gradients]!;
+      expect(other.length).toBe(arr!.length);
+      let scale = 0;
+      for (const x of arr!) scale = Math.max(scale, Math.abs(x));
+      let diff = 0;
+      for (let i = 0; i < arr!.length; i++) diff = Math.max(diff, Math.abs(arr![i] - other[i]));
+      expect(diff).toBeLessThanOrEqual(1e-4 * Math.max(scale, 1e-6));
+    }
+    for (const side of ['head', 'tail'] as const) {
+      const queries = { side, known: g.heads.slice(0, 37), relations: g.relations.slice(0, 37) };
+      const oj = new Float32Array(37 * g.N), on = new Float32Array(37 * g.N);
+      await js.scoreAll(queries, oj);
+      await nat.scoreAll(queries, on);
+      expect(maxRelDiff(oj, on)).toBeLessThan(1e-4);
+    }
+    nat.dispose();
+  });
+
+  test('threads=2 gives the loss of threads=1 within tolerance (transr, shared and independent)', async () => {
+    for (const sampling of ['independent', 'shared'] as const) {
+      const init = makeInit(g, 'transr', baseConfig({ sampling, threads: 1 }));
+      const one = nativeBackendFactory.create(cloneInit(init, { ...init.config, threads: 1 }));
+      const two = nativeBackendFactory.create(cloneInit(init, { ...init.config, threads: 2 }));
+      const bs = batches(g, 64, 3);
+      const l1 = await trajectory(one, bs);
+      const l2 = await trajectory(two, bs);
+      expect(maxRelDiff(l1, l2)).toBeLessThan(TRAJECTORY_TOLERANCE);
+      one.dispose();
+      two.dispose();
+    }
+  });
+
+  test('the event loop keeps ticking while a long native call runs', async () => {
+    const big = randomGraph(20000, 8, 40000, 3);
+    const init = makeInit(big, 'transr', baseConfig({ negatives: 64, threads: 2 }), 64, 64);
+    const nat = nativeBackendFactory.create(init);
+    const batch: TrainBatch = { heads: big.heads, relations: big.relations, tails: big.tails, epoch: 0, offset: 0, step: 1 };
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const t0 = Date.now();
+    const loss = await nat.trainBatch(batch);
+    const ms = Date.now() - t0;
+    clearInterval(timer);
+    expect(Number.isFinite(loss)).toBe(true);
+    expect(ms).toBeGreaterThan(100); // long enough for the check to mean something
+    expect(ticks).toBeGreaterThanOrEqual(Math.floor(ms / 5 / 4));
+    nat.dispose();
+  });
+});
