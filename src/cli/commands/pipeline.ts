@@ -1,11 +1,102 @@
+/**
+ * `adkg pipeline`: the main job end to end on one machine — simulate a world, ingest it into a
+ * graph store, snapshot the training window, train TransRA, and run the ranking ablation on the
+ * held-out last days. Each step is the same `adkg` subcommand a user would run, started as a child
+ * process so its output, progress and exit code are exactly what that command gives on its own.
+ */
 import { Command } from 'commander';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseChoice, parseIntOption } from '../options';
 
-// Placeholder until the owning issue lands; replaced wholesale by its implementation.
+interface PipelineOptions {
+  out: string;
+  store: 'memory' | 'neo4j';
+  users: number;
+  pins: number;
+  advertisers: number;
+  days: number;
+  evalDays: number;
+  seed: number;
+  model: 'transe' | 'transr' | 'transra';
+  backend: 'js' | 'native' | 'cuda' | 'auto';
+  epochs?: number;
+}
+
+const BIN = path.resolve(__dirname, '../../../bin/adkg.js');
+
+function step(title: string, args: string[]): void {
+  process.stderr.write(`\n== ${title}\n$ adkg ${args.join(' ')}\n`);
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [BIN, ...args], { stdio: 'inherit' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) {
+    const err = new Error(`pipeline step "${title}" failed (exit ${r.status ?? r.signal}); see its output above`);
+    (err as Error & { exitCode: number }).exitCode = r.status ?? 1;
+    throw err;
+  }
+  process.stderr.write(`-- ${title}: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+
+function addDays(iso: string, days: number): string {
+  return new Date(Date.parse(iso) + days * 86_400_000).toISOString();
+}
+
+/** The backend `auto` picks: native when its addon is built, else the js reference. */
+function pickBackend(requested: PipelineOptions['backend']): 'js' | 'native' | 'cuda' {
+  if (requested !== 'auto') return requested;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const native = require('../../kge/backends/native') as { nativeAvailable?: () => boolean };
+    if (typeof native.nativeAvailable === 'function' && native.nativeAvailable()) return 'native';
+  } catch {
+    /* addon not built: fall through to js */
+  }
+  return 'js';
+}
+
 export function register(program: Command): void {
   program
     .command('pipeline')
-    .description('(pipeline: not built yet)')
-    .action(() => {
-      throw new Error('adkg pipeline is not built yet');
+    .description(
+      'Run the main job end to end: simulate → ingest → snapshot (training days only) → train KGE → ranking ablation on the held-out days',
+    )
+    .option('--out <dir>', 'working directory for every artefact', '.adkg/pipeline')
+    .option('--store <store>', 'graph store: memory (embedded, default) or neo4j (NEO4J_URI)', parseChoice('--store', ['memory', 'neo4j'] as const), 'memory')
+    .option('--users <n>', 'simulated users', parseIntOption('--users', 1), 2000)
+    .option('--pins <n>', 'simulated promoted pins', parseIntOption('--pins', 1), 500)
+    .option('--advertisers <n>', 'simulated advertisers', parseIntOption('--advertisers', 1), 50)
+    .option('--days <n>', 'simulated days', parseIntOption('--days', 2), 14)
+    .option('--eval-days <n>', 'last days held out for ranking evaluation (never seen by KGE)', parseIntOption('--eval-days', 1), 2)
+    .option('--seed <n>', 'random seed for every step', parseIntOption('--seed', 0), 7)
+    .option('--model <model>', 'KGE model', parseChoice('--model', ['transe', 'transr', 'transra'] as const), 'transra')
+    .option('--backend <b>', 'KGE backend: auto (native if built, else js), js, native, cuda', parseChoice('--backend', ['auto', 'js', 'native', 'cuda'] as const), 'auto')
+    .option('--epochs <n>', 'KGE epochs (default: the model default)', parseIntOption('--epochs', 1))
+    .action((opts: PipelineOptions) => {
+      if (opts.evalDays >= opts.days) throw new Error(`--eval-days (${opts.evalDays}) must be smaller than --days (${opts.days})`);
+      const out = path.resolve(opts.out);
+      fs.mkdirSync(out, { recursive: true });
+      const sim = path.join(out, 'sim');
+      const db = path.join(out, 'graph.db.json');
+      const triples = path.join(out, 'triples');
+      const kge = path.join(out, 'kge');
+      const rank = path.join(out, 'rank');
+      const seed = String(opts.seed);
+
+      step('simulate', ['simulate', '--users', String(opts.users), '--pins', String(opts.pins), '--advertisers', String(opts.advertisers), '--days', String(opts.days), '--seed', seed, '--out', sim]);
+      const manifest = JSON.parse(fs.readFileSync(path.join(sim, 'manifest.json'), 'utf8')) as { start: string; days: number };
+      // KGE sees only the training days, so the ranking evaluation days stay unseen (no leakage).
+      const trainEnd = addDays(manifest.start, manifest.days - opts.evalDays);
+
+      if (opts.store === 'memory') fs.rmSync(db, { force: true });
+      step('ingest', ['ingest', path.join(sim, 'events.jsonl'), '--store', opts.store, '--db', db]);
+      step('snapshot', ['snapshot', '--store', opts.store, '--db', db, '--to', trainEnd, '--out', triples]);
+      const backend = pickBackend(opts.backend);
+      const trainArgs = ['train', '--triples', triples, '--model', opts.model, '--backend', backend, '--seed', seed, '--out', kge];
+      if (opts.epochs) trainArgs.push('--epochs', String(opts.epochs));
+      step(`train ${opts.model} (${backend})`, trainArgs);
+      step('rank ablation', ['rank', 'ablation', '--data', sim, '--embeddings', kge, '--eval-days', String(opts.evalDays), '--out', rank]);
+      process.stderr.write(`\npipeline done: artefacts in ${out}\n`);
     });
 }
