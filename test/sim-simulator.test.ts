@@ -65,28 +65,31 @@ describe('events follow the contract and truth agrees with them', () => {
   });
 
   test('every line passes the graph layer\'s validator; catalog first; time order; unique ids; manifest counts', () => {
+    const problems: unknown[] = [];
+    const check = (ok: boolean, what: unknown) => { if (!ok && problems.length < 5) problems.push(what); };
     let seenEvent = false;
     let lastTs = -Infinity;
     const ids = new Set<string>();
     const counts: Record<string, number> = {};
     for (const e of events) {
       const c = classifyEvent(e);
-      expect(c.type === 'rejected' || c.type === 'no-consent' ? { e, c } : 'ok').toBe('ok');
+      check(c.type !== 'rejected' && c.type !== 'no-consent', { e, c });
       if (e.kind === 'pin' || e.kind === 'advertiser') {
-        expect(seenEvent).toBe(false);
+        check(!seenEvent, { catalogAfterEvents: e });
         continue;
       }
       seenEvent = true;
       const ts = Date.parse(e.ts as string);
-      expect(new Date(ts).toISOString()).toBe(e.ts);
-      expect(ts).toBeGreaterThanOrEqual(lastTs);
+      check(new Date(ts).toISOString() === e.ts, { badTs: e });
+      check(ts >= lastTs, { outOfOrder: e });
       lastTs = ts;
-      expect(ids.has(e.eventId as string)).toBe(false);
+      check(!ids.has(e.eventId as string), { duplicate: e });
       ids.add(e.eventId as string);
-      if (e.kind === 'offsite') expect(e.consent).toBe(true);
+      if (e.kind === 'offsite') check(e.consent === true, { noConsent: e });
       const key = `${e.kind}.${e.action}`;
       counts[key] = (counts[key] ?? 0) + 1;
     }
+    expect(problems).toEqual([]);
     expect(Date.parse(events.find((e) => e.eventId)!.ts as string)).toBeGreaterThanOrEqual(Date.parse(manifest.start + 'T00:00:00Z'));
     expect(lastTs).toBeLessThan(Date.parse(manifest.end));
     for (const [a, n] of Object.entries(manifest.counts.onsite)) expect(counts[`onsite.${a}`] ?? 0).toBe(n);
@@ -99,47 +102,49 @@ describe('events follow the contract and truth agrees with them', () => {
     const W = manifest.attributionWindowDays * 86_400_000;
     const impressions = events.filter((e) => e.action === 'impression');
     expect(truth.map((t) => t.eventId)).toEqual(impressions.map((e) => e.eventId));
+    const problems: unknown[] = [];
+    const check = (ok: boolean, what: unknown) => { if (!ok && problems.length < 5) problems.push(what); };
     const derivedClick = new Map<string, number>();
     const derivedConv = new Map<string, number>();
-    const lastImpression = new Map<string, { id: string }>();
+    const lastImpression = new Map<string, string>();
     const clicksByUserPin = new Map<string, { ts: number; id: string }[]>();
     for (const e of events) {
       if (!e.eventId) continue;
       const key = `${e.userId}|${e.pinId}`;
       const ts = Date.parse(e.ts as string);
-      if (e.action === 'impression') lastImpression.set(key, { id: e.eventId as string });
+      if (e.action === 'impression') lastImpression.set(key, e.eventId as string);
       else if (e.action === 'click') {
         const imp = lastImpression.get(key);
-        expect(imp).toBeDefined();
-        derivedClick.set(imp!.id, (derivedClick.get(imp!.id) ?? 0) + 1);
+        check(imp !== undefined, { clickWithoutImpression: e });
+        if (imp === undefined) continue;
+        derivedClick.set(imp, (derivedClick.get(imp) ?? 0) + 1);
         const list = clicksByUserPin.get(key) ?? [];
-        list.push({ ts, id: imp!.id });
+        list.push({ ts, id: imp });
         clicksByUserPin.set(key, list);
       } else if (e.kind === 'offsite' && e.pinId && ['checkout', 'signup', 'lead'].includes(e.action as string)) {
         const list = (clicksByUserPin.get(key) ?? []).filter((c) => c.ts < ts && ts - c.ts <= W);
-        expect(list.length).toBeGreaterThan(0); // every pin-carrying conversion follows a click
-        const last = list[list.length - 1];
-        derivedConv.set(last.id, 1);
+        check(list.length > 0, { conversionWithoutClick: e }); // every pin-carrying conversion follows a click
+        if (list.length > 0) derivedConv.set(list[list.length - 1].id, 1);
       }
     }
     let clicks = 0, conversions = 0;
     for (const t of truth) {
-      expect(t.click).toBe(derivedClick.has(t.eventId) ? 1 : 0);
-      expect(derivedClick.get(t.eventId) ?? 0).toBeLessThanOrEqual(1);
-      expect(t.conversion).toBe(derivedConv.get(t.eventId) ?? 0);
-      if (t.conversion) expect(t.click).toBe(1);
-      expect(t.pClick).toBeGreaterThan(0);
-      expect(t.pClick).toBeLessThan(1);
-      expect(t.pConvert).toBeGreaterThanOrEqual(0);
-      expect(t.pConvert).toBeLessThan(1);
-      expect(typeof t.category).toBe('string');
+      check(t.click === (derivedClick.has(t.eventId) ? 1 : 0), { clickLabel: t });
+      check((derivedClick.get(t.eventId) ?? 0) <= 1, { twoClicks: t });
+      check(t.conversion === (derivedConv.get(t.eventId) ?? 0), { conversionLabel: t });
+      check(!t.conversion || t.click === 1, { conversionWithoutClick: t });
+      check(t.pClick! > 0 && t.pClick! < 1 && t.pConvert! >= 0 && t.pConvert! < 1, { probabilities: t });
+      check(typeof t.category === 'string' && typeof t.surface === 'string', { fields: t });
       clicks += t.click;
       conversions += t.conversion;
     }
+    expect(problems).toEqual([]);
+    expect(clicks).toBeGreaterThan(100);
+    expect(conversions).toBeGreaterThan(20);
     expect(manifest.realised.ctr).toBeCloseTo(clicks / truth.length, 10);
     expect(manifest.realised.cvr).toBeCloseTo(conversions / clicks, 10);
     const tsOf = new Map(impressions.map((e) => [e.eventId as string, Date.parse(e.ts as string)]));
-    for (const t of truth.slice(0, 1000)) expect(t.ts).toBe(tsOf.get(t.eventId));
+    expect(truth.filter((t) => t.ts !== tsOf.get(t.eventId))).toEqual([]);
   });
 
   test('the oracle is calibrated and informative: realised CTR/CVR match mean pClick/pConvert; oracle AUC well above 0.5', () => {
@@ -162,7 +167,7 @@ describe('events follow the contract and truth agrees with them', () => {
     expect(manifest.realised.cvrOptIn).toBeLessThan(0.3);
     const world = buildWorld(resolveSimConfig(SMALL));
     const offsiteUsers = new Set(events.filter((e) => e.kind === 'offsite').map((e) => Number((e.userId as string).slice(1))));
-    for (const u of offsiteUsers) expect(world.optIn[u]).toBe(1);
+    expect([...offsiteUsers].filter((u) => world.optIn[u] !== 1)).toEqual([]);
     expect(offsiteUsers.size).toBeGreaterThan(0.6 * manifest.realised.optInShare * SMALL.users!);
     expect(Math.abs(manifest.realised.optInShare - 0.6)).toBeLessThan(0.04);
     const perUser = new Map<string, number>();
@@ -245,6 +250,9 @@ describe('--corrupt-rate', () => {
       expect(listed.filter((c) => c.kind === k).length).toBe(manifest.counts.corrupt[k]);
     }
     const seen = new Set<string>();
+    const problems: unknown[] = [];
+    const check = (ok: boolean, what: unknown) => { if (!ok && problems.length < 5) problems.push(what); };
+    const seenKinds = new Set<string>();
     all.forEach((text, i) => {
       const kind = byLine.get(i + 1);
       let parsed: Record<string, unknown> | undefined;
@@ -254,39 +262,39 @@ describe('--corrupt-rate', () => {
         parsed = undefined;
       }
       if (kind === undefined) {
-        expect(parsed).toBeDefined();
-        const c = classifyEvent(parsed);
-        expect(['interaction', 'pin', 'advertiser']).toContain(c.type);
-        if (parsed!.eventId) {
-          expect(seen.has(parsed!.eventId as string)).toBe(false);
-          seen.add(parsed!.eventId as string);
+        check(parsed !== undefined, { unlistedMalformed: i + 1 });
+        if (!parsed) return;
+        check(['interaction', 'pin', 'advertiser'].includes(classifyEvent(parsed).type), { unlistedInvalid: i + 1, text });
+        if (parsed.eventId) {
+          check(!seen.has(parsed.eventId as string), { unlistedDuplicate: i + 1 });
+          seen.add(parsed.eventId as string);
         }
         return;
       }
+      seenKinds.add(kind);
+      const c = parsed ? classifyEvent(parsed) : undefined;
       switch (kind) {
         case 'malformed_json':
-          expect(parsed).toBeUndefined();
+          check(parsed === undefined, { notMalformed: i + 1 });
           break;
         case 'duplicate_event_id':
-          expect(seen.has(parsed!.eventId as string)).toBe(true);
+          check(parsed !== undefined && seen.has(parsed.eventId as string), { notDuplicate: i + 1 });
           break;
         case 'missing_consent':
-          expect(parsed!.kind).toBe('offsite');
-          expect(parsed!.consent).not.toBe(true);
-          expect(classifyEvent(parsed).type).toBe('no-consent');
+          check(parsed?.kind === 'offsite' && parsed.consent !== true && c?.type === 'no-consent', { hasConsent: i + 1 });
           break;
         case 'bad_timestamp':
-          expect(Number.isNaN(Date.parse(parsed!.ts as string))).toBe(true);
-          expect(classifyEvent(parsed)).toMatchObject({ type: 'rejected', field: 'ts' });
+          check(Number.isNaN(Date.parse(parsed?.ts as string)) && c?.type === 'rejected' && c.field === 'ts', { goodTs: i + 1, c });
           break;
         case 'oversized_field':
-          expect((parsed!.userId as string).length).toBe(OVERSIZED_ID_LENGTH);
-          expect(classifyEvent(parsed)).toMatchObject({ type: 'rejected', field: 'userId' });
+          check((parsed?.userId as string).length === OVERSIZED_ID_LENGTH && c?.type === 'rejected' && c.field === 'userId', { notOversized: i + 1, c });
           break;
         default:
-          throw new Error(`unknown corrupt kind ${kind}`);
+          check(false, { unknownKind: kind });
       }
     });
+    expect(problems).toEqual([]);
+    expect([...seenKinds].sort()).toEqual([...CORRUPT_KINDS].sort());
   });
 });
 
