@@ -2,3 +2,4 @@ export * from './triple-set';
 export * from './rng';
 export * from './embedding-export';
 export * from './impression';
+export * from './config';
