@@ -63,7 +63,8 @@ function baseConfig(over: Partial<TrainConfig>): TrainConfig {
   };
 }
 
-function makeInit(g: Graph, model: ModelName, config: TrainConfig, dim = 16, relDim = 12): BackendInit {
+// 40 and 36: whole SIMD tiles (8 and 16 lanes) plus a remainder, so every kernel path runs.
+function makeInit(g: Graph, model: ModelName, config: TrainConfig, dim = 40, relDim = 36): BackendInit {
   const anchors = model === 'transra' ? anchorIndex(g.N, 7, 3, 99) : null;
   const tables = allocateTables({ model, numEntities: g.N, numRelations: g.R, dim, relDim, anchorIndex: anchors });
   initializeTables(tables, 7, 0.5);

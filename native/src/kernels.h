@@ -55,7 +55,8 @@ struct KernelTable {
 };
 
 const KernelTable* genericKernels();
-const KernelTable* avx2Kernels();  // nullptr when not built for this architecture
+const KernelTable* avx2Kernels();    // nullptr when not built for this architecture
+const KernelTable* avx512Kernels();  // likewise
 const KernelTable& kernels();      // the best one this CPU runs
 
 }  // namespace adkg

@@ -1,6 +1,7 @@
-// Portable SIMD on GCC/Clang vector extensions: 8 float lanes. In the AVX2 translation unit (-mavx2 -mfma)
-// they become ymm registers with FMA; in the baseline unit two SSE (or NEON) registers. No intrinsics,
-// so the same kernel source builds everywhere. Everything here has internal linkage on purpose: the file
+// Portable SIMD on GCC/Clang vector extensions: ADKG_LANES float lanes (8 by default, 16 in the AVX-512
+// unit). In the AVX2 unit (-mavx2 -mfma) 8 lanes are a ymm register with FMA; in the AVX-512 unit 16 lanes
+// a zmm register; in the baseline unit two SSE (or NEON) registers. No intrinsics, so the same kernel
+// source builds everywhere. Everything here has internal linkage on purpose: the file
 // is compiled into two units with different instruction sets, and nothing may be shared between them.
 #pragma once
 #include <cstdint>
@@ -8,8 +9,12 @@
 
 namespace {
 
-typedef float vf8 __attribute__((vector_size(32)));
-constexpr int W = 8;
+#ifndef ADKG_LANES
+#define ADKG_LANES 8
+#endif
+constexpr int W = ADKG_LANES;
+typedef float vf8 __attribute__((vector_size(4 * ADKG_LANES)));  // "vf8": a vector of W floats
+typedef int32_t vi8 __attribute__((vector_size(4 * ADKG_LANES)));
 
 inline vf8 load8(const float* p) {
   vf8 v;
@@ -17,15 +22,18 @@ inline vf8 load8(const float* p) {
   return v;
 }
 inline void store8(float* p, vf8 v) { __builtin_memcpy(p, &v, sizeof v); }
-inline vf8 splat8(float x) { return vf8{x, x, x, x, x, x, x, x}; }
+inline vf8 splat8(float x) { return x - (vf8){}; }
 inline float hsum8(vf8 v) {
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+  float s[W];
+  __builtin_memcpy(s, &v, sizeof v);
+  for (int w = W / 2; w >= 1; w /= 2)
+    for (int i = 0; i < w; i++) s[i] += s[i + w];
+  return s[0];
 }
 inline vf8 abs8(vf8 v) {
-  typedef int32_t vi8 __attribute__((vector_size(32)));
   vi8 bits;
   __builtin_memcpy(&bits, &v, sizeof v);
-  bits &= (vi8){0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
+  bits &= 0x7fffffff;
   vf8 out;
   __builtin_memcpy(&out, &bits, sizeof out);
   return out;
@@ -33,7 +41,6 @@ inline vf8 abs8(vf8 v) {
 // sign(v) with sign(0) = 0, as the L1 subgradient.
 inline vf8 sign8(vf8 v) {
   vf8 zero = splat8(0.f), one = splat8(1.f);
-  typedef int32_t vi8 __attribute__((vector_size(32)));
   vi8 pos = v > zero, neg = v < zero;
   vf8 p, n;
   vi8 onebits;
