@@ -14,6 +14,9 @@ namespace adkg {
 namespace {
 constexpr uint32_t PURPOSE_SIDE = 1, PURPOSE_ENTITY = 2;  // backend.ts RNG_PURPOSE
 inline uint32_t negativeStream(uint32_t epoch, uint32_t purpose) { return (uint32_t)((uint64_t)epoch * 8u + purpose); }
+inline void prefetchRows(const float* p, int floats) {
+  for (int off = 0; off < floats; off += 16) __builtin_prefetch(p + off, 1);
+}
 }  // namespace
 
 Engine::Engine(const EngineConfig& cfg, const EngineTables& tables) : cfg_(cfg), t_(tables) {
@@ -295,6 +298,7 @@ double Engine::run(const BatchInput& b, const GradientOutputs* gout) {
       ts.touchedA.assign(SA, 0);
     }
     if (ts.gsum.size() < (size_t)std::max(d, k) * std::max(d, 1)) ts.gsum.resize((size_t)std::max(d, k) * std::max(d, 1));
+    ts.dots.resize((size_t)std::max(K, 1));
     ts.loss = 0;
   }
   pool.run(G, T, [&](int64_t g, int w) { processGroup(ts_[w], b, g); });
@@ -310,8 +314,15 @@ double Engine::run(const BatchInput& b, const GradientOutputs* gout) {
     ThreadState& me = ts_[w];
     float* g = me.gsum.data();
     std::vector<double> dots((size_t)std::max(K, 1));
-    for (int s = (int)task * 128; s < std::min(S, (int)task * 128 + 128); s++) {
+    const int sEnd = std::min(S, (int)task * 128 + 128);
+    for (int s = (int)task * 128; s < sEnd; s++) {
       int64_t e = slotEnt_[s];
+      if (s + 2 < sEnd && !gout) {  // the rows two slots ahead are random rows of big tables: fetch them now
+        int64_t e2 = (int64_t)slotEnt_[s + 2] * d;
+        prefetchRows(t_.entity + e2, d);
+        prefetchRows(t_.entitySlots.s1 + e2, d);
+        if (t_.entitySlots.s2) prefetchRows(t_.entitySlots.s2 + e2, d);
+      }
       std::memset(g, 0, sizeof(float) * d);
       for (int t = 0; t < T; t++)
         if (ts_[t].touchedX[s]) {

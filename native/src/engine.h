@@ -89,6 +89,7 @@ class Engine {
     std::vector<int> posH, posT, negRow;
     std::vector<uint8_t> negHead;
     std::vector<float> gsum;
+    std::vector<double> dots;
     double loss = 0;
   };
 

@@ -8,7 +8,7 @@ namespace {
 
 float dotK(const float* a, const float* b, int n) { return dot(a, b, n); }
 
-// ---- GEMM: C[i] (+)= Σ_q A[i][q] · B[q], row pointers, register tile ROWS × 16 columns ----
+// ---- GEMM: C[i] (+)= Σ_q A[i][q] · B[q], row pointers, register tile ROWS × 2W columns ----
 template <int ROWS>
 inline void gemmTile(int j, int p, const float* const* A, const float* const* B, float* const* C, bool acc) {
   vf8 c0[ROWS], c1[ROWS];
@@ -49,6 +49,7 @@ inline void gemmRows(int n, int p, const float* const* A, const float* const* B,
 
 void gemmK(int m, int n, int p, const float* const* A, const float* const* B, float* const* C, bool acc) {
   int i = 0;
+  for (; i + 6 <= m; i += 6) gemmRows<6>(n, p, A + i, B, C + i, acc);
   for (; i + 4 <= m; i += 4) gemmRows<4>(n, p, A + i, B, C + i, acc);
   for (; i < m; i++) gemmRows<1>(n, p, A + i, B, C + i, acc);
 }
@@ -158,7 +159,7 @@ void groupForwardBackwardK(const adkg::GroupArgs& g) {
     const int* nr = g.negRow + (int64_t)b * n;
     const uint8_t* nh = g.negHead + (int64_t)b * n;
     for (int j = 0; j < n; j++) {
-      if (j + 4 < n) __builtin_prefetch(Prow[nr[j + 4]]);
+      if (j + 4 < n) prefetchRow(Prow[nr[j + 4]], k);
       db[1 + j] = nh[j] ? pairDistance(Prow[nr[j]], g.r, pt, k, g.norm) : pairDistance(ph, g.r, Prow[nr[j]], k, g.norm);
     }
   }

@@ -76,6 +76,16 @@ inline void axpy(float* y, float a, const float* x, int n) {
   for (; i < n; i++) y[i] += a * x[i];
 }
 
+// Prefetches every cache line of a row (a 128-float row is 8 lines; one prefetch would fetch one or two).
+inline void prefetchRow(const void* p, int floats) {
+  const char* c = (const char*)p;
+  for (int off = 0; off < floats * 4; off += 64) __builtin_prefetch(c + off);
+}
+inline void prefetchRowW(void* p, int floats) {
+  char* c = (char*)p;
+  for (int off = 0; off < floats * 4; off += 64) __builtin_prefetch(c + off, 1);
+}
+
 inline void zero(float* y, int n) { __builtin_memset(y, 0, sizeof(float) * (size_t)n); }
 
 }  // namespace
