@@ -17,6 +17,10 @@
  *    them between calls (checkpoints, export) and may write them between calls (evaluation zeroes
  *    rows for inductive entities; resume fills them) — so cache nothing derived from them across
  *    calls. At most one call is in flight at a time; calls may run off the main thread and resolve later.
+ *  • Exact cancellations: with margin loss + l1 every gradient term is ±w/B, and sums that cancel
+ *    exactly in js (double) must cancel in native too — Adagrad's and Adam's first step turn a
+ *    1e-9 residue into a full lr-sized step. Accumulate per-row gradients in double (or in float32
+ *    in js's order: positives, then negatives j = 0..n-1, slot by slot).
  *  • Reference implementation to read alongside this file: src/kge/backends/js/ (it calls the pieces
  *    in interactions/, representations/, sampling/, losses/, optimizers/).
  * ──────────────────────────────────────────────────────────────────────────────────────────────────
