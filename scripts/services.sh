@@ -75,9 +75,24 @@ neo4j_query() {
         const c = await session.run("CALL dbms.components() YIELD versions, edition RETURN versions[0] AS v, edition AS e");
         console.log(c.records[0].get("v") + " " + c.records[0].get("e"));
       } finally { await session.close(); await driver.close(); }
-    })().catch((e) => { console.log(e.message.split("\n")[0]); process.exit(1); });
+    })().catch((e) => {
+      const cause = /Caused by: (.*)/.exec(e.message);
+      console.log(cause ? cause[1] : e.message.split("\n")[0]);
+      process.exit(1);
+    });
   ' 2>&1)
 }
+
+# The JVM options Neo4j's own launcher uses (conf/neo4j.conf server.jvm.additional), minus the server-only
+# ones; the --add-opens let its native file-access hints (posix_fadvise on transaction logs) work.
+NEO4J_JVM_OPTS=(
+  -Xms256m -Xmx"${ADKG_NEO4J_HEAP:-1g}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError
+  -XX:-OmitStackTraceInFastThrow -XX:+UnlockExperimentalVMOptions -XX:+TrustFinalNonStaticFields -XX:+DisableExplicitGC
+  -Djdk.nio.maxCachedBufferSize=1024 -Dio.netty.tryReflectionSetAccessible=true -Dlog4j2.disable.jmx=true
+  --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
+  -Dfile.encoding=UTF-8
+)
 
 launcher_needs_build() {
   [[ -f "$LAUNCHER_JAR" && -d "$LAUNCHER_DIR/target/lib" ]] || return 0
@@ -96,7 +111,7 @@ build_launcher() {
   log "building the Neo4j launcher (tools/neo4j, Maven; the first build downloads ~125 MB of jars into ~/.m2)"
   local started=$SECONDS
   # Clean so target/lib never holds jars of an older Neo4j version next to the new ones.
-  mvn -q -B -f "$LAUNCHER_DIR/pom.xml" clean package || die "Maven build of tools/neo4j failed (see output above)"
+  mvn -q -B -Dstyle.color=never -f "$LAUNCHER_DIR/pom.xml" clean package || die "Maven build of tools/neo4j failed (see output above)"
   log "launcher built in $((SECONDS - started))s"
 }
 
@@ -124,8 +139,7 @@ neo4j_up() {
     printf '\n==== %s starting adkg-neo4j on port %s\n' "$(date -Is)" "$BOLT_PORT" >>"$NEO4J_LOG"
     # setsid+nohup: the server outlives this shell and the npm/jest process that called it.
     ADKG_NEO4J_HOME="$NEO4J_HOME" ADKG_NEO4J_BOLT_PORT="$BOLT_PORT" ADKG_NEO4J_PAGECACHE="${ADKG_NEO4J_PAGECACHE:-256m}" \
-      setsid nohup java -Xms256m -Xmx"${ADKG_NEO4J_HEAP:-1g}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
-        -Dfile.encoding=UTF-8 -jar "$LAUNCHER_JAR" >>"$NEO4J_LOG" 2>&1 </dev/null 9>&- &
+      setsid nohup java "${NEO4J_JVM_OPTS[@]}" -jar "$LAUNCHER_JAR" >>"$NEO4J_LOG" 2>&1 </dev/null 9>&- &
     echo $! >"$NEO4J_PIDFILE"
   fi
   local deadline=$((SECONDS + TIMEOUT))
