@@ -20,3 +20,5 @@ export { userHash } from './user-hash';
 export { loadQuery, resolveParams, runReadOnlyQuery, toPlain } from './cypher-runner';
 export type { LoadedQuery, QueryResult, ParamDeclaration } from './cypher-runner';
 
+export { syntheticEventLines, writeSyntheticEventFile } from './synthetic-events';
+export type { SyntheticEventOptions } from './synthetic-events';

@@ -175,33 +175,36 @@ export class Neo4jStore implements GraphStore {
   }
 
   async write(batch: WriteBatch): Promise<WriteResult> {
-    const L = this.labels;
-    return this.withWrite('a batch write', async (tx) => {
-      if (batch.advertisers.length > 0) {
-        await tx.run(
-          `UNWIND $rows AS row
-           MERGE (a:${L.Advertiser} {id: row.advertiserId})
-           SET a.vertical = coalesce(row.vertical, a.vertical)`,
-          { rows: batch.advertisers.map((a) => ({ advertiserId: a.advertiserId, vertical: a.vertical ?? null })) },
-        );
+    // A concurrent batch may create one of our fresh events between our check and our CREATE; the unique
+    // constraint then fails the transaction, and the retry sees that event as stored.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.withWrite('a batch write', (tx) => this.writeInTransaction(tx, batch));
+      } catch (e) {
+        if (attempt >= 5 || (e as Neo4jError).code !== 'Neo.ClientError.Schema.ConstraintValidationFailed') throw e;
       }
-      if (batch.pins.length > 0) await this.mergePins(tx, batch.pins.map((p) => ({ pinId: p.pinId, advertiserId: p.advertiserId, category: p.category ?? null })));
-      if (batch.events.length === 0) return { stored: 0, duplicates: 0 };
+    }
+  }
 
-      const created = await tx.run(
+  private async writeInTransaction(tx: ManagedTransaction, batch: WriteBatch): Promise<WriteResult> {
+    const L = this.labels;
+    if (batch.advertisers.length > 0) {
+      await tx.run(
         `UNWIND $rows AS row
-         MERGE (e:${L.Event} {id: row.id})
-           ON CREATE SET e.ts = toInteger(row.ts), e.fresh = true
-         WITH e WHERE e.fresh
-         REMOVE e.fresh
-         RETURN collect(e.id) AS ids`,
-        { rows: batch.events.map((e) => ({ id: e.eventId, ts: e.ts })) },
+         MERGE (a:${L.Advertiser} {id: row.advertiserId})
+         SET a.vertical = coalesce(row.vertical, a.vertical)`,
+        { rows: batch.advertisers.map((a) => ({ advertiserId: a.advertiserId, vertical: a.vertical ?? null })) },
       );
-      const freshIds = new Set(created.records[0].get('ids') as string[]);
-      const fresh = batch.events.filter((e) => freshIds.has(e.eventId));
-      await this.writeEdges(tx, fresh);
-      return { stored: fresh.length, duplicates: batch.events.length - fresh.length };
-    });
+    }
+    if (batch.pins.length > 0) await this.mergePins(tx, batch.pins.map((p) => ({ pinId: p.pinId, advertiserId: p.advertiserId, category: p.category ?? null })));
+    if (batch.events.length === 0) return { stored: 0, duplicates: 0 };
+
+    // Index seeks find what is stored already; the rest is created with plain CREATEs, cheaper than a MERGE per event.
+    const existing = await tx.run(`UNWIND $ids AS id MATCH (e:${L.Event} {id: id}) RETURN collect(id) AS ids`, { ids: batch.events.map((e) => e.eventId) });
+    const stored = new Set(existing.records[0].get('ids') as string[]);
+    const fresh = stored.size === 0 ? batch.events : batch.events.filter((e) => !stored.has(e.eventId));
+    if (fresh.length > 0) await this.writeEvents(tx, fresh);
+    return { stored: fresh.length, duplicates: batch.events.length - fresh.length };
   }
 
   private async mergePins(tx: ManagedTransaction, rows: { pinId: string; advertiserId: string; category: string | null }[]): Promise<void> {
@@ -218,65 +221,82 @@ export class Neo4jStore implements GraphStore {
     );
   }
 
-  private async writeEdges(tx: ManagedTransaction, events: InteractionEvent[]): Promise<void> {
+  private async mergeNodes(tx: ManagedTransaction, label: string, ids: Iterable<string | undefined>): Promise<void> {
+    const set = new Set<string>();
+    for (const id of ids) if (id !== undefined) set.add(id);
+    // Sorted: concurrent batches then take node locks in the same order and do not deadlock.
+    const list = [...set].sort();
+    if (list.length > 0) await tx.run(`UNWIND $ids AS id MERGE (:${label} {id: id})`, { ids: list });
+  }
+
+  /**
+   * Writes events known to be new: their nodes first (each id once), then one statement per kind that
+   * creates the Event nodes and their edges. The edge type comes from row.r, always one of the fixed relation
+   * names of schema.ts (dynamic types, Cypher 5.26). Row keys are short because the driver sends them per row.
+   */
+  private async writeEvents(tx: ManagedTransaction, events: InteractionEvent[]): Promise<void> {
     const L = this.labels;
-    const byRelation = new Map<InteractionRelation, InteractionEvent[]>();
-    for (const e of events) {
-      const list = byRelation.get(e.relation);
-      if (list) list.push(e);
-      else byRelation.set(e.relation, [e]);
-    }
-    for (const rel of ONSITE_RELATIONS) {
-      const rows = byRelation.get(rel);
-      if (!rows) continue;
+    const onsite = events.filter((e) => e.kind === 'onsite');
+    const offsite = events.filter((e) => e.kind === 'offsite');
+    await this.mergeNodes(tx, L.User, events.map((e) => e.userId));
+    await this.mergeNodes(tx, L.Pin, onsite.map((e) => e.pinId));
+    await this.mergeNodes(tx, L.Advertiser, events.map((e) => e.advertiserId));
+    await this.mergeNodes(tx, L.Product, offsite.map((e) => e.productId));
+
+    if (onsite.length > 0) {
       await tx.run(
         `UNWIND $rows AS row
-         MERGE (u:${L.User} {id: row.userId})
-         MERGE (p:${L.Pin} {id: row.pinId})
-         CREATE (u)-[r:${rel} {eventId: row.eventId, ts: toInteger(row.ts)}]->(p)
-         SET r.surface = row.surface`,
-        { rows: rows.map((e) => ({ eventId: e.eventId, ts: e.ts, userId: e.userId, pinId: e.pinId, surface: e.surface ?? null })) },
+         CREATE (:${L.Event} {id: row.e, ts: toInteger(row.t)})
+         WITH row
+         MATCH (u:${L.User} {id: row.u})
+         MATCH (p:${L.Pin} {id: row.p})
+         CREATE (u)-[:$(row.r) {eventId: row.e, ts: toInteger(row.t), surface: row.s}]->(p)`,
+        { rows: onsite.map((e) => ({ e: e.eventId, t: e.ts, u: e.userId, p: e.pinId, r: e.relation, s: e.surface ?? null })) },
       );
     }
-    for (const rel of OFFSITE_RELATIONS) {
-      const rows = byRelation.get(rel);
-      if (!rows) continue;
+    if (offsite.length > 0) {
       await tx.run(
         `UNWIND $rows AS row
-         MERGE (u:${L.User} {id: row.userId})
-         MERGE (a:${L.Advertiser} {id: row.advertiserId})
-         CREATE (u)-[r:${rel} {eventId: row.eventId, ts: toInteger(row.ts)}]->(a)
-         SET r.value = row.value, r.currency = row.currency, r.pinId = row.pinId`,
+         CREATE (:${L.Event} {id: row.e, ts: toInteger(row.t)})
+         WITH row
+         MATCH (u:${L.User} {id: row.u})
+         MATCH (a:${L.Advertiser} {id: row.a})
+         CREATE (u)-[:$(row.r) {eventId: row.e, ts: toInteger(row.t), value: row.v, currency: row.c, pinId: row.p}]->(a)
+         WITH row, u WHERE row.pr IS NOT NULL
+         MATCH (pr:${L.Product} {id: row.pr})
+         CREATE (u)-[:$(row.r) {eventId: row.e, ts: toInteger(row.t)}]->(pr)`,
         {
-          rows: rows.map((e) => ({ eventId: e.eventId, ts: e.ts, userId: e.userId, advertiserId: e.advertiserId, value: e.value ?? null, currency: e.currency ?? null, pinId: e.pinId ?? null })),
+          rows: offsite.map((e) => ({
+            e: e.eventId, t: e.ts, u: e.userId, a: e.advertiserId, r: e.relation,
+            v: e.value ?? null, c: e.currency ?? null, p: e.pinId ?? null, pr: e.productId ?? null,
+          })),
         },
-      );
-      const withProduct = rows.filter((e) => e.productId !== undefined);
-      if (withProduct.length === 0) continue;
-      await tx.run(
-        `UNWIND $rows AS row
-         MATCH (u:${L.User} {id: row.userId})
-         MERGE (pr:${L.Product} {id: row.productId})
-         CREATE (u)-[:${rel} {eventId: row.eventId, ts: toInteger(row.ts)}]->(pr)`,
-        { rows: withProduct.map((e) => ({ eventId: e.eventId, ts: e.ts, userId: e.userId, productId: e.productId })) },
       );
     }
     const promoted = distinctBy(
-      events.filter((e) => e.kind === 'onsite' && e.advertiserId !== undefined),
+      onsite.filter((e) => e.advertiserId !== undefined),
       (e) => `${e.pinId}\u0001${e.advertiserId}`,
     );
-    if (promoted.length > 0) await this.mergePins(tx, promoted.map((e) => ({ pinId: e.pinId as string, advertiserId: e.advertiserId as string, category: null })));
+    if (promoted.length > 0) {
+      await tx.run(
+        `UNWIND $rows AS row
+         MATCH (p:${L.Pin} {id: row.p})
+         MATCH (a:${L.Advertiser} {id: row.a})
+         MERGE (p)-[:PROMOTED_BY]->(a)`,
+        { rows: promoted.map((e) => ({ p: e.pinId, a: e.advertiserId })) },
+      );
+    }
     const soldBy = distinctBy(
-      events.filter((e) => e.kind === 'offsite' && e.productId !== undefined),
+      offsite.filter((e) => e.productId !== undefined),
       (e) => `${e.productId}\u0001${e.advertiserId}`,
     );
     if (soldBy.length > 0) {
       await tx.run(
         `UNWIND $rows AS row
-         MATCH (pr:${L.Product} {id: row.productId})
-         MATCH (a:${L.Advertiser} {id: row.advertiserId})
+         MATCH (pr:${L.Product} {id: row.pr})
+         MATCH (a:${L.Advertiser} {id: row.a})
          MERGE (pr)-[:SOLD_BY]->(a)`,
-        { rows: soldBy.map((e) => ({ productId: e.productId, advertiserId: e.advertiserId })) },
+        { rows: soldBy.map((e) => ({ pr: e.productId, a: e.advertiserId })) },
       );
     }
   }

@@ -1,0 +1,16 @@
+// Advertisers with the most offsite conversions (CHECKOUT, SIGNUP, LEAD) per onsite click on their pins,
+// within a time window. A high ratio means clicks on the advertiser's ads turn into business offsite;
+// advertisers below minClicks are left out so one lucky click does not top the list.
+// @param from int 0 - window start, epoch ms, inclusive
+// @param to int 9223372036854775807 - window end, epoch ms, exclusive
+// @param minClicks int 1 - least onsite clicks an advertiser needs to be listed
+// @param limit int 20 - rows to return
+MATCH (a:Advertiser)
+WITH a,
+     COUNT { (:User)-[c:CLICKED]->(:Pin)-[:PROMOTED_BY]->(a) WHERE $from <= c.ts < $to } AS clicks,
+     COUNT { (:User)-[v:CHECKOUT|SIGNUP|LEAD]->(a) WHERE $from <= v.ts < $to } AS conversions
+WHERE clicks >= $minClicks
+RETURN a.id AS advertiser, a.vertical AS vertical, clicks, conversions,
+       round(toFloat(conversions) / clicks, 4) AS conversionsPerClick
+ORDER BY conversionsPerClick DESC, conversions DESC, advertiser
+LIMIT $limit;

@@ -1,0 +1,17 @@
+// Pins ranked by click-through rate (clicks / impressions) in a time window, with their advertiser and
+// category; pins with fewer than minImpressions impressions are left out as too noisy to rank.
+// @param from int 0 - window start, epoch ms, inclusive
+// @param to int 9223372036854775807 - window end, epoch ms, exclusive
+// @param minImpressions int 1 - least impressions a pin needs to be listed
+// @param limit int 20 - rows to return
+MATCH (p:Pin)
+WITH p,
+     COUNT { (:User)-[r:IMPRESSED]->(p) WHERE $from <= r.ts < $to } AS impressions,
+     COUNT { (:User)-[r:CLICKED]->(p) WHERE $from <= r.ts < $to } AS clicks
+WHERE impressions >= $minImpressions
+OPTIONAL MATCH (p)-[:PROMOTED_BY]->(a:Advertiser)
+OPTIONAL MATCH (p)-[:IN_CATEGORY]->(c:Category)
+RETURN p.id AS pin, collect(DISTINCT a.id) AS advertisers, collect(DISTINCT c.id) AS categories,
+       impressions, clicks, round(toFloat(clicks) / impressions, 4) AS ctr
+ORDER BY ctr DESC, impressions DESC, pin
+LIMIT $limit;
