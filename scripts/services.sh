@@ -123,6 +123,12 @@ neo4j_up() {
     return 0
   fi
   local out
+  if pid_alive "$NEO4J_PIDFILE" adkg-neo4j.jar; then
+    local running_port
+    running_port="$(tr '\0' '\n' <"/proc/$(cat "$NEO4J_PIDFILE")/environ" | sed -n 's/^ADKG_NEO4J_BOLT_PORT=//p')"
+    [[ "$running_port" == "$BOLT_PORT" ]] || die "neo4j: the server started from $SERVICES_DIR runs on port $running_port, not $BOLT_PORT; \
+run 'services.sh down' first, or give a second instance its own ADKG_SERVICES_DIR"
+  fi
   if pid_alive "$NEO4J_PIDFILE" adkg-neo4j.jar || port_open 127.0.0.1 "$BOLT_PORT"; then
     if out="$(neo4j_query)"; then
       log "neo4j: already up on $NEO4J_URI_EFFECTIVE (Neo4j $out)"
@@ -208,6 +214,10 @@ redis_up() {
     return 0
   fi
   is_local "$REDIS_HOST" || die "redis: REDIS_URL points at $REDIS_HOST, which does not answer PING; not starting a local server"
+  if pid_alive "$REDIS_PIDFILE" redis-server; then
+    die "redis: the server started from $SERVICES_DIR runs as '$(tr -s '\0 ' ' ' <"/proc/$(cat "$REDIS_PIDFILE")/cmdline" | sed 's/ *$//')', not on port $REDIS_PORT; \
+run 'services.sh down' first, or give a second instance its own ADKG_SERVICES_DIR"
+  fi
   port_open 127.0.0.1 "$REDIS_PORT" && die "redis: port $REDIS_PORT is taken by something that does not answer PING; free it or set REDIS_URL"
   mkdir -p "$REDIS_DIR"
   log "redis: starting on 127.0.0.1:$REDIS_PORT (data $REDIS_DIR)"
