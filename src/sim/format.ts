@@ -18,30 +18,3 @@ export function isoTime(prefix: string, msInDay: number): string {
   const hour = (s - min) / 60;
   return prefix + PAD2[hour] + ':' + PAD2[min] + ':' + PAD2[sec] + '.' + PAD3[ms] + 'Z';
 }
-
-/** Writable stream wrapper that batches strings into large writes and honours backpressure. */
-export class ChunkedWriter {
-  private chunk = '';
-  constructor(private readonly stream: NodeJS.WritableStream, private readonly chunkChars = 1 << 20) {}
-
-  /** Appends text; returns true when the caller should `await flush()` (the chunk is full). */
-  add(text: string): boolean {
-    this.chunk += text;
-    return this.chunk.length >= this.chunkChars;
-  }
-
-  async flush(): Promise<void> {
-    if (this.chunk.length === 0) return;
-    const c = this.chunk;
-    this.chunk = '';
-    if (!this.stream.write(c)) await new Promise<void>((resolve) => this.stream.once('drain', () => resolve()));
-  }
-
-  async end(): Promise<void> {
-    await this.flush();
-    await new Promise<void>((resolve, reject) => {
-      this.stream.once('error', reject);
-      this.stream.end(() => resolve());
-    });
-  }
-}

@@ -9,7 +9,8 @@ import { ACTIONS, A_IMPRESSION, FIRST_OFFSITE, MS_PER_DAY, SURFACES } from './ev
 import { ATTRIBUTION_RULE, ATTRIBUTION_WINDOW_DAYS, P_CONVERT_MEANING, SimConfig, resolveSimConfig } from './config';
 import { CorruptKind, CorruptionInjector } from './corruption';
 import { DaySimulator } from './day-simulator';
-import { ChunkedWriter, isoDayPrefix, isoTime } from './format';
+import { ByteSink, latin1 } from './byte-sink';
+import { isoDayPrefix, isoTime } from './format';
 import { STREAM, VERTICALS, buildWorld, streamRandom } from './world';
 
 export const SIM_FILES = { events: 'events.jsonl', truth: 'truth.jsonl', corrupt: 'corrupt.jsonl', manifest: 'manifest.json' } as const;
@@ -61,37 +62,55 @@ export interface SimulateOptions {
   onDay?: (day: number, days: number, eventsSoFar: number) => void;
 }
 
-function q(s: string): string {
-  return '"' + s + '"';
-}
-
 export async function simulate(partial: Partial<SimConfig>, outDir: string, opts: SimulateOptions = {}): Promise<SimManifest> {
   const config = resolveSimConfig(partial);
   const world = buildWorld(config);
   await fs.mkdir(outDir, { recursive: true });
   const open = (f: string) => createWriteStream(path.join(outDir, f), { highWaterMark: 8 << 20 });
-  const events = new ChunkedWriter(open(SIM_FILES.events));
-  const truth = new ChunkedWriter(open(SIM_FILES.truth));
-  const corrupt = new ChunkedWriter(open(SIM_FILES.corrupt), 1 << 16);
+  const events = new ByteSink(open(SIM_FILES.events));
+  const truth = new ByteSink(open(SIM_FILES.truth));
+  const corrupt = new ByteSink(open(SIM_FILES.corrupt), 1 << 20);
 
-  const userIds = Array.from({ length: config.users }, (_, i) => 'u' + i);
-  const pinIds = Array.from({ length: config.pins }, (_, i) => 'p' + i);
   const advIds = Array.from({ length: config.advertisers }, (_, i) => 'a' + i);
   const catIds = Array.from({ length: config.categories }, (_, i) => 'c' + i);
-  // Pieces of JSON reused on every line.
-  const pinAdvJson = pinIds.map((p, i) => '","pinId":"' + p + '","advertiserId":"' + advIds[world.pinAdvertiser[i]]);
-  const truthPinJson = pinIds.map((p, i) => '","pinId":"' + p + '","advertiserId":"' + advIds[world.pinAdvertiser[i]] + '","category":"' + catIds[world.pinCategory[i]] + '","surface":"');
-  const onsiteTail = ACTIONS.map((a) => SURFACES.map((s) => '","action":"' + a + '","surface":"' + s + '"}\n'));
+  // Pieces of JSON written on every line, as bytes.
+  const pinAdv = Array.from({ length: config.pins }, (_, p) => '","pinId":"p' + p + '","advertiserId":"' + advIds[world.pinAdvertiser[p]]);
+  const pinAdvBytes = pinAdv.map(latin1);
+  const truthPinBytes = pinAdv.map((s, p) => latin1(s + '","category":"' + catIds[world.pinCategory[p]] + '","surface":"'));
+  const onsiteTail = ACTIONS.map((a) => SURFACES.map((sf) => latin1('","action":"' + a + '","surface":"' + sf + '"}\n')));
+  const offsiteAction = ACTIONS.map((a) => latin1('","action":"' + a + '"'));
+  const truthSurface = SURFACES.map((sf) => latin1(sf + '","click":'));
+  const B = {
+    eventOpen: latin1('{"eventId":"e'),
+    ts: latin1('","ts":"'),
+    onsiteUser: latin1('","kind":"onsite","userId":"u'),
+    offsiteUser: latin1('","kind":"offsite","userId":"u'),
+    advertiser: latin1('","advertiserId":"a'),
+    product: latin1(',"productId":"prod'),
+    pin: latin1(',"pinId":"p'),
+    value: latin1(',"value":'),
+    currency: latin1(',"currency":"USD"'),
+    consentEnd: latin1(',"consent":true}\n'),
+    truthTs: latin1('","ts":'),
+    truthUser: latin1(',"userId":"u'),
+    conversion: latin1(',"conversion":'),
+    pClick: latin1(',"pClick":'),
+    pConvert: latin1(',"pConvert":'),
+    end: latin1('}\n'),
+  };
+  const QUOTE = 34;
 
   let lineNo = 0;
   const catalogCounts = { advertiser: 0, pin: 0 };
   for (let a = 0; a < config.advertisers; a++) {
-    events.add('{"kind":"advertiser","advertiserId":"' + advIds[a] + '","vertical":"' + VERTICALS[world.advVertical[a]].name + '"}\n');
+    events.ascii('{"kind":"advertiser","advertiserId":"' + advIds[a] + '","vertical":"' + VERTICALS[world.advVertical[a]].name + '"}\n');
+    if (events.full) await events.flush();
     lineNo++;
     catalogCounts.advertiser++;
   }
   for (let p = 0; p < config.pins; p++) {
-    if (events.add('{"kind":"pin","pinId":"' + pinIds[p] + '","advertiserId":"' + advIds[world.pinAdvertiser[p]] + '","category":"' + catIds[world.pinCategory[p]] + '"}\n')) await events.flush();
+    events.ascii('{"kind":"pin","pinId":"p' + p + '","advertiserId":"' + advIds[world.pinAdvertiser[p]] + '","category":"' + catIds[world.pinCategory[p]] + '"}\n');
+    if (events.full) await events.flush();
     lineNo++;
     catalogCounts.pin++;
   }
@@ -110,14 +129,22 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
     const order = ev.sortedOrder();
     const dayStart = startMs + day * MS_PER_DAY;
     const prefix = isoDayPrefix(dayStart);
+    const prefixBytes = latin1(prefix);
     for (let j = 0; j < order.length; j++) {
       const i = order[j];
       const action = ev.action[i], u = ev.user[i], p = ev.pin[i], ms = ev.msInDay[i];
-      const eventId = 'e' + seq++;
-      const ts = isoTime(prefix, ms);
-      let line: string;
+      const eventSeq = seq++;
+      const lineStart = events.pos;
+      events.bytes(B.eventOpen);
+      events.uint(eventSeq);
+      events.bytes(B.ts);
+      events.bytes(prefixBytes);
+      events.timeOfDay(ms);
       if (action < FIRST_OFFSITE) {
-        line = '{"eventId":"' + eventId + '","ts":"' + ts + '","kind":"onsite","userId":"' + userIds[u] + pinAdvJson[p] + onsiteTail[action][ev.surface[i]];
+        events.bytes(B.onsiteUser);
+        events.uint(u);
+        events.bytes(pinAdvBytes[p]);
+        events.bytes(onsiteTail[action][ev.surface[i]]);
         if (action === A_IMPRESSION) {
           const ti = ev.truth[i];
           const c = tr.click[ti], v = tr.conversions[ti] > 0 ? 1 : 0;
@@ -128,29 +155,51 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
             conversions += v;
             if (world.optIn[u]) { optInClicks++; optInConversions += v; }
           }
-          if (truth.add('{"eventId":"' + eventId + '","ts":' + (dayStart + ms) + ',"userId":"' + userIds[u] + truthPinJson[p] + SURFACES[ev.surface[i]] +
-            '","click":' + c + ',"conversion":' + v + ',"pClick":' + tr.pClick[ti] + ',"pConvert":' + tr.pConvert[ti] + '}\n')) await truth.flush();
+          truth.bytes(B.eventOpen);
+          truth.uint(eventSeq);
+          truth.bytes(B.truthTs);
+          truth.uint(dayStart + ms);
+          truth.bytes(B.truthUser);
+          truth.uint(u);
+          truth.bytes(truthPinBytes[p]);
+          truth.bytes(truthSurface[ev.surface[i]]);
+          truth.byte(48 + c);
+          truth.bytes(B.conversion);
+          truth.byte(48 + v);
+          truth.bytes(B.pClick);
+          truth.micros(Math.round(tr.pClick[ti] * 1e6));
+          truth.bytes(B.pConvert);
+          truth.micros(Math.round(tr.pConvert[ti] * 1e6));
+          truth.bytes(B.end);
+          if (truth.full) await truth.flush();
         }
       } else {
         hasOffsite[u] = 1;
         const prod = ev.product[i], cents = ev.valueCents[i];
-        line = '{"eventId":"' + eventId + '","ts":"' + ts + '","kind":"offsite","userId":"' + userIds[u] + '","advertiserId":"' + advIds[ev.advertiser[i]] +
-          '","action":"' + ACTIONS[action] + '"' +
-          (prod >= 0 ? ',"productId":"prod' + prod + '"' : '') +
-          (p >= 0 ? ',"pinId":"' + pinIds[p] + '"' : '') +
-          (cents > 0 ? ',"value":' + cents / 100 + ',"currency":"USD"' : '') +
-          ',"consent":true}\n';
+        events.bytes(B.offsiteUser);
+        events.uint(u);
+        events.bytes(B.advertiser);
+        events.uint(ev.advertiser[i]);
+        events.bytes(offsiteAction[action]);
+        if (prod >= 0) { events.bytes(B.product); events.uint(prod); events.byte(QUOTE); }
+        if (p >= 0) { events.bytes(B.pin); events.uint(p); events.byte(QUOTE); }
+        if (cents > 0) { events.bytes(B.value); events.cents(cents); events.bytes(B.currency); }
+        events.bytes(B.consentEnd);
       }
       actionCounts[action]++;
-      let full = events.add(line);
       lineNo++;
       if (injector.roll()) {
-        const c = injector.make({ line, eventId, ts, userId: userIds[u], advertiserId: advIds[ev.advertiser[i]], pinId: p >= 0 ? pinIds[p] : null });
-        full = events.add(c.line + '\n');
+        const eventId = 'e' + eventSeq;
+        const c = injector.make({
+          line: events.textSince(lineStart), eventId, ts: isoTime(prefix, ms), userId: 'u' + u,
+          advertiserId: advIds[ev.advertiser[i]], pinId: p >= 0 ? 'p' + p : null,
+        });
+        events.ascii(c.line + '\n');
         lineNo++;
-        if (corrupt.add('{"line":' + lineNo + ',"kind":"' + c.kind + '","afterEventId":' + q(eventId) + '}\n')) await corrupt.flush();
+        corrupt.ascii('{"line":' + lineNo + ',"kind":"' + c.kind + '","afterEventId":"' + eventId + '"}\n');
+        if (corrupt.full) await corrupt.flush();
       }
-      if (full) await events.flush();
+      if (events.full) await events.flush();
     }
     opts.onDay?.(day, config.days, seq);
   }
