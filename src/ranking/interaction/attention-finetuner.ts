@@ -61,12 +61,11 @@ export class AttentionFinetuner {
   private readonly offsets: tf.Tensor1D | null;
   private readonly tailIsPin: tf.Tensor3D | null;
   private readonly wq: tf.Variable;
-  private readonly wkRel: tf.Variable | null;
-  private readonly wvRel: tf.Variable | null;
+  /** [k, 2·dA]: keys and values of the relation tokens in one matmul. */
+  private readonly wkvRel: tf.Variable | null;
   private readonly relType: tf.Variable | null;
   private readonly scoreWeight: tf.Variable | null;
-  private readonly wkHist: tf.Variable;
-  private readonly wvHist: tf.Variable;
+  private readonly wkvHist: tf.Variable;
   private readonly nullKey: tf.Variable;
   private readonly nullValue: tf.Variable;
 
@@ -77,27 +76,25 @@ export class AttentionFinetuner {
     const d = kgeDim;
     const n = (b: string) => uniqueName(`attn_${b}`);
     this.wq = glorot(rng, 2 * d, attnDim, n('wq'));
-    this.wkHist = glorot(rng, d, attnDim, n('wk_hist'));
-    this.wvHist = glorot(rng, d, attnDim, n('wv_hist'));
+    this.wkvHist = glorot(rng, d, 2 * attnDim, n('wkv_hist'));
     this.nullKey = tf.variable(tf.zeros([1, attnDim]), true, n('null_k'));
     this.nullValue = tf.variable(tf.zeros([1, attnDim]), true, n('null_v'));
     if (this.R > 0) {
       this.proj = tf.tensor2d(spaces.proj, [d, this.R * this.k]);
       this.offsets = tf.tensor1d(spaces.offsets);
       this.tailIsPin = tf.tensor3d(spaces.tailIsPin, [1, this.R, 1]);
-      this.wkRel = glorot(rng, this.k, attnDim, n('wk_rel'));
-      this.wvRel = glorot(rng, this.k, attnDim, n('wv_rel'));
+      this.wkvRel = glorot(rng, this.k, 2 * attnDim, n('wkv_rel'));
       this.relType = tf.variable(tf.zeros([this.R, attnDim]), true, n('rel_type'));
       this.scoreWeight = tf.variable(tf.fill([this.R], 1), true, n('score_w'));
     } else {
       this.proj = this.offsets = this.tailIsPin = null;
-      this.wkRel = this.wvRel = this.relType = this.scoreWeight = null;
+      this.wkvRel = this.relType = this.scoreWeight = null;
     }
   }
 
   get variables(): tf.Variable[] {
-    const v = [this.wq, this.wkHist, this.wvHist, this.nullKey, this.nullValue];
-    if (this.R > 0) v.push(this.wkRel!, this.wvRel!, this.relType!, this.scoreWeight!);
+    const v = [this.wq, this.wkvHist, this.nullKey, this.nullValue];
+    if (this.R > 0) v.push(this.wkvRel!, this.relType!, this.scoreWeight!);
     return v;
   }
 
@@ -115,34 +112,34 @@ export class AttentionFinetuner {
     const H = history.shape[1];
     const dA = this.attnDim;
     const q = tf.matMul(tf.concat([pin, advertiser], 1), this.wq); // [B, dA]
-    const keys: tf.Tensor3D[] = [];
+    const logits: tf.Tensor2D[] = [];
     const values: tf.Tensor3D[] = [];
-    const biases: tf.Tensor2D[] = [];
     let scores: tf.Tensor2D | null = null;
     if (this.R > 0) {
       const R = this.R, k = this.k;
       const ur = tf.reshape(tf.add(tf.matMul(user, this.proj!), this.offsets!), [B, R, k]); // M_r u + r
-      const pr = tf.reshape(tf.matMul(pin, this.proj!), [B, R, k]);
-      const ar = tf.reshape(tf.matMul(advertiser, this.proj!), [B, R, k]);
+      // −‖M_r u + r − M_r t‖², t the pin for user→pin relations and the advertiser for user→advertiser ones.
+      const tr = tf.reshape(tf.matMul(tf.concat([pin, advertiser], 0), this.proj!), [2, B, R, k]);
+      const [pr, ar] = tf.unstack(tr, 0);
       const tail = tf.add(tf.mul(pr, this.tailIsPin!), tf.mul(ar, tf.sub(1, this.tailIsPin!)));
-      scores = tf.neg(tf.sum(tf.square(tf.sub(ur, tail)), 2)) as tf.Tensor2D; // TransR score per relation [B, R]
-      const flat = tf.reshape(ur, [B * R, k]) as tf.Tensor2D;
-      keys.push(tf.add(tf.reshape(tf.matMul(flat, this.wkRel!), [B, R, dA]), this.relType!) as tf.Tensor3D);
-      values.push(tf.add(tf.reshape(tf.matMul(flat, this.wvRel!), [B, R, dA]), this.relType!) as tf.Tensor3D);
-      biases.push(tf.mul(scores, this.scoreWeight!) as tf.Tensor2D);
+      scores = tf.neg(tf.sum(tf.square(tf.sub(ur, tail)), 2)) as tf.Tensor2D; // [B, R]
+      const kv = tf.reshape(tf.matMul(tf.reshape(ur, [B * R, k]) as tf.Tensor2D, this.wkvRel!), [B, R, 2 * dA]);
+      const [kRel, vRel] = tf.split(kv, 2, 2);
+      const keys = tf.add(kRel, this.relType!);
+      logits.push(tf.add(tf.sum(tf.mul(keys, tf.expandDims(q, 1)), 2), tf.mul(scores, this.scoreWeight!)) as tf.Tensor2D);
+      values.push(tf.add(vRel, this.relType!) as tf.Tensor3D);
     }
-    const hflat = tf.reshape(history, [B * H, this.kgeDim]) as tf.Tensor2D;
-    keys.push(tf.reshape(tf.matMul(hflat, this.wkHist), [B, H, dA]) as tf.Tensor3D);
-    values.push(tf.reshape(tf.matMul(hflat, this.wvHist), [B, H, dA]) as tf.Tensor3D);
-    biases.push(tf.mul(tf.sub(1, historyMask), -1e9) as tf.Tensor2D); // padded history slots get no weight
-    keys.push(tf.tile(tf.reshape(this.nullKey, [1, 1, dA]), [B, 1, 1]) as tf.Tensor3D);
-    values.push(tf.tile(tf.reshape(this.nullValue, [1, 1, dA]), [B, 1, 1]) as tf.Tensor3D);
-    biases.push(tf.zeros([B, 1]));
-    const K = tf.concat(keys, 1);
-    const V = tf.concat(values, 1);
-    const logits = tf.add(tf.div(tf.sum(tf.mul(K, tf.expandDims(q, 1)), 2), Math.sqrt(dA)), tf.concat(biases, 1));
-    const att = tf.softmax(logits, 1); // [B, T]
-    const pooled = tf.sum(tf.mul(V, tf.expandDims(att, 2)), 1) as tf.Tensor2D; // [B, dA]
+    const hkv = tf.reshape(tf.matMul(tf.reshape(history, [B * H, this.kgeDim]) as tf.Tensor2D, this.wkvHist), [B, H, 2 * dA]);
+    const [kHist, vHist] = tf.split(hkv, 2, 2);
+    logits.push(tf.add(tf.sum(tf.mul(kHist, tf.expandDims(q, 1)), 2), tf.mul(tf.sub(1, historyMask), -1e9)) as tf.Tensor2D); // padding gets no weight
+    values.push(vHist as tf.Tensor3D);
+    // The null token by broadcasting, not tf.tile: tile's gradient costs a kernel per batch row.
+    logits.push(tf.matMul(q, this.nullKey, false, true));
+    const scale = 1 / Math.sqrt(dA);
+    const att = tf.softmax(tf.mul(tf.concat(logits, 1), scale), 1); // [B, R + H + 1]
+    const T = att.shape[1] as number;
+    const pooledTokens = tf.sum(tf.mul(tf.concat(values, 1), tf.expandDims(tf.slice(att, [0, 0], [B, T - 1]), 2)), 1);
+    const pooled = tf.add(pooledTokens, tf.mul(tf.slice(att, [0, T - 1], [B, 1]), this.nullValue)) as tf.Tensor2D; // [B, dA]
     return scores ? (tf.concat([pooled, scores], 1) as tf.Tensor2D) : pooled;
   }
 }

@@ -112,7 +112,15 @@ export function pretrainUserPinContrastive(cols: ImpressionColumns, train: Int32
     }
     epochLoss.push(lossN ? lossSum / lossN : NaN);
   }
-  const userVectors = users.gather(Array.from({ length: cols.users.size }, (_, i) => i));
-  const pinVectors = pins.gather(Array.from({ length: cols.pins.size }, (_, i) => i));
+  // Ids without a training click were never trained: they get zeros ("no signal"), not their random init.
+  const trainedOnly = (table: LidTable, size: number, seen: number[]) => {
+    const has = new Uint8Array(size);
+    for (const c of seen) has[c] = 1;
+    const out = new Float32Array(size * dim);
+    for (let c = 0; c < size; c++) if (has[c]) out.set(table.row(c), c * dim);
+    return out;
+  };
+  const userVectors = trainedOnly(users, cols.users.size, P > 1 ? pairsUser : []);
+  const pinVectors = trainedOnly(pins, cols.pins.size, P > 1 ? pairsPin : []);
   return { dim, userVectors, pinVectors, pairs: P, epochLoss };
 }
