@@ -70,10 +70,39 @@ inline float pairDistance(const float* ph, const float* r, const float* pt, int 
     }
     return fsqrt(t);
   }
-  for (; i + W <= k; i += W) s += abs8(load8(ph + i) + load8(r + i) - load8(pt + i));
-  float t = hsum8(s);
-  for (; i < k; i++) t += fabsf_(ph[i] + r[i] - pt[i]);
-  return t;
+  // l1 in double, as the js reference: v_i = 0 (sign 0) and hinge ties must come out the same there.
+  double t = 0;
+  for (; i < k; i++) t += __builtin_fabs((double)ph[i] + (double)r[i] - (double)pt[i]);
+  return (float)t;
+}
+
+// g = ∂dist/∂v at v = ph + r − pt, unscaled (l2: v / dist, 0 at dist 0; l1: sign(v) from v in double).
+inline void distanceGradient(const float* ph, const float* r, const float* pt, int k, int norm, float dist, float* g) {
+  int i = 0;
+  if (norm == adkg::NORM_L2) {
+    float inv = dist == 0.f ? 0.f : 1.f / dist;
+    vf8 vi = splat8(inv);
+    for (; i + W <= k; i += W) store8(g + i, vi * (load8(ph + i) + load8(r + i) - load8(pt + i)));
+    for (; i < k; i++) g[i] = inv * (ph[i] + r[i] - pt[i]);
+    return;
+  }
+  for (; i < k; i++) {
+    double v = (double)ph[i] + (double)r[i] - (double)pt[i];
+    g[i] = v > 0 ? 1.f : (v < 0 ? -1.f : 0.f);
+  }
+}
+
+// y += c·a (+ c2·b when b)
+inline void axpy2(float* y, float c, const float* a, float c2, const float* b, int k) {
+  int i = 0;
+  vf8 vc = splat8(c), vc2 = splat8(c2);
+  if (b) {
+    for (; i + W <= k; i += W) store8(y + i, load8(y + i) + vc * load8(a + i) + vc2 * load8(b + i));
+    for (; i < k; i++) y[i] += c * a[i] + c2 * b[i];
+  } else {
+    for (; i + W <= k; i += W) store8(y + i, load8(y + i) + vc * load8(a + i));
+    for (; i < k; i++) y[i] += c * a[i];
+  }
 }
 
 // gv = c·∂dist/∂v at v = ph + r − pt; dh += gv; dt −= gv; dr += gv.
@@ -98,20 +127,20 @@ inline void pairGradient(const float* ph, const float* r, const float* pt, int k
     }
     return;
   }
-  vf8 vc = splat8(c);
-  for (; i + W <= k; i += W) {
-    vf8 g = vc * sign8(load8(ph + i) + load8(r + i) - load8(pt + i));
-    store8(dh + i, load8(dh + i) + g);
-    store8(dt + i, load8(dt + i) - g);
-    store8(dr + i, load8(dr + i) + g);
-  }
   for (; i < k; i++) {
-    float v = ph[i] + r[i] - pt[i];
-    float g = v > 0.f ? c : (v < 0.f ? -c : 0.f);
+    double v = (double)ph[i] + (double)r[i] - (double)pt[i];
+    float g = v > 0 ? c : (v < 0 ? -c : 0.f);
     dh[i] += g;
     dt[i] -= g;
     dr[i] += g;
   }
+}
+
+inline float roundTo12Bits(float x) {
+  if (x == 0.f) return x;
+  int e;
+  float m = frexpf(x, &e);  // x = m·2^e, 0.5 ≤ |m| < 1
+  return ldexpf(nearbyintf(m * 4096.f) / 4096.f, e);
 }
 
 inline double softplusD(double x) { return (x > 0 ? x : 0) + log1p(exp(-(x > 0 ? x : -x))); }
@@ -125,7 +154,7 @@ void groupForwardBackwardK(const adkg::GroupArgs& g) {
   float* dPT = s;   s += (int64_t)m * k;
   float* MT = s;    s += (int64_t)d * k;
   float* dist = s;  s += (int64_t)B * (n + 1);
-  float* coef = s;  s += (int64_t)B * (n + 1);
+  float* coef = s;  s += (int64_t)B * (n + 1);  // then 3k floats for the margin gradient vectors
   const int maxDim = m > d ? (m > k ? m : k) : (d > k ? d : k);
   const float** rowsA = g.ptrScratch;
   const float** rowsB = g.ptrScratch + maxDim;
@@ -202,12 +231,53 @@ void groupForwardBackwardK(const adkg::GroupArgs& g) {
     lossSum += lb * scale;
   }
   *g.lossSum += lossSum;
+  if (g.norm == adkg::NORM_L1) {
+    // l1 gradients are sums of ±c. With c rounded to 12 significant bits those sums are exact in float32
+    // (up to 4096 terms a coordinate), so contributions that cancel exactly give exactly 0, as they
+    // (nearly) do in the float64 reference; a float32 rounding residual there would be blown up by
+    // Adagrad (g/(√g² + 1e-10)) into a full step. The rounding moves c by < 1.3e-4 relative.
+    for (int64_t i = 0; i < (int64_t)B * (n + 1); i++) coef[i] = roundTo12Bits(coef[i]);
+  }
 
   // ∂L/∂(projected rows) and ∂L/∂r.
+  float* gpos = s;
+  float* gneg = s + k;
+  float* gdiff = s + 2 * k;
   for (int b = 0; b < B; b++) {
     const float* db = dist + (int64_t)b * (n + 1);
     const float* cb = coef + (int64_t)b * (n + 1);
     const int h = g.posH[b], t = g.posT[b];
+    if (g.loss == adkg::LOSS_MARGIN) {
+      // Margin: the positive's coefficient is the sum of its active negatives' weights, so each active
+      // negative j is applied together with its share of the positive: c·(g⁺ − g_j) on the rows both
+      // share. Where the two cancel (same signs under l1) the result is exactly 0, as in the reference;
+      // a rounding residual there would be blown up to a full step by Adagrad.
+      const int* nr = g.negRow + (int64_t)b * n;
+      const uint8_t* nh = g.negHead + (int64_t)b * n;
+      bool any = false;
+      for (int j = 0; j < n && !any; j++) any = cb[1 + j] != 0.f;
+      if (!any) continue;
+      distanceGradient(Prow[h], g.r, Prow[t], k, g.norm, db[0], gpos);
+      for (int j = 0; j < n; j++) {
+        float c = -cb[1 + j];
+        if (c == 0.f) continue;
+        const int e = nr[j];
+        if (nh[j]) distanceGradient(Prow[e], g.r, Prow[t], k, g.norm, db[1 + j], gneg);
+        else distanceGradient(Prow[h], g.r, Prow[e], k, g.norm, db[1 + j], gneg);
+        for (int i = 0; i < k; i++) gdiff[i] = gpos[i] - gneg[i];
+        if (nh[j]) {  // v_j = P_h' + r − P_t
+          axpy2(dProw[h], c, gpos, 0.f, nullptr, k);
+          axpy2(dProw[e], -c, gneg, 0.f, nullptr, k);
+          axpy2(dProw[t], -c, gdiff, 0.f, nullptr, k);
+        } else {      // v_j = P_h + r − P_t'
+          axpy2(dProw[h], c, gdiff, 0.f, nullptr, k);
+          axpy2(dProw[t], -c, gpos, 0.f, nullptr, k);
+          axpy2(dProw[e], c, gneg, 0.f, nullptr, k);
+        }
+        axpy2(g.dR, c, gdiff, 0.f, nullptr, k);
+      }
+      continue;
+    }
     if (cb[0] != 0.f) pairGradient(Prow[h], g.r, Prow[t], k, g.norm, cb[0], db[0], dProw[h], dProw[t], g.dR);
     const int* nr = g.negRow + (int64_t)b * n;
     const uint8_t* nh = g.negHead + (int64_t)b * n;
