@@ -17,7 +17,8 @@ const path = require('path');
 
 const optional = process.argv.includes('--optional');
 const root = path.resolve(__dirname, '..');
-const nativeDir = path.join(root, 'native');
+// ADKG_NATIVE_DIR builds a copy of native/ elsewhere (tests use it to exercise failures without touching the real build).
+const nativeDir = process.env.ADKG_NATIVE_DIR ? path.resolve(process.env.ADKG_NATIVE_DIR) : path.join(root, 'native');
 const addonPath = path.join(nativeDir, 'build', 'Release', 'adkg_native.node');
 
 function fail(why) {
