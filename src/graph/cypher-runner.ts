@@ -123,14 +123,23 @@ function statementOf(text: string): string {
 }
 
 /** EXPLAINs, refuses anything but a read, then runs the query in a read transaction. */
-export async function runReadOnlyQuery(driver: Driver, query: string, params: Record<string, unknown>, database?: string): Promise<QueryResult> {
+export interface ReadOnlyQueryOptions {
+  database?: string;
+  /** false skips the EXPLAIN guard, leaving only the READ transaction; tests use it to show that guard holds alone */
+  explainFirst?: boolean;
+}
+
+export async function runReadOnlyQuery(driver: Driver, query: string, params: Record<string, unknown>, options: ReadOnlyQueryOptions = {}): Promise<QueryResult> {
   const statement = statementOf(query);
-  const session = driver.session({ database, defaultAccessMode: neo4j.session.READ });
+  const session = driver.session({ database: options.database, defaultAccessMode: neo4j.session.READ });
   try {
     return await session.executeRead(async (tx) => {
-      const plan = await tx.run(`EXPLAIN ${statement}`, params);
-      const queryType = plan.summary.queryType as string;
-      if (queryType !== 'r') throw new WriteQueryRefusedError(queryType);
+      let queryType = 'r';
+      if (options.explainFirst !== false) {
+        const plan = await tx.run(`EXPLAIN ${statement}`, params);
+        queryType = plan.summary.queryType as string;
+        if (queryType !== 'r') throw new WriteQueryRefusedError(queryType);
+      }
       const result = tx.run(statement, params);
       const columns = (await result.keys()) as string[];
       const { records } = await result;

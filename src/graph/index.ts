@@ -18,7 +18,7 @@ export { buildSnapshot, snapshotToDirectory } from './snapshot';
 export type { SnapshotOptions } from './snapshot';
 export { userHash } from './user-hash';
 export { loadQuery, resolveParams, runReadOnlyQuery, toPlain } from './cypher-runner';
-export type { LoadedQuery, QueryResult, ParamDeclaration } from './cypher-runner';
+export type { LoadedQuery, QueryResult, ParamDeclaration, ReadOnlyQueryOptions } from './cypher-runner';
 
 export { syntheticEventLines, writeSyntheticEventFile } from './synthetic-events';
 export type { SyntheticEventOptions } from './synthetic-events';

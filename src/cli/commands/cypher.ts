@@ -47,7 +47,7 @@ export function register(program: Command): void {
       const settings = neo4jSettingsFromEnv();
       const driver = neo4j.driver(settings.uri, settings.password ? neo4j.auth.basic(settings.user, settings.password) : undefined, { userAgent: 'adkg-cypher' });
       try {
-        const result = await runReadOnlyQuery(driver, query.text, params, settings.database);
+        const result = await runReadOnlyQuery(driver, query.text, params, { database: settings.database });
         console.log(formatResult(result, flags.format));
       } finally {
         await driver.close();
