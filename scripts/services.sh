@@ -108,12 +108,14 @@ ensure_java_and_maven() {
 
 build_launcher() {
   ensure_java_and_maven
-  log "building the Neo4j launcher (tools/neo4j, Maven; the first build downloads ~125 MB of jars into ~/.m2)"
+  log "building the Neo4j launcher (tools/neo4j, Maven; a first build downloads ~125 MB of jars into ~/.m2)"
   local started=$SECONDS
   # After a pom change, clean so target/lib never holds jars of an older Neo4j version next to the new ones.
   local goals=(package)
   if [[ -f "$LAUNCHER_JAR" && "$LAUNCHER_DIR/pom.xml" -nt "$LAUNCHER_JAR" ]]; then goals=(clean package); fi
-  mvn -q -B -Dstyle.color=never -f "$LAUNCHER_DIR/pom.xml" "${goals[@]}" || die "Maven build of tools/neo4j failed (see output above)"
+  # sed: Maven 3.8 prints colour resets even with -B -q.
+  mvn -q -B -Dstyle.color=never -f "$LAUNCHER_DIR/pom.xml" "${goals[@]}" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2 \
+    || die "Maven build of tools/neo4j failed (see output above)"
   log "launcher built in $((SECONDS - started))s"
 }
 
