@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * Builds the CUDA KGE backend addon (cuda/build/Release/adkg_cuda.node) with nvcc and g++, without node-gyp,
+ * so that a GPU machine with nvcc but no npm can build it (bench/kge-gpu/run.sh does).
+ *
+ *   node cuda/build.js             build; exit 1 with the reason when it fails
+ *   node cuda/build.js --optional  when nvcc is not found, say so and exit 0 (machines without CUDA, CI)
+ *
+ * Device code: sm_90 machine code plus compute_90 PTX (ADKG_CUDA_ARCHS=80,90 adds others). The CUDA
+ * runtime is linked statically (-lcudart_static), so the addon loads on a machine with no GPU or driver and
+ * reports "no CUDA device" through info() instead of failing to load.
+ *
+ * Finds: nvcc on ADKG_NVCC, $CUDA_HOME/bin, PATH, /usr/local/cuda/bin; Node-API headers from
+ * ADKG_NAPI_INCLUDE (colon-separated folders holding napi.h and node_api.h), else node_modules/node-addon-api
+ * and node_modules/node-api-headers, else .device/napi (what bench/kge-gpu/prepare.sh copies there).
+ */
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const optional = process.argv.includes('--optional');
+const root = path.resolve(__dirname, '..');
+const srcDir = path.join(__dirname, 'src');
+const outDir = path.join(__dirname, 'build', 'Release');
+const objDir = path.join(__dirname, 'build', 'obj');
+const addonPath = path.join(outDir, 'adkg_cuda.node');
+
+function fail(why, soft = false) {
+  if (optional && soft) {
+    console.warn(`adkg: cuda backend not built (${why}).`);
+    process.exit(0);
+  }
+  console.error(`adkg: cuda backend build failed: ${why}`);
+  process.exit(1);
+}
+
+function which(cmd) {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function findNvcc() {
+  const candidates = [process.env.ADKG_NVCC, process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, 'bin', 'nvcc'),
+    which('nvcc'), '/usr/local/cuda/bin/nvcc'].filter(Boolean);
+  return candidates.find((c) => fs.existsSync(c)) ?? null;
+}
+
+/** The folder with cuda_runtime.h and the one with libcudart_static.a, from nvcc's install. */
+function cudaDirs(nvcc) {
+  const home = path.dirname(path.dirname(fs.realpathSync(nvcc)));
+  const incs = [path.join(home, 'include'), path.join(home, 'targets', 'x86_64-linux', 'include'), path.join(home, 'targets', 'sbsa-linux', 'include')];
+  const libs = [path.join(home, 'lib64'), path.join(home, 'lib'), path.join(home, 'targets', 'x86_64-linux', 'lib'), path.join(home, 'targets', 'sbsa-linux', 'lib')];
+  const inc = incs.find((d) => fs.existsSync(path.join(d, 'cuda_runtime.h')));
+  const lib = libs.find((d) => fs.existsSync(path.join(d, 'libcudart_static.a')));
+  return { home, inc, lib };
+}
+
+function napiIncludes() {
+  if (process.env.ADKG_NAPI_INCLUDE) return process.env.ADKG_NAPI_INCLUDE.split(':').filter(Boolean);
+  const dirs = [];
+  try {
+    dirs.push(require(require.resolve('node-addon-api', { paths: [root] })).include_dir.replace(/^"|"$/g, ''));
+    dirs.push(path.join(path.dirname(require.resolve('node-api-headers/package.json', { paths: [root] })), 'include'));
+  } catch {
+    dirs.length = 0;
+  }
+  if (dirs.length === 2 && dirs.every((d) => fs.existsSync(d))) return dirs;
+  const device = path.join(root, '.device', 'napi');
+  if (fs.existsSync(path.join(device, 'napi.h'))) return [device];
+  return null;
+}
+
+function run(cmd, args) {
+  console.error(`  ${path.basename(cmd)} ${args.filter((a) => !a.startsWith('-I')).slice(-3).join(' ')}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.error) fail(`could not run ${cmd}: ${r.error.message}`);
+  if (r.status !== 0) fail(`${path.basename(cmd)} exited with status ${r.status}`);
+}
+
+function main() {
+  const nvcc = findNvcc();
+  if (!nvcc) return fail('nvcc not found (set ADKG_NVCC or CUDA_HOME, or put nvcc on PATH)', true);
+  const { inc, lib } = cudaDirs(nvcc);
+  if (!inc) return fail(`cuda_runtime.h not found beside ${nvcc}`);
+  if (!lib) return fail(`libcudart_static.a not found beside ${nvcc}`);
+  const napi = napiIncludes();
+  if (!napi) return fail('Node-API headers not found (node_modules/node-addon-api + node-api-headers, ADKG_NAPI_INCLUDE or .device/napi)');
+  const cxx = process.env.CXX || 'g++';
+  const archs = (process.env.ADKG_CUDA_ARCHS || '90').split(',').map((s) => s.trim()).filter(Boolean);
+  const minArch = Math.min(...archs.map(Number));
+  const gencode = archs.flatMap((a) => ['-gencode', `arch=compute_${a},code=sm_${a}`]);
+  gencode.push('-gencode', `arch=compute_${archs[archs.length - 1]},code=compute_${archs[archs.length - 1]}`);
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.mkdirSync(objDir, { recursive: true });
+  console.error(`adkg: building the cuda backend with ${nvcc} (archs ${archs.join(',')})`);
+  const objs = [];
+  for (const f of ['kernels.cu', 'cuda_engine.cu']) {
+    const o = path.join(objDir, f.replace(/\.cu$/, '.o'));
+    run(nvcc, ['-std=c++17', '-O3', ...gencode, `-DADKG_CUDA_MIN_CC=${minArch}`, '-Xcompiler', '-fPIC', '-c', path.join(srcDir, f), '-o', o]);
+    objs.push(o);
+  }
+  const addonObj = path.join(objDir, 'addon.o');
+  run(cxx, ['-std=c++17', '-O2', '-fPIC', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+    ...napi.map((d) => `-I${d}`), `-I${inc}`, '-c', path.join(srcDir, 'addon.cc'), '-o', addonObj]);
+  objs.push(addonObj);
+  run(cxx, ['-shared', '-o', addonPath, ...objs, `-L${lib}`, '-lcudart_static', '-lpthread', '-ldl', '-lrt']);
+  try {
+    const info = require(addonPath).info();
+    console.error(`adkg: cuda backend built: ${addonPath} (${info.ok ? `device ${info.device}, cc ${info.computeCapability}` : info.reason})`);
+  } catch (e) {
+    fail(`the built addon does not load: ${e.message}`);
+  }
+}
+
+main();

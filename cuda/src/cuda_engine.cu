@@ -1,0 +1,1069 @@
+#include "cuda_engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+
+#include "../../native/src/rng.h"  // the host mirror of src/common/rng.ts, shared with the native engine
+#include "device_rng.cuh"
+
+namespace adkg_cuda {
+
+namespace {
+
+#define CK(call)                                                                                             \
+  do {                                                                                                       \
+    cudaError_t e_ = (call);                                                                                 \
+    if (e_ != cudaSuccess)                                                                                   \
+      throw std::runtime_error(std::string("cuda backend: ") + #call + " failed: " + cudaGetErrorString(e_)); \
+  } while (0)
+
+template <typename T>
+void devAlloc(T** p, size_t count, bool zero = false) {
+  if (*p) CK(cudaFree(*p));
+  *p = nullptr;
+  if (count == 0) return;
+  CK(cudaMalloc(reinterpret_cast<void**>(p), count * sizeof(T)));
+  if (zero) CK(cudaMemset(*p, 0, count * sizeof(T)));
+}
+template <typename T>
+void devFree(T*& p) {
+  if (p) cudaFree(p);
+  p = nullptr;
+}
+
+double seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::string deviceStatus(std::string* name, int* ccMajor, int* ccMinor, double* totalBytes) {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) return std::string("no CUDA device (cudaGetDeviceCount: ") + cudaGetErrorString(e) + ")";
+  if (n == 0) return "no CUDA device (the driver reports 0 devices)";
+  cudaDeviceProp p;
+  e = cudaGetDeviceProperties(&p, 0);
+  if (e != cudaSuccess) return std::string("no usable CUDA device (cudaGetDeviceProperties: ") + cudaGetErrorString(e) + ")";
+  if (name) *name = p.name;
+  if (ccMajor) *ccMajor = p.major;
+  if (ccMinor) *ccMinor = p.minor;
+  if (totalBytes) *totalBytes = (double)p.totalGlobalMem;
+#ifdef ADKG_CUDA_MIN_CC
+  if (p.major * 10 + p.minor < ADKG_CUDA_MIN_CC)
+    return std::string("CUDA device ") + p.name + " has compute capability " + std::to_string(p.major) + "." +
+           std::to_string(p.minor) + ", below what this build carries code for (rebuild with ADKG_CUDA_ARCHS)";
+#endif
+  return "";
+}
+
+CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& host, const EngineOptions& opt)
+    : cfg_(cfg), host_(host), opt_(opt) {
+  std::string why = deviceStatus(nullptr, nullptr, nullptr, nullptr);
+  if (!why.empty()) throw std::runtime_error("cuda backend unavailable: " + why);
+  CK(cudaSetDevice(device_));
+  int optin = 0;
+  CK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device_));
+  sharedLimit_ = (size_t)optin;
+  if (cfg.model == adkg::MODEL_TRANSRA && cfg.K > 32)
+    throw std::runtime_error("cuda backend: at most 32 anchors per entity are supported (got " + std::to_string(cfg.K) + ")");
+  CK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+
+  dc_.loss = cfg.loss;
+  dc_.norm = cfg.norm;
+  dc_.sampling = cfg.sampling;
+  dc_.chunkSize = cfg.chunkSize;
+  dc_.corruption = cfg.corruption;
+  dc_.margin = (float)cfg.margin;
+  dc_.tau = (float)cfg.tau;
+  dc_.entityOptimizer = cfg.entityOptimizer;
+  dc_.relationOptimizer = cfg.relationOptimizer;
+  dc_.lr = (float)cfg.lr;
+  dc_.relationLr = (float)cfg.relationLr;
+  dc_.unitBall = cfg.unitBall;
+  dc_.learnAnchorWeights = cfg.learnAnchorWeights;
+  dc_.seed = cfg.seed;
+
+  m_.model = cfg.model;
+  m_.d = cfg.d;
+  m_.k = cfg.k;
+  m_.K = cfg.K;
+  m_.n = cfg.negatives;
+  m_.R = cfg.R;
+  m_.A = cfg.A;
+  DevPlan none{};
+  DevBatch nb{};
+  if (launchLoss(stream_, m_, none, nb, dc_, sharedLimit_, true) < 0)
+    throw std::runtime_error("cuda backend: relDim " + std::to_string(cfg.k) + " with " + std::to_string(cfg.negatives) +
+                             " negatives needs more shared memory than the device has per block");
+  const size_t R = cfg.R, k = cfg.k, d = cfg.d, A = cfg.A;
+  const bool relAdam = cfg.relationOptimizer == OPT_ADAM, entAdam = cfg.entityOptimizer == OPT_ADAM;
+  devAlloc(&m_.relation.w, R * k);
+  devAlloc(&m_.relation.s1, R * k);
+  if (relAdam) devAlloc(&m_.relation.s2, R * k);
+  devAlloc(&m_.gradR, R * k, true);
+  devAlloc(&m_.relTouched, R, true);
+  if (cfg.model != adkg::MODEL_TRANSE) {
+    devAlloc(&m_.projection.w, R * k * d);
+    devAlloc(&m_.projection.s1, R * k * d);
+    if (relAdam) devAlloc(&m_.projection.s2, R * k * d);
+    devAlloc(&m_.gradM, R * k * d, true);
+  }
+  if (cfg.model == adkg::MODEL_TRANSRA && A > 0) {
+    devAlloc(&m_.anchor.w, A * d);
+    devAlloc(&m_.anchor.s1, A * d);
+    if (entAdam) devAlloc(&m_.anchor.s2, A * d);
+    devAlloc(&m_.gradA, A * d, true);
+    devAlloc(&m_.anchorTouched, A, true);
+  }
+  devAlloc(&m_.lossAccum, 1, true);
+  slotOf_.assign((size_t)cfg.N, -1);
+}
+
+CudaEngine::~CudaEngine() {
+  cudaSetDevice(device_);
+  if (stream_) cudaStreamSynchronize(stream_);
+  for (float* p : {m_.entity.w, m_.entity.s1, m_.entity.s2, m_.relation.w, m_.relation.s1, m_.relation.s2,
+                   m_.projection.w, m_.projection.s1, m_.projection.s2, m_.anchor.w, m_.anchor.s1, m_.anchor.s2,
+                   m_.anchorLogit.w, m_.anchorLogit.s1, m_.anchorLogit.s2, m_.gradX, m_.composed, m_.alpha, m_.gradR,
+                   m_.gradM, m_.gradA, dP_, dDP_})
+    if (p) cudaFree(p);
+  for (void* p : {(void*)m_.anchorOf, (void*)m_.touched, (void*)m_.relTouched, (void*)m_.anchorTouched,
+                  (void*)m_.lossAccum, (void*)dHSlot_, (void*)dRel_, (void*)dTSlot_, (void*)dNegSlot_, (void*)dHIdx_,
+                  (void*)dTIdx_, (void*)dNIdx_, (void*)dRowSlot_, (void*)dNegHead_, (void*)dNHead_,
+                  (void*)smp_.headProb, (void*)smp_.entityType, (void*)smp_.typeOffsets, (void*)smp_.typeMembers})
+    if (p) cudaFree(p);
+  for (void* p : scratch_)
+    if (p) cudaFree(p);
+  for (void* p : pinned_)
+    if (p) cudaFreeHost(p);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+std::string CudaEngine::check(const adkg::BatchInput& b) const {
+  size_t B = b.heads.size();
+  if (b.relations.size() != B || b.tails.size() != B) return "heads, relations and tails differ in length";
+  for (size_t i = 0; i < B; i++) {
+    if (b.heads[i] < 0 || b.heads[i] >= cfg_.N || b.tails[i] < 0 || b.tails[i] >= cfg_.N)
+      return "triple " + std::to_string(i) + " has an entity outside [0, " + std::to_string(cfg_.N) + ")";
+    if (b.relations[i] < 0 || b.relations[i] >= cfg_.R)
+      return "triple " + std::to_string(i) + " has a relation outside [0, " + std::to_string(cfg_.R) + ")";
+  }
+  return "";
+}
+
+// ---- memory ----------------------------------------------------------------------------------------
+
+size_t CudaEngine::bytesPerSlot() const {
+  const size_t d = cfg_.d, K = cfg_.K;
+  size_t slots = cfg_.entityOptimizer == OPT_ADAM ? 2 : 1;
+  size_t b = d * 4 * (1 + slots + 1) + 1;  // w, s1(, s2), grad, touched
+  if (cfg_.model == adkg::MODEL_TRANSRA) b += d * 4 + K * 4 * (1 + 1 + 1 + slots);  // composed, anchorOf, alpha, logit(+slots)
+  return b;
+}
+
+int64_t CudaEngine::maxRows(int B) const {
+  if (cfg_.model == adkg::MODEL_TRANSE) return 0;
+  if (cfg_.sampling == adkg::SAMPLING_SHARED) {
+    // Every (chunk, relation) group has 2P + n rows; at most B groups.
+    int64_t groupsMax = std::min<int64_t>(B, (int64_t)((B + cfg_.chunkSize - 1) / cfg_.chunkSize) * cfg_.R);
+    return 2 * (int64_t)B + groupsMax * cfg_.negatives;
+  }
+  return (int64_t)B * (2 + cfg_.negatives);
+}
+
+size_t CudaEngine::batchBytes(int B, int64_t rows) const {
+  const size_t n = cfg_.negatives;
+  return (size_t)B * (4 * 5 + n * 10) + (size_t)rows * (4 + 8 * cfg_.k) + (size_t)B * 40;
+}
+
+void CudaEngine::ensureCapacity(int64_t slots) {
+  if (slots <= capacity_) return;
+  int64_t cap = std::max<int64_t>(slots, std::min<int64_t>(cfg_.N, capacity_ + capacity_ / 2));
+  const size_t d = cfg_.d, K = cfg_.K, c = (size_t)cap;
+  const bool adam = cfg_.entityOptimizer == OPT_ADAM;
+  devAlloc(&m_.entity.w, c * d);
+  devAlloc(&m_.entity.s1, c * d);
+  if (adam) devAlloc(&m_.entity.s2, c * d);
+  devAlloc(&m_.gradX, c * d, true);
+  devAlloc(&m_.touched, c, true);
+  if (cfg_.model == adkg::MODEL_TRANSRA) {
+    devAlloc(&m_.composed, c * d);
+    devAlloc(&m_.alpha, c * K);
+    devAlloc(&m_.anchorLogit.w, c * K);
+    if (host_.anchorLogitSlots.s1) devAlloc(&m_.anchorLogit.s1, c * K);
+    if (host_.anchorLogitSlots.s2) devAlloc(&m_.anchorLogit.s2, c * K);
+    int32_t* of = const_cast<int32_t*>(m_.anchorOf);
+    devAlloc(&of, c * K);
+    m_.anchorOf = of;
+  }
+  capacity_ = cap;
+  m_.capacity = cap;
+}
+
+void CudaEngine::ensureBatchBuffers(int B, int64_t rows, bool withP) {
+  const int64_t n = cfg_.negatives;
+  if (B > batchCap_) {
+    devAlloc(&dHSlot_, B);
+    devAlloc(&dRel_, B);
+    devAlloc(&dTSlot_, B);
+    devAlloc(&dNegSlot_, (size_t)B * n);
+    devAlloc(&dNegHead_, (size_t)B * n);
+    devAlloc(&dHIdx_, B);
+    devAlloc(&dTIdx_, B);
+    devAlloc(&dNIdx_, (size_t)B * n);
+    devAlloc(&dNHead_, (size_t)B * n);
+    batchCap_ = B;
+  }
+  if (withP && rows > rowCap_) {
+    devAlloc(&dRowSlot_, rows);
+    devAlloc(&dP_, (size_t)rows * cfg_.k);
+    devAlloc(&dDP_, (size_t)rows * cfg_.k);
+    rowCap_ = rows;
+  }
+}
+
+void* CudaEngine::scratch(size_t bytes, int which) {
+  if (bytes > scratchSize_[which]) {
+    if (scratch_[which]) CK(cudaFree(scratch_[which]));
+    scratch_[which] = nullptr;
+    CK(cudaMalloc(&scratch_[which], bytes));
+    scratchSize_[which] = bytes;
+  }
+  return scratch_[which];
+}
+
+void* CudaEngine::pinned(size_t bytes, int which) {
+  if (bytes > pinnedSize_[which]) {
+    if (pinned_[which]) CK(cudaFreeHost(pinned_[which]));
+    pinned_[which] = nullptr;
+    CK(cudaHostAlloc(&pinned_[which], bytes, cudaHostAllocDefault));
+    pinnedSize_[which] = bytes;
+  }
+  return pinned_[which];
+}
+
+void CudaEngine::ensureSamplingOnDevice() {
+  if (samplingOnDevice_) return;
+  const size_t R = cfg_.R, N = (size_t)cfg_.N;
+  double* hp = nullptr;
+  devAlloc(&hp, R);
+  CK(cudaMemcpy(hp, host_.headProb, R * sizeof(double), cudaMemcpyHostToDevice));
+  smp_.headProb = hp;
+  if (cfg_.corruption == adkg::CORRUPT_TYPED) {
+    int32_t *et = nullptr, *to = nullptr, *tm = nullptr;
+    devAlloc(&et, N);
+    devAlloc(&to, (size_t)opt_.typeCount + 1);
+    devAlloc(&tm, N);
+    CK(cudaMemcpy(et, host_.entityType, N * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(to, host_.typeOffsets, ((size_t)opt_.typeCount + 1) * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(tm, host_.typeMembers, N * 4, cudaMemcpyHostToDevice));
+    smp_.entityType = et;
+    smp_.typeOffsets = to;
+    smp_.typeMembers = tm;
+  }
+  smp_.N = cfg_.N;
+  samplingOnDevice_ = true;
+}
+
+// ---- staging rows between the JS tables and device slots ------------------------------------------------
+
+namespace {
+struct RowArray {
+  float* host;
+  float* dev;
+  int width;
+};
+}  // namespace
+
+void CudaEngine::stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots) {
+  if (count == 0) return;
+  const int d = cfg_.d, K = cfg_.K;
+  std::vector<RowArray> arrays = {{host_.entity, m_.entity.w, d}};
+  if (withSlots) {
+    arrays.push_back({host_.entitySlots.s1, m_.entity.s1, d});
+    if (host_.entitySlots.s2) arrays.push_back({host_.entitySlots.s2, m_.entity.s2, d});
+  }
+  if (cfg_.model == adkg::MODEL_TRANSRA) {
+    arrays.push_back({host_.anchorLogit, m_.anchorLogit.w, K});
+    arrays.push_back({reinterpret_cast<float*>(const_cast<int32_t*>(host_.anchorOf)),
+                      reinterpret_cast<float*>(const_cast<int32_t*>(m_.anchorOf)), K});
+    if (withSlots && host_.anchorLogitSlots.s1) arrays.push_back({host_.anchorLogitSlots.s1, m_.anchorLogit.s1, K});
+    if (withSlots && host_.anchorLogitSlots.s2) arrays.push_back({host_.anchorLogitSlots.s2, m_.anchorLogit.s2, K});
+  }
+  size_t total = 0;
+  for (auto& a : arrays) total += (size_t)count * a.width;
+  float* buf = static_cast<float*>(pinned(total * 4, 0));
+  size_t off = 0;
+  for (auto& a : arrays) {
+    float* dst = buf + off;
+    for (int64_t i = 0; i < count; i++)
+      std::memcpy(dst + i * a.width, a.host + (int64_t)ents[i] * a.width, sizeof(float) * a.width);
+    CK(cudaMemcpyAsync(a.dev + slot0 * a.width, dst, sizeof(float) * count * a.width, cudaMemcpyHostToDevice, stream_));
+    off += (size_t)count * a.width;
+  }
+  CK(cudaStreamSynchronize(stream_));  // the pinned buffer is reused by the next staging call
+}
+
+void CudaEngine::stageInRange(int64_t e0, int64_t count, int64_t slot0, bool withSlots) {
+  if (count == 0) return;
+  const int d = cfg_.d, K = cfg_.K;
+  auto put = [&](float* dev, const float* hostArr, int w) {
+    CK(cudaMemcpy(dev + slot0 * w, hostArr + e0 * w, sizeof(float) * count * w, cudaMemcpyHostToDevice));
+  };
+  put(m_.entity.w, host_.entity, d);
+  if (withSlots) {
+    put(m_.entity.s1, host_.entitySlots.s1, d);
+    if (host_.entitySlots.s2) put(m_.entity.s2, host_.entitySlots.s2, d);
+  }
+  if (cfg_.model == adkg::MODEL_TRANSRA) {
+    put(m_.anchorLogit.w, host_.anchorLogit, K);
+    CK(cudaMemcpy(const_cast<int32_t*>(m_.anchorOf) + slot0 * K, host_.anchorOf + e0 * K, sizeof(int32_t) * count * K,
+                  cudaMemcpyHostToDevice));
+    if (withSlots && host_.anchorLogitSlots.s1) put(m_.anchorLogit.s1, host_.anchorLogitSlots.s1, K);
+    if (withSlots && host_.anchorLogitSlots.s2) put(m_.anchorLogit.s2, host_.anchorLogitSlots.s2, K);
+  }
+}
+
+void CudaEngine::stageOut(const int32_t* ents, int64_t count, int64_t slot0) {
+  if (count == 0) return;
+  const int d = cfg_.d, K = cfg_.K;
+  std::vector<RowArray> arrays = {{host_.entity, m_.entity.w, d}, {host_.entitySlots.s1, m_.entity.s1, d}};
+  if (host_.entitySlots.s2) arrays.push_back({host_.entitySlots.s2, m_.entity.s2, d});
+  if (cfg_.model == adkg::MODEL_TRANSRA) {
+    arrays.push_back({host_.anchorLogit, m_.anchorLogit.w, K});
+    if (host_.anchorLogitSlots.s1) arrays.push_back({host_.anchorLogitSlots.s1, m_.anchorLogit.s1, K});
+    if (host_.anchorLogitSlots.s2) arrays.push_back({host_.anchorLogitSlots.s2, m_.anchorLogit.s2, K});
+  }
+  size_t total = 0;
+  for (auto& a : arrays) total += (size_t)count * a.width;
+  float* buf = static_cast<float*>(pinned(total * 4, 1));
+  size_t off = 0;
+  for (auto& a : arrays) {
+    CK(cudaMemcpyAsync(buf + off, a.dev + slot0 * a.width, sizeof(float) * count * a.width, cudaMemcpyDeviceToHost,
+                       stream_));
+    off += (size_t)count * a.width;
+  }
+  CK(cudaStreamSynchronize(stream_));
+  off = 0;
+  for (auto& a : arrays) {
+    const float* src = buf + off;
+    for (int64_t i = 0; i < count; i++)
+      std::memcpy(a.host + (int64_t)ents[i] * a.width, src + i * a.width, sizeof(float) * a.width);
+    off += (size_t)count * a.width;
+  }
+}
+
+void CudaEngine::stageOutRange(int64_t e0, int64_t count, int64_t slot0) {
+  if (count == 0) return;
+  CK(cudaStreamSynchronize(stream_));
+  const int d = cfg_.d, K = cfg_.K;
+  auto get = [&](float* hostArr, const float* dev, int w) {
+    CK(cudaMemcpy(hostArr + e0 * w, dev + slot0 * w, sizeof(float) * count * w, cudaMemcpyDeviceToHost));
+  };
+  get(host_.entity, m_.entity.w, d);
+  get(host_.entitySlots.s1, m_.entity.s1, d);
+  if (host_.entitySlots.s2) get(host_.entitySlots.s2, m_.entity.s2, d);
+  if (cfg_.model == adkg::MODEL_TRANSRA) {
+    get(host_.anchorLogit, m_.anchorLogit.w, K);
+    if (host_.anchorLogitSlots.s1) get(host_.anchorLogitSlots.s1, m_.anchorLogit.s1, K);
+    if (host_.anchorLogitSlots.s2) get(host_.anchorLogitSlots.s2, m_.anchorLogit.s2, K);
+  }
+}
+
+void CudaEngine::relationsIn(const std::vector<int32_t>& rels) {
+  const size_t k = cfg_.k, kd = (size_t)cfg_.k * cfg_.d;
+  const bool all = (int)rels.size() == cfg_.R;
+  auto put = [&](float* dev, const float* h, size_t w) {
+    if (!dev || !h) return;
+    if (all) {
+      CK(cudaMemcpyAsync(dev, h, sizeof(float) * w * cfg_.R, cudaMemcpyHostToDevice, stream_));
+      return;
+    }
+    for (int32_t r : rels) CK(cudaMemcpyAsync(dev + r * w, h + r * w, sizeof(float) * w, cudaMemcpyHostToDevice, stream_));
+  };
+  put(m_.relation.w, host_.relation, k);
+  put(m_.relation.s1, host_.relationSlots.s1, k);
+  put(m_.relation.s2, host_.relationSlots.s2, k);
+  if (cfg_.model != adkg::MODEL_TRANSE) {
+    put(m_.projection.w, host_.projection, kd);
+    put(m_.projection.s1, host_.projectionSlots.s1, kd);
+    put(m_.projection.s2, host_.projectionSlots.s2, kd);
+  }
+  CK(cudaStreamSynchronize(stream_));  // pageable sources: finish before JS may touch them again
+}
+
+void CudaEngine::relationsOut(const std::vector<int32_t>& rels) {
+  CK(cudaStreamSynchronize(stream_));
+  const size_t k = cfg_.k, kd = (size_t)cfg_.k * cfg_.d;
+  const bool all = (int)rels.size() == cfg_.R;
+  auto get = [&](float* h, const float* dev, size_t w) {
+    if (!dev || !h) return;
+    if (all) {
+      CK(cudaMemcpy(h, dev, sizeof(float) * w * cfg_.R, cudaMemcpyDeviceToHost));
+      return;
+    }
+    for (int32_t r : rels) CK(cudaMemcpy(h + r * w, dev + r * w, sizeof(float) * w, cudaMemcpyDeviceToHost));
+  };
+  get(host_.relation, m_.relation.w, k);
+  get(host_.relationSlots.s1, m_.relation.s1, k);
+  get(host_.relationSlots.s2, m_.relation.s2, k);
+  if (cfg_.model != adkg::MODEL_TRANSE) {
+    get(host_.projection, m_.projection.w, kd);
+    get(host_.projectionSlots.s1, m_.projection.s1, kd);
+    get(host_.projectionSlots.s2, m_.projection.s2, kd);
+  }
+}
+
+void CudaEngine::anchorsIn() {
+  if (cfg_.model != adkg::MODEL_TRANSRA || cfg_.A == 0) return;
+  const size_t n = (size_t)cfg_.A * cfg_.d * sizeof(float);
+  CK(cudaMemcpy(m_.anchor.w, host_.anchor, n, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(m_.anchor.s1, host_.anchorSlots.s1, n, cudaMemcpyHostToDevice));
+  if (m_.anchor.s2) CK(cudaMemcpy(m_.anchor.s2, host_.anchorSlots.s2, n, cudaMemcpyHostToDevice));
+}
+
+void CudaEngine::anchorsOut() {
+  if (cfg_.model != adkg::MODEL_TRANSRA || cfg_.A == 0) return;
+  CK(cudaStreamSynchronize(stream_));
+  const size_t n = (size_t)cfg_.A * cfg_.d * sizeof(float);
+  CK(cudaMemcpy(host_.anchor, m_.anchor.w, n, cudaMemcpyDeviceToHost));
+  CK(cudaMemcpy(host_.anchorSlots.s1, m_.anchor.s1, n, cudaMemcpyDeviceToHost));
+  if (m_.anchor.s2) CK(cudaMemcpy(host_.anchorSlots.s2, m_.anchor.s2, n, cudaMemcpyDeviceToHost));
+}
+
+// ---- plans -------------------------------------------------------------------------------------------
+
+void CudaEngine::buildPlan(const int32_t* rel, int B, HostPlan& p) const {
+  p = HostPlan();
+  p.B = B;
+  const bool shared = cfg_.sampling == adkg::SAMPLING_SHARED, projected = cfg_.model != adkg::MODEL_TRANSE;
+  const int n = cfg_.negatives, C = cfg_.chunkSize;
+  struct Group {
+    int32_t rel, chunk, start, count;  // start: in `tmp`
+  };
+  std::vector<int32_t> tmp(B);
+  std::vector<Group> groups;
+  if (!shared) {
+    // Counting sort of the batch by relation.
+    std::vector<int32_t> rels;
+    std::vector<int32_t> cnt;
+    std::vector<std::pair<int32_t, int32_t>> byRel;  // (relation, position): sorted, stable
+    byRel.reserve(B);
+    for (int i = 0; i < B; i++) byRel.push_back({rel[i], i});
+    std::stable_sort(byRel.begin(), byRel.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    for (int i = 0; i < B;) {
+      int j = i;
+      while (j < B && byRel[j].first == byRel[i].first) {
+        tmp[j] = byRel[j].second;
+        j++;
+      }
+      groups.push_back({byRel[i].first, 0, i, j - i});
+      i = j;
+    }
+  } else {
+    std::vector<std::pair<int32_t, int32_t>> chunk;
+    for (int c0 = 0, ci = 0; c0 < B; c0 += C, ci++) {
+      int c1 = std::min(B, c0 + C);
+      chunk.clear();
+      for (int i = c0; i < c1; i++) chunk.push_back({rel[i], i});
+      std::stable_sort(chunk.begin(), chunk.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      for (int i = 0; i < (int)chunk.size();) {
+        int j = i;
+        while (j < (int)chunk.size() && chunk[j].first == chunk[i].first) {
+          tmp[c0 + j] = chunk[j].second;
+          j++;
+        }
+        groups.push_back({chunk[i].first, ci, c0 + i, j - i});
+        i = j;
+      }
+    }
+    // Groups of one relation next to each other, so ∂M sums run over contiguous rows.
+    std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.rel < b.rel; });
+  }
+  const int G = (int)groups.size();
+  p.G = G;
+  std::vector<int32_t> order(B), posGroup(B), gRel(G), gPosStart(G), gPosCount(G), gChunk(G);
+  std::vector<int64_t> gRow(G);
+  std::vector<int32_t> segGroup, segStart, segCount, tileRel, tileCount, mtRel, mtCount;
+  std::vector<int64_t> tileRow, mtRow;
+  int pos = 0;
+  int64_t row = 0;
+  for (int g = 0; g < G; g++) {
+    const Group& gr = groups[g];
+    gRel[g] = gr.rel;
+    gChunk[g] = gr.chunk;
+    gPosStart[g] = pos;
+    gPosCount[g] = gr.count;
+    gRow[g] = row;
+    for (int i = 0; i < gr.count; i++) {
+      order[pos + i] = tmp[gr.start + i];
+      posGroup[pos + i] = g;
+    }
+    const int segMax = shared ? gr.count : 32;
+    for (int s = 0; s < gr.count; s += segMax) {
+      segGroup.push_back(g);
+      segStart.push_back(pos + s);
+      segCount.push_back(std::min(segMax, gr.count - s));
+    }
+    if (projected) {
+      int64_t rowsG = shared ? 2 * (int64_t)gr.count + n : (int64_t)gr.count * (2 + n);
+      for (int64_t t = 0; t < rowsG; t += TILE_ROWS) {
+        tileRel.push_back(gr.rel);
+        tileRow.push_back(row + t);
+        tileCount.push_back((int32_t)std::min<int64_t>(TILE_ROWS, rowsG - t));
+      }
+      row += rowsG;
+    }
+    pos += gr.count;
+  }
+  if (projected) {
+    for (int g = 0; g < G;) {
+      int h = g;
+      while (h < G && gRel[h] == gRel[g]) h++;
+      int64_t r0 = gRow[g], r1 = h < G ? gRow[h] : row;
+      for (int64_t t = r0; t < r1; t += MTILE_ROWS) {
+        mtRel.push_back(gRel[g]);
+        mtRow.push_back(t);
+        mtCount.push_back((int32_t)std::min<int64_t>(MTILE_ROWS, r1 - t));
+      }
+      g = h;
+    }
+  }
+  p.rows = row;
+  p.S = (int)segGroup.size();
+  p.T = (int)tileRel.size();
+  p.TM = (int)mtRel.size();
+  auto put32 = [&](const std::vector<int32_t>& v) {
+    size_t o = p.i32.size();
+    p.i32.insert(p.i32.end(), v.begin(), v.end());
+    return o;
+  };
+  auto put64 = [&](const std::vector<int64_t>& v) {
+    size_t o = p.i64.size();
+    p.i64.insert(p.i64.end(), v.begin(), v.end());
+    return o;
+  };
+  p.order = put32(order);
+  p.posGroup = put32(posGroup);
+  p.gRel = put32(gRel);
+  p.gPosStart = put32(gPosStart);
+  p.gPosCount = put32(gPosCount);
+  p.gChunk = put32(gChunk);
+  p.segGroup = put32(segGroup);
+  p.segStart = put32(segStart);
+  p.segCount = put32(segCount);
+  p.tileRel = put32(tileRel);
+  p.tileCount = put32(tileCount);
+  p.mtRel = put32(mtRel);
+  p.mtCount = put32(mtCount);
+  p.gRow = put64(gRow);
+  p.tileRow = put64(tileRow);
+  p.mtRow = put64(mtRow);
+}
+
+DevPlan CudaEngine::devPlan(const HostPlan& hp, const int32_t* d32, const int64_t* d64) const {
+  DevPlan p;
+  p.B = hp.B;
+  p.G = hp.G;
+  p.S = hp.S;
+  p.T = hp.T;
+  p.TM = hp.TM;
+  p.rows = hp.rows;
+  p.order = d32 + hp.order;
+  p.posGroup = d32 + hp.posGroup;
+  p.gRel = d32 + hp.gRel;
+  p.gPosStart = d32 + hp.gPosStart;
+  p.gPosCount = d32 + hp.gPosCount;
+  p.gChunk = d32 + hp.gChunk;
+  p.segGroup = d32 + hp.segGroup;
+  p.segStart = d32 + hp.segStart;
+  p.segCount = d32 + hp.segCount;
+  p.tileRel = d32 + hp.tileRel;
+  p.tileCount = d32 + hp.tileCount;
+  p.mtRel = d32 + hp.mtRel;
+  p.mtCount = d32 + hp.mtCount;
+  p.gRow = d64 + hp.gRow;
+  p.tileRow = d64 + hp.tileRow;
+  p.mtRow = d64 + hp.mtRow;
+  return p;
+}
+
+// ---- negatives on the host (staged steps) ------------------------------------------------------------
+
+void CudaEngine::drawHost(const int32_t* heads, const int32_t* rels, const int32_t* tails, int B, uint32_t epoch,
+                          double offset, std::vector<int32_t>& negEnt, std::vector<uint8_t>& negHead) const {
+  const int n = cfg_.negatives;
+  const uint32_t sideKey = adkg::streamKey(cfg_.seed, negativeStream(epoch, PURPOSE_SIDE));
+  const uint32_t entKey = adkg::streamKey(cfg_.seed, negativeStream(epoch, PURPOSE_ENTITY));
+  const double N = (double)cfg_.N;
+  auto isHead = [&](uint32_t c, int r) {
+    double u = adkg::toUnitFloat(adkg::hash32(sideKey ^ c));
+    return cfg_.corruption == adkg::CORRUPT_BERNOULLI ? u < host_.headProb[r] : u < 0.5;
+  };
+  auto entity = [&](uint32_t c, int32_t replaced) -> int32_t {
+    uint32_t u = adkg::hash32(entKey ^ c);
+    if (cfg_.corruption != adkg::CORRUPT_TYPED) return (int32_t)adkg::scaleToInt(u, N);
+    int type = host_.entityType[replaced];
+    int32_t start = host_.typeOffsets[type], size = host_.typeOffsets[type + 1] - start;
+    return host_.typeMembers[start + adkg::scaleToInt(u, (double)size)];
+  };
+  const uint64_t base = (uint64_t)(int64_t)offset;
+  if (cfg_.sampling == adkg::SAMPLING_INDEPENDENT) {
+    negEnt.resize((size_t)B * n);
+    negHead.resize((size_t)B * n);
+    for (int i = 0; i < B; i++) {
+      uint64_t p = base + (uint64_t)i;
+      for (int j = 0; j < n; j++) {
+        uint32_t c = (uint32_t)(p * (uint64_t)n + (uint64_t)j);
+        bool head = isHead(c, rels[i]);
+        negHead[(size_t)i * n + j] = head ? 1 : 0;
+        negEnt[(size_t)i * n + j] = entity(c, head ? heads[i] : tails[i]);
+      }
+    }
+    return;
+  }
+  const int C = cfg_.chunkSize, chunks = (B + C - 1) / C;
+  negEnt.resize((size_t)chunks * n);
+  negHead.resize((size_t)chunks);
+  for (int ci = 0; ci < chunks; ci++) {
+    int s = ci * C;
+    uint64_t q = base + (uint64_t)s;
+    bool head = isHead((uint32_t)(q * (uint64_t)n), rels[s]);
+    negHead[ci] = head ? 1 : 0;
+    for (int j = 0; j < n; j++) {
+      uint32_t c = (uint32_t)(q * (uint64_t)n + (uint64_t)j);
+      negEnt[(size_t)ci * n + j] = entity(c, head ? heads[s] : tails[s]);
+    }
+  }
+}
+
+int32_t CudaEngine::slotFor(int32_t e, Staged& st) {
+  int32_t& s = slotOf_[e];
+  if (s < 0) {
+    s = (int32_t)(st.first + (int64_t)st.slotEnt.size());
+    st.slotEnt.push_back(e);
+  }
+  return s;
+}
+
+// ---- steps -------------------------------------------------------------------------------------------
+
+void CudaEngine::enqueueStep(const DevPlan& plan, const DevBatch& batch, double step, double* lossAccum,
+                             const GradOut* out) {
+  DevModel m = m_;
+  m.lossAccum = lossAccum;
+  const bool projected = cfg_.model != adkg::MODEL_TRANSE;
+  launchIndex(stream_, m, plan, batch, dc_);
+  if (cfg_.model == adkg::MODEL_TRANSRA) launchCompose(stream_, m);
+  if (projected) {
+    int mode = launchLoss(stream_, m, plan, batch, dc_, sharedLimit_, true);
+    if (mode == 0) CK(cudaMemsetAsync(batch.dP, 0, sizeof(float) * plan.rows * cfg_.k, stream_));
+    launchProject(stream_, m, plan, batch);
+  }
+  launchLoss(stream_, m, plan, batch, dc_, sharedLimit_);
+  if (projected) launchProjectBackward(stream_, m, plan, batch);
+  const double bc1 = 1 - std::pow(0.9, step), bc2 = 1 - std::pow(0.999, step);
+  launchStep(stream_, m, dc_, bc1, bc2, out);
+  CK(cudaGetLastError());
+}
+
+double CudaEngine::stagedStep(const adkg::BatchInput& b, const adkg::GradientOutputs* gout) {
+  CK(cudaSetDevice(device_));
+  const int B = (int)b.heads.size();
+  if (B == 0) return 0;
+  const int d = cfg_.d, K = cfg_.K;
+  std::vector<int32_t> negEnt;
+  std::vector<uint8_t> negHead;
+  drawHost(b.heads.data(), b.relations.data(), b.tails.data(), B, b.epoch, b.offset, negEnt, negHead);
+  Staged st;
+  std::vector<int32_t> hSlot(B), tSlot(B), negSlot(negEnt.size());
+  for (int i = 0; i < B; i++) {
+    hSlot[i] = slotFor(b.heads[i], st);
+    tSlot[i] = slotFor(b.tails[i], st);
+  }
+  for (size_t i = 0; i < negEnt.size(); i++) negSlot[i] = slotFor(negEnt[i], st);
+  const int64_t S = (int64_t)st.slotEnt.size();
+  std::vector<int32_t> rels(b.relations);
+  std::sort(rels.begin(), rels.end());
+  rels.erase(std::unique(rels.begin(), rels.end()), rels.end());
+  double loss = 0;
+  try {
+    ensureCapacity(S);
+    stageIn(st.slotEnt.data(), S, 0, gout == nullptr);
+    relationsIn(rels);
+    anchorsIn();
+    HostPlan hp;
+    buildPlan(b.relations.data(), B, hp);
+    ensureBatchBuffers(B, hp.rows, cfg_.model != adkg::MODEL_TRANSE);
+    auto* d32 = static_cast<int32_t*>(scratch(std::max<size_t>(1, hp.i32.size()) * 4, 0));
+    auto* d64 = static_cast<int64_t*>(scratch(std::max<size_t>(1, hp.i64.size()) * 8, 1));
+    CK(cudaMemcpyAsync(d32, hp.i32.data(), hp.i32.size() * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(d64, hp.i64.data(), hp.i64.size() * 8, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(dHSlot_, hSlot.data(), (size_t)B * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(dTSlot_, tSlot.data(), (size_t)B * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(dRel_, b.relations.data(), (size_t)B * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(dNegSlot_, negSlot.data(), negSlot.size() * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(dNegHead_, negHead.data(), negHead.size(), cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemsetAsync(m_.lossAccum, 0, sizeof(double), stream_));
+    DevBatch db{dHSlot_, dRel_, dTSlot_, dNegSlot_, dNegHead_, dHIdx_, dTIdx_, dNIdx_, dNHead_, dRowSlot_, dP_, dDP_};
+    DevPlan plan = devPlan(hp, d32, d64);
+    GradOut go{};
+    if (gout) {
+      const size_t R = cfg_.R, k = cfg_.k, A = cfg_.A;
+      go.entity = static_cast<float*>(scratch((size_t)S * d * 4, 2));
+      go.relation = static_cast<float*>(scratch(R * k * 4, 3));
+      CK(cudaMemsetAsync(go.relation, 0, R * k * 4, stream_));
+      if (cfg_.model != adkg::MODEL_TRANSE) {
+        go.projection = static_cast<float*>(scratch(R * k * d * 4, 4));
+        CK(cudaMemsetAsync(go.projection, 0, R * k * d * 4, stream_));
+      }
+      if (cfg_.model == adkg::MODEL_TRANSRA) {
+        // One buffer for the anchor and logit gradients: A×d then S×K.
+        float* x = static_cast<float*>(scratch((A * d + (size_t)S * K) * 4 + 4, 5));
+        CK(cudaMemsetAsync(x, 0, (A * d + (size_t)S * K) * 4, stream_));
+        go.anchor = x;
+        go.anchorLogit = x + A * d;
+      }
+    }
+    enqueueStep(plan, db, b.step, m_.lossAccum, gout ? &go : nullptr);
+    CK(cudaMemcpyAsync(&loss, m_.lossAccum, sizeof(double), cudaMemcpyDeviceToHost, stream_));
+    CK(cudaStreamSynchronize(stream_));
+    if (gout) {
+      const size_t R = cfg_.R, k = cfg_.k, A = cfg_.A;
+      std::vector<float> h((size_t)S * d);
+      CK(cudaMemcpy(h.data(), go.entity, h.size() * 4, cudaMemcpyDeviceToHost));
+      for (int64_t s = 0; s < S; s++)
+        for (int i = 0; i < d; i++) gout->entity[(int64_t)st.slotEnt[s] * d + i] = h[s * d + i];
+      h.resize(R * k);
+      CK(cudaMemcpy(h.data(), go.relation, R * k * 4, cudaMemcpyDeviceToHost));
+      for (size_t i = 0; i < R * k; i++) gout->relation[i] = h[i];
+      if (go.projection && gout->projection) {
+        h.resize(R * k * d);
+        CK(cudaMemcpy(h.data(), go.projection, h.size() * 4, cudaMemcpyDeviceToHost));
+        for (size_t i = 0; i < h.size(); i++) gout->projection[i] = h[i];
+      }
+      if (go.anchor) {
+        h.resize(A * d + (size_t)S * K);
+        CK(cudaMemcpy(h.data(), go.anchor, h.size() * 4, cudaMemcpyDeviceToHost));
+        if (gout->anchor)
+          for (size_t i = 0; i < A * d; i++) gout->anchor[i] = h[i];
+        if (gout->anchorLogit && cfg_.learnAnchorWeights)
+          for (int64_t s = 0; s < S; s++)
+            for (int i = 0; i < K; i++) gout->anchorLogit[(int64_t)st.slotEnt[s] * K + i] = h[A * d + s * K + i];
+      }
+    } else {
+      stageOut(st.slotEnt.data(), S, 0);
+      relationsOut(rels);
+      anchorsOut();
+    }
+  } catch (...) {
+    for (int32_t e : st.slotEnt) slotOf_[e] = -1;
+    throw;
+  }
+  for (int32_t e : st.slotEnt) slotOf_[e] = -1;
+  return loss;
+}
+
+double CudaEngine::train(const adkg::BatchInput& b) { return stagedStep(b, nullptr); }
+
+double CudaEngine::gradients(const adkg::BatchInput& b, const adkg::GradientOutputs& out) {
+  return stagedStep(b, &out);
+}
+
+void CudaEngine::sample(const adkg::BatchInput& b, int32_t* entities, uint8_t* corruptHead) {
+  CK(cudaSetDevice(device_));
+  const int B = (int)b.heads.size(), n = cfg_.negatives, C = cfg_.chunkSize;
+  if (B == 0) return;
+  ensureSamplingOnDevice();
+  ensureBatchBuffers(B, 0, false);
+  CK(cudaMemcpyAsync(dHSlot_, b.heads.data(), (size_t)B * 4, cudaMemcpyHostToDevice, stream_));
+  CK(cudaMemcpyAsync(dTSlot_, b.tails.data(), (size_t)B * 4, cudaMemcpyHostToDevice, stream_));
+  CK(cudaMemcpyAsync(dRel_, b.relations.data(), (size_t)B * 4, cudaMemcpyHostToDevice, stream_));
+  DevBatch db{dHSlot_, dRel_, dTSlot_, dNegSlot_, dNegHead_};
+  launchDraw(stream_, db, dHSlot_, dTSlot_, B, b.offset, b.epoch, dc_, smp_, n);
+  CK(cudaGetLastError());
+  const bool shared = cfg_.sampling == adkg::SAMPLING_SHARED;
+  const size_t rowsN = shared ? (size_t)((B + C - 1) / C) : (size_t)B;
+  std::vector<int32_t> ent(rowsN * n);
+  std::vector<uint8_t> head(shared ? rowsN : rowsN * n);
+  CK(cudaMemcpyAsync(ent.data(), dNegSlot_, ent.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  CK(cudaMemcpyAsync(head.data(), dNegHead_, head.size(), cudaMemcpyDeviceToHost, stream_));
+  CK(cudaStreamSynchronize(stream_));
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < n; j++) {
+      size_t o = (size_t)i * n + j;
+      entities[o] = shared ? ent[(size_t)(i / C) * n + j] : ent[o];
+      corruptHead[o] = shared ? head[i / C] : head[o];
+    }
+}
+
+RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
+  CK(cudaSetDevice(device_));
+  RunResult res;
+  const int64_t L = (int64_t)in.heads.size();
+  const int B = in.batchSize, n = cfg_.negatives;
+  if (L == 0) return res;
+  if (B <= 0) throw std::runtime_error("cuda backend: trainRun needs a positive batch size");
+  const int nb = (int)((L + B - 1) / B);
+  const bool projected = cfg_.model != adkg::MODEL_TRANSE, shared = cfg_.sampling == adkg::SAMPLING_SHARED;
+  double t0 = seconds();
+
+  // Plans of every batch, built once and uploaded once.
+  std::vector<HostPlan> plans(nb);
+  std::vector<size_t> off32(nb), off64(nb);
+  size_t tot32 = 0, tot64 = 0;
+  int64_t rowsMax = 0;
+  for (int i = 0; i < nb; i++) {
+    int64_t s = (int64_t)i * B;
+    int Bi = (int)std::min<int64_t>(B, L - s);
+    buildPlan(in.relations.data() + s, Bi, plans[i]);
+    off32[i] = tot32;
+    off64[i] = tot64;
+    tot32 += plans[i].i32.size();
+    tot64 += plans[i].i64.size();
+    rowsMax = std::max(rowsMax, plans[i].rows);
+  }
+
+  // Placement.
+  size_t freeB = 0, totalB = 0;
+  CK(cudaMemGetInfo(&freeB, &totalB));
+  const double budget = opt_.memoryBudget > 0 ? opt_.memoryBudget : 0.9 * ((double)freeB + (double)capacity_ * bytesPerSlot());
+  const double fixed = (double)batchBytes(B, rowsMax) + 4.0 * tot32 + 8.0 * tot64 + 12.0 * L + 8.0 * nb;
+  const double perSlot = (double)bytesPerSlot();
+  bool resident = opt_.placement == "resident" ||
+                  (opt_.placement == "auto" && (double)cfg_.N * perSlot + fixed <= budget);
+  ensureBatchBuffers(B, rowsMax, projected);
+  auto* d32 = static_cast<int32_t*>(scratch(std::max<size_t>(1, tot32) * 4, 0));
+  auto* d64 = static_cast<int64_t*>(scratch(std::max<size_t>(1, tot64) * 8, 1));
+  for (int i = 0; i < nb; i++) {
+    CK(cudaMemcpyAsync(d32 + off32[i], plans[i].i32.data(), plans[i].i32.size() * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(d64 + off64[i], plans[i].i64.data(), plans[i].i64.size() * 8, cudaMemcpyHostToDevice, stream_));
+  }
+  auto* dLoss = static_cast<double*>(scratch((size_t)nb * 8, 3));
+  CK(cudaMemsetAsync(dLoss, 0, (size_t)nb * 8, stream_));
+  std::vector<int32_t> allRels(cfg_.R);
+  std::iota(allRels.begin(), allRels.end(), 0);
+
+  if (resident) {
+    res.placement = "resident";
+    ensureCapacity(cfg_.N);
+    stageInRange(0, cfg_.N, 0, true);
+    relationsIn(allRels);
+    anchorsIn();
+    ensureSamplingOnDevice();
+    auto* dPos = static_cast<int32_t*>(scratch((size_t)L * 3 * 4, 2));
+    CK(cudaMemcpyAsync(dPos, in.heads.data(), L * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(dPos + L, in.relations.data(), L * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(dPos + 2 * L, in.tails.data(), L * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaStreamSynchronize(stream_));
+    double t1 = seconds();
+    res.syncInSeconds = t1 - t0;
+    for (int i = 0; i < nb; i++) {
+      int64_t s = (int64_t)i * B;
+      int Bi = (int)std::min<int64_t>(B, L - s);
+      DevBatch db{dPos + s, dPos + L + s, dPos + 2 * L + s, dNegSlot_, dNegHead_, dHIdx_,
+                  dTIdx_,   dNIdx_,       dNHead_,         dRowSlot_, dP_,       dDP_};
+      launchDraw(stream_, db, db.hSlot, db.tSlot, Bi, in.offset + (double)s, in.epoch, dc_, smp_, n);
+      enqueueStep(devPlan(plans[i], d32 + off32[i], d64 + off64[i]), db, in.firstStep + i, dLoss + i, nullptr);
+    }
+    CK(cudaStreamSynchronize(stream_));
+    double t2 = seconds();
+    res.stepSeconds = t2 - t1;
+    CK(cudaMemcpy(losses, dLoss, (size_t)nb * 8, cudaMemcpyDeviceToHost));
+    stageOutRange(0, cfg_.N, 0);
+    relationsOut(allRels);
+    anchorsOut();
+    res.syncOutSeconds = seconds() - t2;
+    return res;
+  }
+
+  // Hybrid: the hottest entities of the run stay on the device; the rest are staged per batch.
+  res.placement = "hybrid";
+  const int64_t coldCap = std::min<int64_t>(
+      cfg_.N, 2 * (int64_t)B + (shared ? (int64_t)((B + cfg_.chunkSize - 1) / cfg_.chunkSize) * n : (int64_t)B * n));
+  int64_t H = opt_.hotRows >= 0 ? opt_.hotRows
+                                : (int64_t)std::floor((budget - fixed - (double)coldCap * perSlot) / perSlot);
+  if (H < 0) {
+    if (opt_.hotRows < 0 && budget - fixed - (double)coldCap * perSlot < 0)
+      throw std::runtime_error("cuda backend: one batch of " + std::to_string(B) +
+                               " positives does not fit in the device memory budget; use a smaller batch");
+    H = 0;
+  }
+  std::vector<int32_t> hot;
+  {
+    std::vector<uint32_t> count((size_t)cfg_.N, 0);
+    for (int64_t i = 0; i < L; i++) {
+      count[in.heads[i]]++;
+      count[in.tails[i]]++;
+    }
+    for (int64_t e = 0; e < cfg_.N; e++)
+      if (count[e] > 0) hot.push_back((int32_t)e);
+    if ((int64_t)hot.size() > H) {
+      std::nth_element(hot.begin(), hot.begin() + H, hot.end(),
+                       [&](int32_t a, int32_t b) { return count[a] > count[b] || (count[a] == count[b] && a < b); });
+      hot.resize(H);
+    }
+    std::sort(hot.begin(), hot.end());
+  }
+  H = (int64_t)hot.size();
+  res.hotRows = H;
+  ensureCapacity(H + coldCap);
+  for (int64_t i = 0; i < H; i++) slotOf_[hot[i]] = (int32_t)i;
+  try {
+    stageIn(hot.data(), H, 0, true);
+    relationsIn(allRels);
+    anchorsIn();
+    double t1 = seconds();
+    res.syncInSeconds = t1 - t0;
+    std::vector<int32_t> negEnt, hSlot, tSlot, negSlot;
+    std::vector<uint8_t> negHead;
+    for (int i = 0; i < nb; i++) {
+      int64_t s = (int64_t)i * B;
+      int Bi = (int)std::min<int64_t>(B, L - s);
+      const int32_t *hh = in.heads.data() + s, *rr = in.relations.data() + s, *tt = in.tails.data() + s;
+      drawHost(hh, rr, tt, Bi, in.epoch, in.offset + (double)s, negEnt, negHead);
+      Staged st;
+      st.first = H;
+      hSlot.resize(Bi);
+      tSlot.resize(Bi);
+      negSlot.resize(negEnt.size());
+      for (int j = 0; j < Bi; j++) {
+        hSlot[j] = slotFor(hh[j], st);
+        tSlot[j] = slotFor(tt[j], st);
+      }
+      for (size_t j = 0; j < negEnt.size(); j++) negSlot[j] = slotFor(negEnt[j], st);
+      const int64_t S = (int64_t)st.slotEnt.size();
+      try {
+        stageIn(st.slotEnt.data(), S, H, true);
+        CK(cudaMemcpyAsync(dHSlot_, hSlot.data(), (size_t)Bi * 4, cudaMemcpyHostToDevice, stream_));
+        CK(cudaMemcpyAsync(dTSlot_, tSlot.data(), (size_t)Bi * 4, cudaMemcpyHostToDevice, stream_));
+        CK(cudaMemcpyAsync(dRel_, rr, (size_t)Bi * 4, cudaMemcpyHostToDevice, stream_));
+        CK(cudaMemcpyAsync(dNegSlot_, negSlot.data(), negSlot.size() * 4, cudaMemcpyHostToDevice, stream_));
+        CK(cudaMemcpyAsync(dNegHead_, negHead.data(), negHead.size(), cudaMemcpyHostToDevice, stream_));
+        DevBatch db{dHSlot_, dRel_, dTSlot_, dNegSlot_, dNegHead_, dHIdx_, dTIdx_, dNIdx_, dNHead_, dRowSlot_, dP_, dDP_};
+        enqueueStep(devPlan(plans[i], d32 + off32[i], d64 + off64[i]), db, in.firstStep + i, dLoss + i, nullptr);
+        stageOut(st.slotEnt.data(), S, H);
+      } catch (...) {
+        for (int32_t e : st.slotEnt) slotOf_[e] = -1;
+        throw;
+      }
+      for (int32_t e : st.slotEnt) slotOf_[e] = -1;
+    }
+    CK(cudaStreamSynchronize(stream_));
+    double t2 = seconds();
+    res.stepSeconds = t2 - t1;
+    CK(cudaMemcpy(losses, dLoss, (size_t)nb * 8, cudaMemcpyDeviceToHost));
+    stageOut(hot.data(), H, 0);
+    relationsOut(allRels);
+    anchorsOut();
+    res.syncOutSeconds = seconds() - t2;
+  } catch (...) {
+    for (int32_t e : hot) slotOf_[e] = -1;
+    throw;
+  }
+  for (int32_t e : hot) slotOf_[e] = -1;
+  return res;
+}
+
+// ---- evaluation --------------------------------------------------------------------------------------
+
+void CudaEngine::scoreAll(int side, const std::vector<int32_t>& known, const std::vector<int32_t>& relations,
+                          float* out) {
+  CK(cudaSetDevice(device_));
+  const int64_t N = cfg_.N, Q = (int64_t)known.size();
+  if (Q == 0) return;
+  const int d = cfg_.d, k = cfg_.k;
+  const float sign = side == 1 ? 1.f : -1.f;  // tail queries: a = x_h + r; head queries: a = x_t − r
+  const bool projected = cfg_.model != adkg::MODEL_TRANSE, transra = cfg_.model == adkg::MODEL_TRANSRA;
+  // Entities per block: the Q×EB distance block stays under 256 MiB.
+  const int64_t EB = std::max<int64_t>(1024, std::min<int64_t>(N, (int64_t)(64 << 20) / Q));
+  const int64_t eb = std::min<int64_t>(N, EB);
+  ensureCapacity(Q + eb);
+  std::vector<int32_t> allRels(cfg_.R);
+  std::iota(allRels.begin(), allRels.end(), 0);
+  relationsIn(allRels);
+  anchorsIn();
+  stageIn(known.data(), Q, 0, false);
+  // Queries grouped by relation (one group when TransE).
+  std::vector<int32_t> qs(Q);
+  std::iota(qs.begin(), qs.end(), 0);
+  if (projected) std::stable_sort(qs.begin(), qs.end(), [&](int32_t a, int32_t b) { return relations[a] < relations[b]; });
+  float* Xq = m_.entity.w;
+  if (transra) {
+    Xq = static_cast<float*>(scratch((size_t)Q * d * 4, 2));
+    launchComposeAll(stream_, m_, 0, Q, Xq);
+  }
+  std::vector<float> A((size_t)Q * k);
+  if (projected) {
+    std::vector<int32_t> tileRel, tileCount, rowSlot(Q);
+    std::vector<int64_t> tileRow;
+    for (int64_t i = 0; i < Q; i++) rowSlot[i] = qs[i];
+    for (int64_t i = 0; i < Q;) {
+      int64_t j = i;
+      while (j < Q && j - i < TILE_ROWS && relations[qs[j]] == relations[qs[i]]) j++;
+      tileRel.push_back(relations[qs[i]]);
+      tileRow.push_back(i);
+      tileCount.push_back((int32_t)(j - i));
+      i = j;
+    }
+    const int T = (int)tileRel.size();
+    auto* i32 = static_cast<int32_t*>(scratch(((size_t)Q + 2 * T) * 4, 0));
+    auto* i64 = static_cast<int64_t*>(scratch((size_t)T * 8, 1));
+    CK(cudaMemcpyAsync(i32, rowSlot.data(), Q * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(i32 + Q, tileRel.data(), T * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(i32 + Q + T, tileCount.data(), T * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(i64, tileRow.data(), T * 8, cudaMemcpyHostToDevice, stream_));
+    float* Pq = static_cast<float*>(scratch((size_t)Q * k * 4, 3));
+    launchProjectTiles(stream_, Xq, m_.projection.w, i32, i32 + Q, i64, i32 + Q + T, T, d, k, Pq);
+    CK(cudaMemcpyAsync(A.data(), Pq, A.size() * 4, cudaMemcpyDeviceToHost, stream_));
+    CK(cudaStreamSynchronize(stream_));
+    for (int64_t i = 0; i < Q; i++) {
+      const float* r = host_.relation + (int64_t)relations[qs[i]] * k;
+      for (int c = 0; c < k; c++) A[i * k + c] += sign * r[c];
+    }
+  } else {
+    for (int64_t q = 0; q < Q; q++) {
+      const float* x = host_.entity + (int64_t)known[q] * d;
+      const float* r = host_.relation + (int64_t)relations[q] * k;
+      for (int c = 0; c < k; c++) A[q * k + c] = x[c] + sign * r[c];
+    }
+  }
+  float* dA = static_cast<float*>(scratch(A.size() * 4, 4));
+  CK(cudaMemcpyAsync(dA, A.data(), A.size() * 4, cudaMemcpyHostToDevice, stream_));
+  float* dOut = static_cast<float*>(scratch((size_t)Q * eb * 4 + (size_t)eb * k * 4 * (projected ? 1 : 0) + 4, 5));
+  float* Pb = dOut + (size_t)Q * eb;
+  float* Xb = transra ? static_cast<float*>(scratch((size_t)std::max<int64_t>(Q, eb) * d * 4, 2)) : nullptr;
+  float* hostOut = static_cast<float*>(pinned((size_t)Q * eb * 4, 2));
+  for (int64_t e0 = 0; e0 < N; e0 += eb) {
+    const int64_t cnt = std::min<int64_t>(eb, N - e0);
+    stageInRange(e0, cnt, Q, false);
+    const float* X = m_.entity.w + Q * (int64_t)d;
+    if (transra) {
+      launchComposeAll(stream_, m_, Q, cnt, Xb);
+      X = Xb;
+    }
+    if (!projected) {
+      launchDistances(stream_, dA, (int)Q, X, cnt, k, cfg_.norm, dOut, cnt);
+    } else {
+      for (int64_t i = 0; i < Q;) {
+        int64_t j = i;
+        while (j < Q && relations[qs[j]] == relations[qs[i]]) j++;
+        launchProjectAll(stream_, X, m_.projection.w + (int64_t)relations[qs[i]] * k * d, d, k, cnt, Pb);
+        launchDistances(stream_, dA + i * k, (int)(j - i), Pb, cnt, k, cfg_.norm, dOut + i * cnt, cnt);
+        i = j;
+      }
+    }
+    CK(cudaGetLastError());
+    CK(cudaMemcpyAsync(hostOut, dOut, (size_t)Q * cnt * 4, cudaMemcpyDeviceToHost, stream_));
+    CK(cudaStreamSynchronize(stream_));
+    for (int64_t i = 0; i < Q; i++)
+      std::memcpy(out + (int64_t)qs[i] * N + e0, hostOut + i * cnt, (size_t)cnt * 4);
+  }
+}
+
+}  // namespace adkg_cuda

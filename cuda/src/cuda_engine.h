@@ -1,0 +1,134 @@
+// The CUDA training engine: one per backend instance. It follows src/kge/backends/backend.ts like the
+// native engine (whose config and table structs it reuses) and keeps the JS-owned tables the masters:
+// every call reads the rows it needs from them and writes back the rows it changed before it returns.
+//
+// Placement of the entity rows (the big table) on the device:
+//   resident  the whole table (and its optimizer slots) is copied to the device for the call, the steps
+//             run back to back with no host round trip, and the table is copied back at the end;
+//   hybrid    for tables larger than device memory: rows stay in host memory; the hottest entities of
+//             the call (most frequent heads/tails) get fixed device slots for the whole call (a cache),
+//             and every batch stages its other rows in and out (slot space, see kernels.h).
+// trainBatch/gradients stage the rows of one batch (hybrid with no hot rows); trainRun picks resident
+// when the table fits in the device memory budget, hybrid otherwise (or as forced by the options).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../../native/src/engine.h"
+#include "kernels.h"
+
+namespace adkg_cuda {
+
+struct EngineOptions {
+  std::string placement = "auto";  // auto | resident | hybrid
+  double memoryBudget = 0;         // bytes of device memory this engine may use; 0 = 90% of free memory
+  int64_t hotRows = -1;            // hybrid: device-cached rows; -1 = as many as the budget allows
+  int typeCount = 0;               // entity types (length of typeOffsets − 1)
+};
+
+struct RunInput {
+  std::vector<int32_t> heads, relations, tails;  // the run's positives, in training order
+  uint32_t epoch = 0;
+  double offset = 0;     // epoch position of heads[0]
+  int batchSize = 0;
+  double firstStep = 1;  // global step of the first batch
+};
+
+struct RunResult {
+  std::string placement;
+  int64_t hotRows = 0;
+  double syncInSeconds = 0, stepSeconds = 0, syncOutSeconds = 0;
+};
+
+// Why no CUDA device can be used here ("" when device 0 is usable); name gets the device's name.
+std::string deviceStatus(std::string* name, int* ccMajor, int* ccMinor, double* totalBytes);
+
+class CudaEngine {
+ public:
+  CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& host, const EngineOptions& opt);
+  ~CudaEngine();
+  CudaEngine(const CudaEngine&) = delete;
+  CudaEngine& operator=(const CudaEngine&) = delete;
+
+  std::string check(const adkg::BatchInput& b) const;
+  double train(const adkg::BatchInput& b);
+  double gradients(const adkg::BatchInput& b, const adkg::GradientOutputs& out);
+  void sample(const adkg::BatchInput& b, int32_t* entities, uint8_t* corruptHead);
+  void scoreAll(int side, const std::vector<int32_t>& known, const std::vector<int32_t>& relations, float* out);
+  // Consecutive batches of `in` (batch i has offset in.offset + i·batchSize, step firstStep + i); losses: one per batch.
+  RunResult trainRun(const RunInput& in, double* losses);
+  const adkg::EngineConfig& config() const { return cfg_; }
+
+ private:
+  struct HostPlan {
+    std::vector<int32_t> i32;
+    std::vector<int64_t> i64;
+    // Offsets of the arrays in i32 / i64 and the counts (see DevPlan).
+    int B = 0, G = 0, S = 0, T = 0, TM = 0;
+    int64_t rows = 0;
+    size_t order, posGroup, gRel, gPosStart, gPosCount, gChunk, segGroup, segStart, segCount, tileRel, tileCount,
+        mtRel, mtCount;
+    size_t gRow, tileRow, mtRow;
+  };
+  struct Staged {
+    std::vector<int32_t> slotEnt;  // entity of each staged slot (from slot `first`)
+    int64_t first = 0;
+  };
+
+  void buildPlan(const int32_t* rel, int B, HostPlan& p) const;
+  DevPlan devPlan(const HostPlan& hp, const int32_t* d32, const int64_t* d64) const;
+  void ensureCapacity(int64_t slots);
+  void ensureBatchBuffers(int B, int64_t rows, bool withP);
+  void ensureSamplingOnDevice();
+  void* scratch(size_t bytes, int which);
+  void* pinned(size_t bytes, int which);
+  // Host ↔ device rows of the entity-indexed tables (entity, anchorLogit, anchorOf, with optimizer slots).
+  void stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots);
+  void stageInRange(int64_t e0, int64_t count, int64_t slot0, bool withSlots);
+  void stageOut(const int32_t* ents, int64_t count, int64_t slot0);
+  void stageOutRange(int64_t e0, int64_t count, int64_t slot0);
+  void relationsIn(const std::vector<int32_t>& rels);
+  void relationsOut(const std::vector<int32_t>& rels);
+  void anchorsIn();
+  void anchorsOut();
+  // Host draw (rng.h, as native) and slot mapping of one batch for staged steps.
+  void drawHost(const int32_t* heads, const int32_t* rels, const int32_t* tails, int B, uint32_t epoch, double offset,
+                std::vector<int32_t>& negEnt, std::vector<uint8_t>& negHead) const;
+  int32_t slotFor(int32_t e, Staged& st);
+  // One step on device data that is in place; returns the loss (synchronises).
+  void enqueueStep(const DevPlan& plan, const DevBatch& batch, double step, double* lossAccum, const GradOut* out);
+  double stagedStep(const adkg::BatchInput& b, const adkg::GradientOutputs* out);
+  size_t bytesPerSlot() const;
+  size_t batchBytes(int B, int64_t rows) const;
+  int64_t maxRows(int B) const;
+
+  adkg::EngineConfig cfg_;
+  adkg::EngineTables host_;
+  EngineOptions opt_;
+  DevConfig dc_;
+  int device_ = 0;
+  size_t sharedLimit_ = 48 * 1024;
+  cudaStream_t stream_ = nullptr;
+  DevModel m_{};
+  DevSampling smp_{};
+  bool samplingOnDevice_ = false;
+  int64_t capacity_ = 0;
+  // batch buffers
+  int batchCap_ = 0;
+  int64_t rowCap_ = 0;
+  int32_t *dHSlot_ = nullptr, *dRel_ = nullptr, *dTSlot_ = nullptr, *dNegSlot_ = nullptr, *dHIdx_ = nullptr,
+          *dTIdx_ = nullptr, *dNIdx_ = nullptr, *dRowSlot_ = nullptr;
+  uint8_t *dNegHead_ = nullptr, *dNHead_ = nullptr;
+  float *dP_ = nullptr, *dDP_ = nullptr;
+  std::vector<void*> scratch_{6, nullptr};
+  std::vector<size_t> scratchSize_ = std::vector<size_t>(6, 0);
+  std::vector<void*> pinned_{4, nullptr};
+  std::vector<size_t> pinnedSize_ = std::vector<size_t>(4, 0);
+  std::vector<int32_t> slotOf_;  // entity → staged slot, -1 when none
+  std::vector<int32_t> hotSlot_;
+};
+
+}  // namespace adkg_cuda

@@ -1,0 +1,802 @@
+// Device kernels of the CUDA KGE engine (see kernels.h). They follow src/kge/backends/backend.ts:
+// negatives from the counter RNG, distances with the parameters as they were at the start of the step,
+// gradients summed over the batch (atomics into slot-indexed buffers), then a row-sparse optimizer step
+// on the touched rows only.
+#include <cfloat>
+#include <cmath>
+
+#include "device_rng.cuh"
+#include "kernels.h"
+
+namespace adkg_cuda {
+
+namespace {
+
+constexpr int WARP = 32;
+constexpr int BLOCK = 256;
+constexpr int WARPS = BLOCK / WARP;
+
+__device__ __forceinline__ float warpSum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warpMax(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+// ∂dist/∂v_i for one element: l1 sign(v) (sign(0) = 0), l2 v/dist (0 when dist = 0).
+__device__ __forceinline__ float normGrad(float v, float dist, int norm) {
+  if (norm == NORM_L1) return v > 0.f ? 1.f : (v < 0.f ? -1.f : 0.f);
+  return dist > 0.f ? v / dist : 0.f;
+}
+__device__ __forceinline__ float normTerm(float v, int norm) { return norm == NORM_L1 ? fabsf(v) : v * v; }
+__device__ __forceinline__ float normFinish(float s, int norm) { return norm == NORM_L1 ? s : sqrtf(s); }
+
+__device__ __forceinline__ float softplusf(float x) { return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))); }
+__device__ __forceinline__ float sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
+
+unsigned gridFor(int64_t items, int perBlock) { return (unsigned)((items + perBlock - 1) / perBlock); }
+
+// ---------------------------------------------------------------------------------------------------
+// Negatives (backend.ts "Negatives"): bit-identical to js.
+
+__device__ __forceinline__ bool drawSide(uint32_t sideKey, uint32_t c, int r, int corruption, const double* headProb) {
+  double u = toUnitFloat(hash32(sideKey ^ c));
+  return corruption == CORRUPT_BERNOULLI ? u < headProb[r] : u < 0.5;
+}
+__device__ __forceinline__ int32_t drawEntity(uint32_t entKey, uint32_t c, int32_t replaced, int corruption,
+                                              const DevSampling& smp) {
+  uint32_t u = hash32(entKey ^ c);
+  if (corruption != CORRUPT_TYPED) return (int32_t)scaleToInt(u, (double)smp.N);
+  int type = smp.entityType[replaced];
+  int32_t start = smp.typeOffsets[type], size = smp.typeOffsets[type + 1] - start;
+  return smp.typeMembers[start + scaleToInt(u, (double)size)];
+}
+
+__global__ void drawIndependentKernel(int32_t* negSlot, uint8_t* negHead, const int32_t* hEnt, const int32_t* rel,
+                                      const int32_t* tEnt, int B, int n, uint64_t base, uint32_t sideKey,
+                                      uint32_t entKey, int corruption, DevSampling smp) {
+  int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= (int64_t)B * n) return;
+  int64_t b = idx / n;
+  int j = (int)(idx % n);
+  uint32_t c = (uint32_t)((base + (uint64_t)b) * (uint64_t)n + (uint64_t)j);
+  bool head = drawSide(sideKey, c, rel[b], corruption, smp.headProb);
+  negHead[idx] = head ? 1 : 0;
+  negSlot[idx] = drawEntity(entKey, c, head ? hEnt[b] : tEnt[b], corruption, smp);
+}
+
+__global__ void drawSharedKernel(int32_t* negSlot, uint8_t* negHead, const int32_t* hEnt, const int32_t* rel,
+                                 const int32_t* tEnt, int chunks, int C, int n, uint64_t base, uint32_t sideKey,
+                                 uint32_t entKey, int corruption, DevSampling smp) {
+  int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= (int64_t)chunks * n) return;
+  int64_t chunk = idx / n;
+  int j = (int)(idx % n);
+  int64_t s = chunk * C;
+  uint64_t q = base + (uint64_t)s;
+  bool head = drawSide(sideKey, (uint32_t)(q * (uint64_t)n), rel[s], corruption, smp.headProb);
+  if (j == 0) negHead[chunk] = head ? 1 : 0;
+  uint32_t c = (uint32_t)(q * (uint64_t)n + (uint64_t)j);
+  negSlot[idx] = drawEntity(entKey, c, head ? hEnt[s] : tEnt[s], corruption, smp);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Index: the loss kernel's vector indices, the projected rows' slots, touched marks.
+
+__global__ void indexKernel(DevModel m, DevPlan p, DevBatch b, int shared) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= p.B) return;
+  const int n = m.n;
+  const bool projected = m.model != MODEL_TRANSE;
+  int ob = p.order[i];
+  int g = p.posGroup[i];
+  int w = i - p.gPosStart[g];
+  int32_t hs = b.hSlot[ob], ts = b.tSlot[ob];
+  m.touched[hs] = 1;
+  m.touched[ts] = 1;
+  m.relTouched[b.rel[ob]] = 1;
+  if (!shared) {
+    int64_t base = projected ? p.gRow[g] + (int64_t)w * (2 + n) : 0;
+    b.hIdx[i] = projected ? (int32_t)base : hs;
+    b.tIdx[i] = projected ? (int32_t)(base + 1) : ts;
+    if (projected) {
+      b.rowSlot[base] = hs;
+      b.rowSlot[base + 1] = ts;
+    }
+    for (int j = 0; j < n; j++) {
+      int32_t ns = b.negSlot[(int64_t)ob * n + j];
+      m.touched[ns] = 1;
+      b.nHead[(int64_t)i * n + j] = b.negHead[(int64_t)ob * n + j];
+      if (projected) {
+        b.nIdx[(int64_t)i * n + j] = (int32_t)(base + 2 + j);
+        b.rowSlot[base + 2 + j] = ns;
+      } else {
+        b.nIdx[(int64_t)i * n + j] = ns;
+      }
+    }
+    return;
+  }
+  int64_t base = projected ? p.gRow[g] : 0;
+  b.hIdx[i] = projected ? (int32_t)(base + 2 * w) : hs;
+  b.tIdx[i] = projected ? (int32_t)(base + 2 * w + 1) : ts;
+  if (projected) {
+    b.rowSlot[base + 2 * w] = hs;
+    b.rowSlot[base + 2 * w + 1] = ts;
+  }
+  if (w != 0) return;
+  int chunk = p.gChunk[g];
+  int P = p.gPosCount[g];
+  b.nHead[g] = b.negHead[chunk];
+  for (int j = 0; j < n; j++) {
+    int32_t ns = b.negSlot[(int64_t)chunk * n + j];
+    m.touched[ns] = 1;
+    if (projected) {
+      int64_t row = base + 2 * P + j;
+      b.nIdx[(int64_t)g * n + j] = (int32_t)row;
+      b.rowSlot[row] = ns;
+    } else {
+      b.nIdx[(int64_t)g * n + j] = ns;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// TransRA composition: x_e = ê_e + Σ α_{e,i} ā_{anchorOf[e,i]}, α = softmax over valid slots.
+
+__device__ void composeRow(const DevModel& m, int64_t slot, float* x, float* alphaOut, bool mark) {
+  const int lane = threadIdx.x & 31, d = m.d, K = m.K;
+  const int32_t* of = m.anchorOf + slot * K;
+  const float* lg = m.anchorLogit.w + slot * K;
+  double mx = -DBL_MAX, z = 0;
+  bool any = false;
+  for (int i = 0; i < K; i++)
+    if (of[i] >= 0) {
+      mx = fmax(mx, (double)lg[i]);
+      any = true;
+    }
+  if (any)
+    for (int i = 0; i < K; i++) z += of[i] >= 0 ? exp((double)lg[i] - mx) : 0.0;
+  for (int e = lane; e < d; e += WARP) x[e] = m.entity.w[slot * d + e];
+  for (int i = 0; i < K; i++) {
+    float al = of[i] >= 0 ? (float)(exp((double)lg[i] - mx) / z) : 0.f;
+    if (alphaOut && lane == 0) alphaOut[slot * K + i] = al;
+    if (of[i] < 0) continue;
+    if (mark && lane == 0) m.anchorTouched[of[i]] = 1;
+    const float* a = m.anchor.w + (int64_t)of[i] * d;
+    for (int e = lane; e < d; e += WARP) x[e] += al * a[e];
+  }
+}
+
+__global__ void composeKernel(DevModel m) {
+  int64_t slot = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / WARP;
+  if (slot >= m.capacity || !m.touched[slot]) return;
+  composeRow(m, slot, m.composed + slot * m.d, m.alpha, true);
+}
+
+__global__ void composeAllKernel(DevModel m, int64_t first, int64_t count, float* out) {
+  int64_t i = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / WARP;
+  if (i >= count) return;
+  composeRow(m, first + i, out + i * m.d, nullptr, false);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Tiled SIMT GEMM: a 128×128 tile of C = Σ_q A(m,q)·B(q,n) per block, 8×8 per thread, K-steps of 8.
+// The loaders say which index runs fastest in memory so that global reads coalesce.
+
+template <bool A_QFAST, bool B_QFAST, class LA, class LB>
+__device__ __forceinline__ void tileGemm(int Kdim, const LA& loadA, const LB& loadB, float (&acc)[8][8]) {
+  __shared__ float As[8][128 + 4];
+  __shared__ float Bs[8][128 + 4];
+  const int tid = threadIdx.x, tm = tid / 16, tn = tid % 16;
+  for (int i = 0; i < 8; i++)
+    for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
+  for (int q0 = 0; q0 < Kdim; q0 += 8) {
+    for (int l = 0; l < 4; l++) {
+      int e = tid + BLOCK * l;
+      int am = A_QFAST ? e / 8 : e % 128, aq = A_QFAST ? e % 8 : e / 128;
+      As[aq][am] = q0 + aq < Kdim ? loadA(am, q0 + aq) : 0.f;
+      int bn = B_QFAST ? e / 8 : e % 128, bq = B_QFAST ? e % 8 : e / 128;
+      Bs[bq][bn] = q0 + bq < Kdim ? loadB(q0 + bq, bn) : 0.f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int q = 0; q < 8; q++) {
+      float a[8], bb[8];
+#pragma unroll
+      for (int i = 0; i < 8; i++) a[i] = As[q][tm + 16 * i];
+#pragma unroll
+      for (int j = 0; j < 8; j++) bb[j] = Bs[q][tn + 16 * j];
+#pragma unroll
+      for (int i = 0; i < 8; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], bb[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+}
+
+// P[row] = M_r x[rowSlot[row]] for the rows of a tile (rowSlot null: slot = row).
+__global__ void __launch_bounds__(BLOCK) projectKernel(const float* X, const float* proj, const int32_t* rowSlot,
+                                                       const int32_t* tileRel, const int64_t* tileRow,
+                                                       const int32_t* tileCount, int64_t uniformCount, int d, int k,
+                                                       float* P) {
+  int64_t row0;
+  int count;
+  const float* M;
+  if (tileRel) {
+    row0 = tileRow[blockIdx.x];
+    count = tileCount[blockIdx.x];
+    M = proj + (int64_t)tileRel[blockIdx.x] * k * d;
+  } else {
+    row0 = (int64_t)blockIdx.x * TILE_ROWS;
+    count = (int)(uniformCount - row0 < TILE_ROWS ? uniformCount - row0 : TILE_ROWS);
+    M = proj;
+  }
+  const int n0 = blockIdx.y * 128;
+  auto loadA = [&](int mm, int q) -> float {
+    if (mm >= count) return 0.f;
+    int64_t slot = rowSlot ? rowSlot[row0 + mm] : row0 + mm;
+    return X[slot * d + q];
+  };
+  auto loadB = [&](int q, int nn) -> float { return n0 + nn < k ? M[(int64_t)(n0 + nn) * d + q] : 0.f; };
+  float acc[8][8];
+  tileGemm<true, true>(d, loadA, loadB, acc);
+  const int tm = threadIdx.x / 16, tn = threadIdx.x % 16;
+  for (int i = 0; i < 8; i++) {
+    int mm = tm + 16 * i;
+    if (mm >= count) continue;
+    for (int j = 0; j < 8; j++) {
+      int nn = n0 + tn + 16 * j;
+      if (nn < k) P[(row0 + mm) * k + nn] = acc[i][j];
+    }
+  }
+}
+
+// ∂x[rowSlot[row]] += M_rᵀ ∂P[row].
+__global__ void __launch_bounds__(BLOCK) projectBackXKernel(const float* dP, const float* proj, const int32_t* rowSlot,
+                                                            const int32_t* tileRel, const int64_t* tileRow,
+                                                            const int32_t* tileCount, int d, int k, float* gradX) {
+  const int64_t row0 = tileRow[blockIdx.x];
+  const int count = tileCount[blockIdx.x];
+  const float* M = proj + (int64_t)tileRel[blockIdx.x] * k * d;
+  const int n0 = blockIdx.y * 128;
+  auto loadA = [&](int mm, int q) -> float { return mm < count ? dP[(row0 + mm) * k + q] : 0.f; };
+  auto loadB = [&](int q, int nn) -> float { return n0 + nn < d ? M[(int64_t)q * d + n0 + nn] : 0.f; };
+  float acc[8][8];
+  tileGemm<true, false>(k, loadA, loadB, acc);
+  const int tm = threadIdx.x / 16, tn = threadIdx.x % 16;
+  for (int i = 0; i < 8; i++) {
+    int mm = tm + 16 * i;
+    if (mm >= count) continue;
+    int64_t slot = rowSlot[row0 + mm];
+    for (int j = 0; j < 8; j++) {
+      int nn = n0 + tn + 16 * j;
+      if (nn < d && acc[i][j] != 0.f) atomicAdd(&gradX[slot * d + nn], acc[i][j]);
+    }
+  }
+}
+
+// ∂M_r += Σ_rows ∂P[row] x[rowSlot[row]]ᵀ over up to MTILE_ROWS rows of one relation.
+__global__ void __launch_bounds__(BLOCK) projectBackMKernel(const float* dP, const float* X, const int32_t* rowSlot,
+                                                            const int32_t* mtRel, const int64_t* mtRow,
+                                                            const int32_t* mtCount, int d, int k, float* gradM) {
+  const int64_t row0 = mtRow[blockIdx.x];
+  const int count = mtCount[blockIdx.x];
+  float* dM = gradM + (int64_t)mtRel[blockIdx.x] * k * d;
+  const int m0 = blockIdx.y * 128, n0 = blockIdx.z * 128;
+  auto loadA = [&](int mm, int q) -> float { return m0 + mm < k ? dP[(row0 + q) * k + m0 + mm] : 0.f; };
+  auto loadB = [&](int q, int nn) -> float { return n0 + nn < d ? X[(int64_t)rowSlot[row0 + q] * d + n0 + nn] : 0.f; };
+  float acc[8][8];
+  tileGemm<false, false>(count, loadA, loadB, acc);
+  const int tm = threadIdx.x / 16, tn = threadIdx.x % 16;
+  for (int i = 0; i < 8; i++) {
+    int mm = m0 + tm + 16 * i;
+    if (mm >= k) continue;
+    for (int j = 0; j < 8; j++) {
+      int nn = n0 + tn + 16 * j;
+      if (nn < d && acc[i][j] != 0.f) atomicAdd(&dM[(int64_t)mm * d + nn], acc[i][j]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Loss: one block per segment (positives of one group). Per positive a warp computes dist⁺, the n
+// negative distances against a = h + r (tail replaced) or a = t − r (head replaced), the weights and
+// the loss, then ∂/∂(h, t, r, negatives) in one more pass. In shared mode the group's negatives and
+// their gradients sit in shared memory (a chunk's n rows against all of its positives).
+
+struct LossArgs {
+  const float* V;      // vectors: entity table (TransE) or projected rows
+  float* dV;           // their gradients
+  const float* rel;    // R × k
+  float* gradR;
+  const int32_t *segGroup, *segStart, *segCount, *gRel;
+  const int32_t *hIdx, *tIdx, *nIdx;
+  const uint8_t* nHead;
+  int k, n, shared, negInSmem, loss, norm;
+  // Projected rows are written by one warp (h, t; independent negatives) or one block (shared
+  // negatives) only, so plain stores replace atomics and ∂P needs no zeroing.
+  int exclusive;
+  float margin, tau, invB;
+  double* lossAccum;
+};
+
+__global__ void __launch_bounds__(BLOCK) lossKernel(LossArgs a) {
+  extern __shared__ float smem[];
+  const int k = a.k, n = a.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int s = blockIdx.x, g = a.segGroup[s], r = a.gRel[g];
+  float* rS = smem;
+  float* dRS = rS + k;
+  float* mine = dRS + k + warp * (4 * k + 2 * n);
+  float *aT = mine, *aH = aT + k, *dAT = aH + k, *dAH = dAT + k, *dist = dAH + k, *coef = dist + n;
+  float* Y = smem + 2 * k + WARPS * (4 * k + 2 * n);
+  float* dY = Y + (int64_t)n * k;
+  for (int e = threadIdx.x; e < k; e += BLOCK) {
+    rS[e] = a.rel[(int64_t)r * k + e];
+    dRS[e] = 0.f;
+  }
+  if (a.shared && a.negInSmem) {
+    for (int64_t x = threadIdx.x; x < (int64_t)n * k; x += BLOCK) {
+      int j = (int)(x / k), e = (int)(x % k);
+      Y[x] = a.V[(int64_t)a.nIdx[(int64_t)g * n + j] * k + e];
+      dY[x] = 0.f;
+    }
+  }
+  __syncthreads();
+  const int i0 = a.segStart[s], cnt = a.segCount[s];
+  double lossLocal = 0;
+  for (int pi = warp; pi < cnt; pi += WARPS) {
+    const int i = i0 + pi;
+    const float* h = a.V + (int64_t)a.hIdx[i] * k;
+    const float* t = a.V + (int64_t)a.tIdx[i] * k;
+    float part = 0.f;
+    for (int e = lane; e < k; e += WARP) {
+      float he = h[e], te = t[e], re = rS[e];
+      aT[e] = he + re;
+      aH[e] = te - re;
+      dAT[e] = 0.f;
+      dAH[e] = 0.f;
+      part += normTerm(he + re - te, a.norm);
+    }
+    const float distPos = normFinish(warpSum(part), a.norm);
+    __syncwarp();
+    auto negRow = [&](int j) -> const float* {
+      if (a.shared && a.negInSmem) return Y + (int64_t)j * k;
+      int64_t idx = a.shared ? (int64_t)g * n + j : (int64_t)i * n + j;
+      return a.V + (int64_t)a.nIdx[idx] * k;
+    };
+    auto negGrad = [&](int j) -> float* {
+      if (a.shared && a.negInSmem) return dY + (int64_t)j * k;
+      int64_t idx = a.shared ? (int64_t)g * n + j : (int64_t)i * n + j;
+      return a.dV + (int64_t)a.nIdx[idx] * k;
+    };
+    auto headSide = [&](int j) -> bool { return a.shared ? a.nHead[g] != 0 : a.nHead[(int64_t)i * n + j] != 0; };
+    for (int j = 0; j < n; j++) {
+      const float* y = negRow(j);
+      const float* an = headSide(j) ? aH : aT;
+      float p2 = 0.f;
+      for (int e = lane; e < k; e += WARP) p2 += normTerm(an[e] - y[e], a.norm);
+      p2 = normFinish(warpSum(p2), a.norm);
+      if (lane == 0) dist[j] = p2;
+    }
+    __syncwarp();
+    // Weights: 1/n, or softmax(−τ·dist⁻) held constant.
+    float mx = -FLT_MAX;
+    if (a.tau != 0.f)
+      for (int j = lane; j < n; j += WARP) mx = fmaxf(mx, -a.tau * dist[j]);
+    mx = warpMax(mx);
+    float z = 0.f;
+    if (a.tau != 0.f)
+      for (int j = lane; j < n; j += WARP) z += expf(-a.tau * dist[j] - mx);
+    z = warpSum(z);
+    float lossPart = 0.f, cPos = 0.f;
+    for (int j = lane; j < n; j += WARP) {
+      float w = a.tau != 0.f ? expf(-a.tau * dist[j] - mx) / z : 1.f / n;
+      float c;
+      if (a.loss == LOSS_MARGIN) {
+        float x = a.margin + distPos - dist[j];
+        if (x > 0.f) {
+          lossPart += w * x;
+          cPos += w;
+          c = -w;
+        } else {
+          c = 0.f;
+        }
+      } else {
+        float x = a.margin - dist[j];
+        lossPart += 0.5f * w * softplusf(x);
+        c = -0.5f * w * sigmoidf(x);
+      }
+      coef[j] = c * a.invB;
+    }
+    lossPart = warpSum(lossPart);
+    cPos = warpSum(cPos);
+    if (a.loss == LOSS_SOFTPLUS) {
+      lossPart += 0.5f * softplusf(distPos - a.margin);
+      cPos = 0.5f * sigmoidf(distPos - a.margin);
+    }
+    cPos *= a.invB;
+    lossLocal += (double)lossPart;
+    __syncwarp();
+    float* gh = a.dV + (int64_t)a.hIdx[i] * k;
+    float* gt = a.dV + (int64_t)a.tIdx[i] * k;
+    for (int e = lane; e < k; e += WARP) {
+      float at = aT[e], ah = aH[e];
+      float gpos = cPos * normGrad(h[e] + rS[e] - t[e], distPos, a.norm);
+      float sT = 0.f, sH = 0.f;
+      const bool storeNeg = a.exclusive && !a.shared;
+      for (int j = 0; j < n; j++) {
+        if (coef[j] == 0.f && !storeNeg) continue;
+        bool hs = headSide(j);
+        float diff = (hs ? ah : at) - negRow(j)[e];
+        float gg = coef[j] * normGrad(diff, dist[j], a.norm);
+        if (hs) sH += gg;
+        else sT += gg;
+        if (storeNeg) negGrad(j)[e] = -gg;
+        else atomicAdd(negGrad(j) + e, -gg);
+      }
+      if (a.exclusive) {
+        gh[e] = gpos + sT;
+        gt[e] = sH - gpos;
+      } else {
+        atomicAdd(gh + e, gpos + sT);
+        atomicAdd(gt + e, sH - gpos);
+      }
+      atomicAdd(dRS + e, gpos + sT - sH);
+    }
+    __syncwarp();
+  }
+  if (lane == 0 && lossLocal != 0) atomicAdd(a.lossAccum, lossLocal * (double)a.invB);
+  __syncthreads();
+  for (int e = threadIdx.x; e < k; e += BLOCK)
+    if (dRS[e] != 0.f) atomicAdd(&a.gradR[(int64_t)r * k + e], dRS[e]);
+  if (a.shared && a.negInSmem) {
+    for (int64_t x = threadIdx.x; x < (int64_t)n * k; x += BLOCK) {
+      int j = (int)(x / k), e = (int)(x % k);
+      float* dst = &a.dV[(int64_t)a.nIdx[(int64_t)g * n + j] * k + e];
+      if (a.exclusive) *dst = dY[x];
+      else if (dY[x] != 0.f) atomicAdd(dst, dY[x]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Optimizer steps (backend.ts "Update", step 4–5): warp-cooperative rows, exactly native's arithmetic.
+
+__device__ void stepRow(float* w, float* s1, float* s2, float* g, int len, int kind, float lr, float ib1, float ib2,
+                        bool unitBall, bool zeroGrad) {
+  const int lane = threadIdx.x & 31;
+  float n2 = 0.f;
+  for (int i = lane; i < len; i += WARP) {
+    float gi = g[i];
+    float wi = w[i];
+    if (kind == OPT_ADAGRAD) {
+      float acc = s1[i] + gi * gi;
+      s1[i] = acc;
+      wi -= lr * gi / (sqrtf(acc) + 1e-10f);
+    } else {
+      float m1 = 0.9f * s1[i] + 0.1f * gi;
+      float m2 = 0.999f * s2[i] + 0.001f * gi * gi;
+      s1[i] = m1;
+      s2[i] = m2;
+      wi -= lr * (m1 * ib1) / (sqrtf(m2 * ib2) + 1e-8f);
+    }
+    w[i] = wi;
+    n2 += wi * wi;
+    if (zeroGrad) g[i] = 0.f;
+  }
+  if (!unitBall) return;
+  n2 = warpSum(n2);
+  if (n2 > 1.f) {
+    float inv = 1.f / sqrtf(n2);
+    for (int i = lane; i < len; i += WARP) w[i] *= inv;
+  }
+}
+
+struct StepArgs {
+  DevModel m;
+  int entityOptimizer, relationOptimizer;
+  float lr, relationLr, ib1, ib2;
+  bool unitBall, learnAnchorWeights;
+  GradOut out;
+  bool toOut;
+};
+
+__global__ void entityStepKernel(StepArgs a) {
+  const DevModel& m = a.m;
+  int64_t slot = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / WARP;
+  if (slot >= m.capacity || !m.touched[slot]) return;
+  const int lane = threadIdx.x & 31, d = m.d, K = m.K;
+  float* u = m.gradX + slot * d;
+  if (m.model == MODEL_TRANSRA) {
+    const int32_t* of = m.anchorOf + slot * K;
+    const float* al = m.alpha + slot * K;
+    // ∂ā += α u; ∂λ_i = α_i (ā_i·u − Σ_j α_j ā_j·u)
+    float mean = 0.f;
+    for (int i = 0; i < K; i++) {
+      if (of[i] < 0) continue;
+      const float* an = m.anchor.w + (int64_t)of[i] * d;
+      float* ga = m.gradA + (int64_t)of[i] * d;
+      float dt = 0.f;
+      for (int e = lane; e < d; e += WARP) {
+        atomicAdd(ga + e, al[i] * u[e]);
+        dt += an[e] * u[e];
+      }
+      mean += al[i] * warpSum(dt);
+    }
+    if (a.learnAnchorWeights) {
+      // Lane i owns logit i (K ≤ 32 is checked by the engine).
+      float gl = 0.f;
+      for (int i = 0; i < K; i++) {
+        if (of[i] < 0) continue;
+        const float* an = m.anchor.w + (int64_t)of[i] * d;
+        float dt = 0.f;
+        for (int e = lane; e < d; e += WARP) dt += an[e] * u[e];
+        dt = warpSum(dt);
+        if (lane == i) gl = al[i] * (dt - mean);
+      }
+      if (lane < K) {
+        if (a.toOut) {
+          a.out.anchorLogit[slot * K + lane] = gl;
+        } else {
+          int64_t x = slot * K + lane;
+          float* w = m.anchorLogit.w + x;
+          float* s1 = m.anchorLogit.s1 + x;
+          if (a.entityOptimizer == OPT_ADAGRAD) {
+            float acc = *s1 + gl * gl;
+            *s1 = acc;
+            *w -= a.lr * gl / (sqrtf(acc) + 1e-10f);
+          } else {
+            float* s2 = m.anchorLogit.s2 + x;
+            float m1 = 0.9f * *s1 + 0.1f * gl;
+            float m2 = 0.999f * *s2 + 0.001f * gl * gl;
+            *s1 = m1;
+            *s2 = m2;
+            *w -= a.lr * (m1 * a.ib1) / (sqrtf(m2 * a.ib2) + 1e-8f);
+          }
+        }
+      }
+    }
+  }
+  if (a.toOut) {
+    for (int e = lane; e < d; e += WARP) {
+      a.out.entity[slot * d + e] = u[e];
+      u[e] = 0.f;
+    }
+  } else {
+    stepRow(m.entity.w + slot * d, m.entity.s1 + slot * d, m.entity.s2 ? m.entity.s2 + slot * d : nullptr, u, d,
+            a.entityOptimizer, a.lr, a.ib1, a.ib2, a.unitBall, true);
+  }
+  if (lane == 0) m.touched[slot] = 0;
+}
+
+__global__ void anchorStepKernel(StepArgs a) {
+  const DevModel& m = a.m;
+  int64_t an = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / WARP;
+  if (an >= m.A || !m.anchorTouched[an]) return;
+  const int lane = threadIdx.x & 31, d = m.d;
+  float* g = m.gradA + an * d;
+  if (a.toOut) {
+    for (int e = lane; e < d; e += WARP) {
+      a.out.anchor[an * d + e] = g[e];
+      g[e] = 0.f;
+    }
+  } else {
+    stepRow(m.anchor.w + an * d, m.anchor.s1 + an * d, m.anchor.s2 ? m.anchor.s2 + an * d : nullptr, g, d,
+            a.entityOptimizer, a.lr, a.ib1, a.ib2, a.unitBall, true);
+  }
+  if (lane == 0) m.anchorTouched[an] = 0;
+}
+
+// One block per relation: warp 0 steps the relation row, all warps the projection block (rows of d).
+__global__ void __launch_bounds__(BLOCK) relationStepKernel(StepArgs a) {
+  const DevModel& m = a.m;
+  const int r = blockIdx.x;
+  if (!m.relTouched[r]) return;
+  const int k = m.k, d = m.d, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  if (warp == 0) {
+    float* g = m.gradR + (int64_t)r * k;
+    if (a.toOut) {
+      for (int e = lane; e < k; e += WARP) {
+        a.out.relation[(int64_t)r * k + e] = g[e];
+        g[e] = 0.f;
+      }
+    } else {
+      int64_t o = (int64_t)r * k;
+      stepRow(m.relation.w + o, m.relation.s1 + o, m.relation.s2 ? m.relation.s2 + o : nullptr, g, k,
+              a.relationOptimizer, a.relationLr, a.ib1, a.ib2, a.unitBall, true);
+    }
+  }
+  if (m.model != MODEL_TRANSE) {
+    for (int row = warp; row < k; row += WARPS) {
+      int64_t o = ((int64_t)r * k + row) * d;
+      float* g = m.gradM + o;
+      if (a.toOut) {
+        for (int e = lane; e < d; e += WARP) {
+          a.out.projection[o + e] = g[e];
+          g[e] = 0.f;
+        }
+      } else {
+        stepRow(m.projection.w + o, m.projection.s1 + o, m.projection.s2 ? m.projection.s2 + o : nullptr, g, d,
+                a.relationOptimizer, a.relationLr, a.ib1, a.ib2, false, true);
+      }
+    }
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) m.relTouched[r] = 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Evaluation distances: out[q][e] = ‖A_q − Y_e‖ over 64×64 tiles, 4×4 per thread.
+
+__global__ void __launch_bounds__(BLOCK) distanceKernel(const float* A, int Q, const float* Y, int64_t count, int k,
+                                                        int norm, float* out, int64_t ldOut) {
+  __shared__ float As[16][64 + 1];
+  __shared__ float Ys[16][64 + 1];
+  const int tid = threadIdx.x, tq = tid / 16, te = tid % 16;
+  const int q0 = blockIdx.y * 64;
+  const int64_t e0 = (int64_t)blockIdx.x * 64;
+  float acc[4][4] = {};
+  for (int c0 = 0; c0 < k; c0 += 16) {
+    for (int l = 0; l < 4; l++) {
+      int x = tid + BLOCK * l;
+      int row = x / 16, c = x % 16;
+      As[c][row] = (q0 + row < Q && c0 + c < k) ? A[(int64_t)(q0 + row) * k + c0 + c] : 0.f;
+      Ys[c][row] = (e0 + row < count && c0 + c < k) ? Y[(e0 + row) * k + c0 + c] : 0.f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int c = 0; c < 16; c++) {
+      float av[4], yv[4];
+      for (int i = 0; i < 4; i++) av[i] = As[c][tq + 16 * i];
+      for (int j = 0; j < 4; j++) yv[j] = Ys[c][te + 16 * j];
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+          float v = av[i] - yv[j];
+          acc[i][j] += norm == NORM_L1 ? fabsf(v) : v * v;
+        }
+    }
+    __syncthreads();
+  }
+  for (int i = 0; i < 4; i++) {
+    int q = q0 + tq + 16 * i;
+    if (q >= Q) continue;
+    for (int j = 0; j < 4; j++) {
+      int64_t e = e0 + te + 16 * j;
+      if (e < count) out[(int64_t)q * ldOut + e] = norm == NORM_L1 ? acc[i][j] : sqrtf(acc[i][j]);
+    }
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// Launchers.
+
+void launchDraw(cudaStream_t s, const DevBatch& b, const int32_t* hEnt, const int32_t* tEnt, int B, double offset,
+                uint32_t epoch, const DevConfig& c, const DevSampling& smp, int n) {
+  const uint32_t sideKey = streamKey(c.seed, negativeStream(epoch, PURPOSE_SIDE));
+  const uint32_t entKey = streamKey(c.seed, negativeStream(epoch, PURPOSE_ENTITY));
+  const uint64_t base = (uint64_t)(int64_t)offset;
+  if (c.sampling == 0) {
+    int64_t total = (int64_t)B * n;
+    drawIndependentKernel<<<gridFor(total, BLOCK), BLOCK, 0, s>>>(b.negSlot, b.negHead, hEnt, b.rel, tEnt, B, n, base,
+                                                                 sideKey, entKey, c.corruption, smp);
+  } else {
+    int chunks = (B + c.chunkSize - 1) / c.chunkSize;
+    int64_t total = (int64_t)chunks * n;
+    drawSharedKernel<<<gridFor(total, BLOCK), BLOCK, 0, s>>>(b.negSlot, b.negHead, hEnt, b.rel, tEnt, chunks,
+                                                            c.chunkSize, n, base, sideKey, entKey, c.corruption, smp);
+  }
+}
+
+void launchIndex(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c) {
+  indexKernel<<<gridFor(p.B, BLOCK), BLOCK, 0, s>>>(m, p, b, c.sampling);
+}
+
+void launchCompose(cudaStream_t s, const DevModel& m) {
+  composeKernel<<<gridFor(m.capacity * WARP, BLOCK), BLOCK, 0, s>>>(m);
+}
+
+void launchComposeAll(cudaStream_t s, const DevModel& m, int64_t first, int64_t count, float* out) {
+  if (count == 0) return;
+  composeAllKernel<<<gridFor(count * WARP, BLOCK), BLOCK, 0, s>>>(m, first, count, out);
+}
+
+void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const int32_t* rowSlot,
+                        const int32_t* tileRel, const int64_t* tileRow, const int32_t* tileCount, int T, int d, int k,
+                        float* P) {
+  if (T == 0) return;
+  dim3 grid(T, (k + 127) / 128);
+  projectKernel<<<grid, BLOCK, 0, s>>>(X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
+}
+
+void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b) {
+  if (p.T == 0) return;
+  const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
+  dim3 grid(p.T, (m.k + 127) / 128);
+  projectKernel<<<grid, BLOCK, 0, s>>>(X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0, m.d, m.k,
+                                       b.P);
+}
+
+void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P) {
+  if (count == 0) return;
+  dim3 grid(gridFor(count, TILE_ROWS), (k + 127) / 128);
+  projectKernel<<<grid, BLOCK, 0, s>>>(X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
+}
+
+int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
+               size_t sharedLimit, bool dryRun) {
+  LossArgs a;
+  const bool projected = m.model != MODEL_TRANSE;
+  a.V = projected ? b.P : m.entity.w;
+  a.dV = projected ? b.dP : m.gradX;
+  a.rel = m.relation.w;
+  a.gradR = m.gradR;
+  a.segGroup = p.segGroup;
+  a.segStart = p.segStart;
+  a.segCount = p.segCount;
+  a.gRel = p.gRel;
+  a.hIdx = b.hIdx;
+  a.tIdx = b.tIdx;
+  a.nIdx = b.nIdx;
+  a.nHead = b.nHead;
+  a.k = m.k;
+  a.n = m.n;
+  a.shared = c.sampling;
+  a.loss = c.loss;
+  a.norm = c.norm;
+  a.margin = c.margin;
+  a.tau = c.tau;
+  a.invB = 1.f / (float)p.B;
+  a.lossAccum = m.lossAccum;
+  size_t base = sizeof(float) * ((size_t)2 * m.k + (size_t)WARPS * (4 * m.k + 2 * m.n));
+  size_t withY = base + sizeof(float) * 2 * (size_t)m.n * m.k;
+  a.negInSmem = c.sampling && withY <= sharedLimit;
+  a.exclusive = projected && (!c.sampling || a.negInSmem);
+  size_t bytes = a.negInSmem ? withY : base;
+  if (bytes > sharedLimit) return -1;
+  if (dryRun) return a.exclusive ? 1 : 0;
+  if (p.S == 0) return a.exclusive ? 1 : 0;
+  cudaFuncSetAttribute(lossKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+  lossKernel<<<p.S, BLOCK, bytes, s>>>(a);
+  return a.exclusive ? 1 : 0;
+}
+
+void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b) {
+  if (p.T == 0) return;
+  const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
+  dim3 gx(p.T, (m.d + 127) / 128);
+  projectBackXKernel<<<gx, BLOCK, 0, s>>>(b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d, m.k,
+                                          m.gradX);
+  dim3 gm(p.TM, (m.k + 127) / 128, (m.d + 127) / 128);
+  projectBackMKernel<<<gm, BLOCK, 0, s>>>(b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
+}
+
+void launchStep(cudaStream_t s, const DevModel& m, const DevConfig& c, double bc1, double bc2, const GradOut* gradOut) {
+  StepArgs a;
+  a.m = m;
+  a.entityOptimizer = c.entityOptimizer;
+  a.relationOptimizer = c.relationOptimizer;
+  a.lr = c.lr;
+  a.relationLr = c.relationLr;
+  a.ib1 = (float)(1.0 / bc1);
+  a.ib2 = (float)(1.0 / bc2);
+  a.unitBall = c.unitBall;
+  a.learnAnchorWeights = c.learnAnchorWeights;
+  a.toOut = gradOut != nullptr;
+  if (gradOut) a.out = *gradOut;
+  entityStepKernel<<<gridFor(m.capacity * WARP, BLOCK), BLOCK, 0, s>>>(a);
+  if (m.model == MODEL_TRANSRA && m.A > 0) anchorStepKernel<<<gridFor((int64_t)m.A * WARP, BLOCK), BLOCK, 0, s>>>(a);
+  relationStepKernel<<<m.R, BLOCK, 0, s>>>(a);
+}
+
+void launchDistances(cudaStream_t s, const float* A, int Q, const float* Y, int64_t count, int k, int norm, float* out,
+                     int64_t ldOut) {
+  if (Q == 0 || count == 0) return;
+  dim3 grid(gridFor(count, 64), (Q + 63) / 64);
+  distanceKernel<<<grid, BLOCK, 0, s>>>(A, Q, Y, count, k, norm, out, ldOut);
+}
+
+}  // namespace adkg_cuda

@@ -1,0 +1,152 @@
+// Device kernels of the CUDA KGE engine and their launchers. Everything here works in *slot space*:
+// entity rows live at a slot of the device entity table (slot = entity id when the whole table is
+// resident; a compact slot when rows are staged from host memory, see cuda_engine.h). The launchers
+// only enqueue work on a stream; nothing here synchronises with the host.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace adkg_cuda {
+
+enum { MODEL_TRANSE = 0, MODEL_TRANSR = 1, MODEL_TRANSRA = 2 };
+enum { LOSS_MARGIN = 0, LOSS_SOFTPLUS = 1 };
+enum { NORM_L1 = 1, NORM_L2 = 2 };
+enum { OPT_ADAGRAD = 0, OPT_ADAM = 1 };
+enum { CORRUPT_UNIFORM = 0, CORRUPT_BERNOULLI = 1, CORRUPT_TYPED = 2 };
+
+// One learned table on the device with its optimizer slots (s2 only for Adam).
+struct DevTable {
+  float* w = nullptr;
+  float* s1 = nullptr;
+  float* s2 = nullptr;
+};
+
+// The device state a training step reads and writes.
+struct DevModel {
+  int model, d, k, K, n;
+  int64_t capacity;           // entity slots on the device
+  int R, A;
+  DevTable entity;            // capacity × d   (TransRA: ê)
+  DevTable relation;          // R × k
+  DevTable projection;        // R × k × d
+  DevTable anchor;            // A × d
+  DevTable anchorLogit;       // capacity × K
+  const int32_t* anchorOf;    // capacity × K (anchor ids, -1 none)
+  float* gradX;               // capacity × d: ∂L/∂x per slot (TransRA: w.r.t. the composed x)
+  uint8_t* touched;           // capacity
+  float* composed;            // capacity × d (TransRA: x = ê + Σ α ā of touched slots)
+  float* alpha;               // capacity × K (TransRA)
+  float* gradR;               // R × k
+  float* gradM;               // R × k × d
+  uint8_t* relTouched;        // R
+  float* gradA;               // A × d
+  uint8_t* anchorTouched;     // A
+  double* lossAccum;          // Σ ℓ_b / B of the current batch
+};
+
+struct DevConfig {
+  int loss, norm, sampling, chunkSize, corruption;
+  float margin, tau;
+  int entityOptimizer, relationOptimizer;
+  float lr, relationLr;
+  bool unitBall, learnAnchorWeights;
+  uint32_t seed;
+};
+
+// The plan of one batch, built on the host from the positives alone (see cuda_engine.cc), in device memory.
+// Positives are visited in `order` (grouped: same relation, and in shared mode the same chunk).
+struct DevPlan {
+  int B;                      // positives
+  int G;                      // groups
+  int S;                      // loss segments
+  int T;                      // projection tiles (≤ 128 rows)
+  int TM;                     // ∂M tiles (≤ MTILE_ROWS rows of one relation)
+  int64_t rows;               // projected rows (TransR/TransRA)
+  const int32_t* order;       // B: original batch slot of sorted position i
+  const int32_t* posGroup;    // B: group of sorted position i
+  const int32_t* gRel;        // G
+  const int32_t* gPosStart;   // G: first sorted position
+  const int32_t* gPosCount;   // G
+  const int32_t* gChunk;      // G: chunk index (shared)
+  const int64_t* gRow;        // G: first projected row (TransR/TransRA)
+  const int32_t* segGroup;    // S
+  const int32_t* segStart;    // S: first sorted position
+  const int32_t* segCount;    // S
+  const int32_t* tileRel;     // T
+  const int64_t* tileRow;     // T
+  const int32_t* tileCount;   // T
+  const int32_t* mtRel;       // TM
+  const int64_t* mtRow;       // TM
+  const int32_t* mtCount;     // TM
+};
+
+// The positives and negatives of one batch in slot space plus scratch the step fills.
+struct DevBatch {
+  const int32_t* hSlot;       // B (original order)
+  const int32_t* rel;         // B
+  const int32_t* tSlot;       // B
+  int32_t* negSlot;           // independent: B×n; shared: chunks×n
+  uint8_t* negHead;           // independent: B×n; shared: chunks
+  // Vector indices for the loss kernel: slots (TransE) or projected rows (TransR/TransRA).
+  int32_t* hIdx;              // B (sorted order)
+  int32_t* tIdx;              // B
+  int32_t* nIdx;              // independent: B×n (sorted order); shared: G×n
+  uint8_t* nHead;             // independent: B×n; shared: G
+  int32_t* rowSlot;           // rows: entity slot of each projected row
+  float* P;                   // rows × k: projected vectors
+  float* dP;                  // rows × k: their gradients
+};
+
+// Sampling data for drawing on the device (entity ids = slots: resident placement only).
+struct DevSampling {
+  const double* headProb;     // R
+  const int32_t* entityType;  // N
+  const int32_t* typeOffsets; // T+1
+  const int32_t* typeMembers; // N
+  int64_t N;
+};
+
+constexpr int TILE_ROWS = 128;     // rows per projection tile
+constexpr int MTILE_ROWS = 4096;   // rows per ∂M partial sum
+
+// Draws the negatives of a batch on the device into batch.negSlot/negHead (entity ids).
+void launchDraw(cudaStream_t s, const DevBatch& b, const int32_t* hEnt, const int32_t* tEnt, int B, double offset,
+                uint32_t epoch, const DevConfig& c, const DevSampling& smp, int n);
+// Fills hIdx/tIdx/nIdx/nHead/rowSlot from the plan; marks touched slots and relations.
+void launchIndex(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c);
+// TransRA: composes x for every touched slot (and marks the anchors they use).
+void launchCompose(cudaStream_t s, const DevModel& m);
+// TransR/TransRA: P[row] = M_r x[rowSlot[row]].
+void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b);
+// Loss, and ∂L/∂ (vectors, r) of every positive and negative; adds Σ ℓ/B to m.lossAccum.
+// Returns -1 when the dimensions need more shared memory than sharedLimit, 1 when ∂P rows are
+// written with plain stores (no zeroing needed), 0 when they are accumulated (∂P must be zeroed first).
+// dryRun: only answers, launches nothing.
+int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
+               size_t sharedLimit, bool dryRun = false);
+// TransR/TransRA: ∂x += M_rᵀ ∂P, ∂M_r += ∂P xᵀ.
+void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b);
+// Optimizer steps on touched rows (and TransRA's anchor/logit gradients), clearing gradients and marks.
+// When gradOut is set, gradients are copied there instead and nothing is stepped.
+struct GradOut {
+  float* entity;      // capacity × d
+  float* anchorLogit; // capacity × K
+  float* anchor;      // A × d
+  float* relation;    // R × k
+  float* projection;  // R × k × d
+};
+void launchStep(cudaStream_t s, const DevModel& m, const DevConfig& c, double bc1, double bc2, const GradOut* gradOut);
+// TransRA: composes x of slots [first, first + count) into out[0 .. count) (evaluation).
+void launchComposeAll(cudaStream_t s, const DevModel& m, int64_t first, int64_t count, float* out);
+// P[row] = M_{tileRel} X[rowSlot[row]] over explicit tiles (evaluation queries).
+void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const int32_t* rowSlot,
+                        const int32_t* tileRel, const int64_t* tileRow, const int32_t* tileCount, int T, int d, int k,
+                        float* P);
+// P[e] = M_r x[e] for e in [0, count): evaluation.
+void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P);
+// out[q·ldOut + e] = dist(A[q], Y[e]) for q < Q, e < count.
+void launchDistances(cudaStream_t s, const float* A, int Q, const float* Y, int64_t count, int k, int norm, float* out,
+                     int64_t ldOut);
+
+}  // namespace adkg_cuda
