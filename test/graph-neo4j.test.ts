@@ -1,0 +1,199 @@
+/**
+ * Neo4jStore against the real, shared Neo4j (NEO4J_URI, default bolt://127.0.0.1:7687; `npm test` starts it).
+ * Everything here lives under a fresh label namespace that is dropped at the end, so parallel users of
+ * the same server neither see nor disturb it.
+ */
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import type { Driver } from 'neo4j-driver';
+import { writeTripleSet } from '../src/common/triple-set';
+import {
+  buildSnapshot,
+  GraphStore,
+  ingestFiles,
+  MemoryStore,
+  Neo4jStore,
+  neo4jSettingsFromEnv,
+  runReadOnlyQuery,
+  TimeWindow,
+  writeSyntheticEventFile,
+} from '../src/graph';
+import { FIXTURES, runCli, tmpDir } from './fixtures/graph/helpers';
+
+jest.setTimeout(300000);
+
+const JSONL = path.join(FIXTURES, 'events.jsonl');
+const NS = `t${process.pid}x${Date.now() % 1e6}`;
+const SNAPSHOT_FILES = ['entities.json', 'relations.json', 'train.bin'];
+
+let neo: Neo4jStore;
+let driver: Driver;
+let dir: string;
+
+async function snapshotFiles(store: GraphStore, window: TimeWindow, minDegree: number, out: string): Promise<Record<string, Buffer>> {
+  const ts = buildSnapshot(await store.snapshotEdges(window), { window, minDegree, source: `snapshot:${store.kind}` });
+  await writeTripleSet(out, ts);
+  const files: Record<string, Buffer> = {};
+  for (const f of SNAPSHOT_FILES) files[f] = await fs.readFile(path.join(out, f));
+  const manifest = JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8'));
+  delete manifest.created;
+  delete manifest.source;
+  files['manifest.json'] = Buffer.from(JSON.stringify(manifest));
+  return files;
+}
+
+async function expectSameSnapshots(mem: GraphStore, window: TimeWindow, minDegree = 0): Promise<number> {
+  const a = await snapshotFiles(mem, window, minDegree, path.join(dir, `mem-${Math.random()}`));
+  const b = await snapshotFiles(neo, window, minDegree, path.join(dir, `neo-${Math.random()}`));
+  for (const f of Object.keys(a)) expect({ file: f, same: a[f].equals(b[f]) }).toEqual({ file: f, same: true });
+  return a['train.bin'].length / 12;
+}
+
+beforeAll(async () => {
+  dir = tmpDir();
+  const { uri } = neo4jSettingsFromEnv();
+  try {
+    neo = await Neo4jStore.open({ namespace: NS, maxRetryTimeMs: 30000 });
+  } catch (e) {
+    throw new Error(`these tests need the real Neo4j at ${uri} (npm run services:up): ${(e as Error).message}`);
+  }
+  driver = neo.driver;
+});
+
+afterAll(async () => {
+  if (neo) {
+    await neo.dropNamespace();
+    await neo.close();
+  }
+});
+
+describe('Neo4jStore', () => {
+  let mem: MemoryStore;
+
+  test('valid, invalid, duplicate and no-consent events: the same accounting as the memory store', async () => {
+    mem = await MemoryStore.open({ dbPath: path.join(dir, 'mem.jsonl') });
+    const m = await ingestFiles(mem, [JSONL], { batchSize: 4 });
+    const n = await ingestFiles(neo, [JSONL], { batchSize: 4 });
+    const fields = ['read', 'stored', 'duplicates', 'rejected', 'droppedNoConsent', 'droppedErased', 'catalog'] as const;
+    for (const f of fields) expect({ f, n: n[f] }).toEqual({ f, n: m[f] });
+    expect(n).toMatchObject({ read: 19, stored: 8, duplicates: 1, rejected: 3, droppedNoConsent: 2, catalog: 5 });
+    expect(n.rejects).toEqual(m.rejects);
+    const counts = await neo.counts();
+    expect(counts).toEqual(await mem.counts());
+    expect(counts.events).toBe(8);
+    // No-consent events (e5, e9) left no trace.
+    const trace = await driver.executeQuery(`MATCH (e:\`${NS}_Event\`) WHERE e.id IN ['e5','e9'] RETURN count(e) AS n`);
+    expect(trace.records[0].get('n').toNumber()).toBe(0);
+  });
+
+  test('re-ingesting a file stores nothing new', async () => {
+    const before = await neo.counts();
+    const again = await ingestFiles(neo, [JSONL], { batchSize: 3 });
+    expect(again.stored).toBe(0);
+    expect(again.duplicates).toBe(9);
+    expect(await neo.counts()).toEqual(before);
+  });
+
+  test('the same events give byte-identical snapshots from both stores (whole graph, windows, min-degree)', async () => {
+    const file = path.join(dir, 'synthetic.jsonl');
+    await writeSyntheticEventFile(file, { events: 6000, seed: 5, startMs: Date.UTC(2026, 0, 1), spanMs: 6 * 86400000 });
+    const m = await ingestFiles(mem, [file], { batchSize: 1000 });
+    const n = await ingestFiles(neo, [file], { batchSize: 1000, concurrency: 2 });
+    expect(n.stored).toBe(m.stored);
+    expect(n.duplicates).toBe(m.duplicates);
+    expect(await neo.counts()).toEqual(await mem.counts());
+    const day = 86400000;
+    const t0 = Date.UTC(2026, 0, 1);
+    expect(await expectSameSnapshots(mem, { from: null, to: null })).toBeGreaterThan(3000);
+    expect(await expectSameSnapshots(mem, { from: t0 + day, to: t0 + 2.5 * day })).toBeGreaterThan(100);
+    expect(await expectSameSnapshots(mem, { from: t0 + 3 * day, to: null }, 3)).toBeGreaterThan(100);
+  });
+
+  test('two ingests of the same file at once store every event exactly once', async () => {
+    const file = path.join(dir, 'race.jsonl');
+    await writeSyntheticEventFile(file, { events: 4000, seed: 9, startMs: Date.UTC(2026, 1, 1), duplicateShare: 0.05 });
+    const [a, b] = await Promise.all([
+      ingestFiles(neo, [file], { batchSize: 500, concurrency: 2 }),
+      ingestFiles(neo, [file], { batchSize: 700, concurrency: 2 }),
+    ]);
+    const m = await ingestFiles(mem, [file], { batchSize: 1000 });
+    expect(a.stored + b.stored).toBe(m.stored);
+    expect(await neo.counts()).toEqual(await mem.counts());
+    await expectSameSnapshots(mem, { from: null, to: null });
+  });
+
+  test('erasure removes the user, its edges and its events; later snapshots and ingests do not bring it back', async () => {
+    const before = await neo.counts();
+    const erased = await neo.eraseUser('u1');
+    expect(erased).toEqual(await mem.eraseUser('u1'));
+    expect(erased.userFound).toBe(true);
+    expect(erased.events).toBeGreaterThan(0);
+    const after = await neo.counts();
+    expect(after.events).toBe(before.events - erased.events);
+    expect(after).toEqual(await mem.counts());
+    const left = await driver.executeQuery(`MATCH (u:\`${NS}_User\` {id: 'u1'}) RETURN count(u) AS n`);
+    expect(left.records[0].get('n').toNumber()).toBe(0);
+    const again = await ingestFiles(neo, [JSONL]);
+    expect(again.droppedErased).toBe(5);
+    await expectSameSnapshots(mem, { from: null, to: null });
+    const snap = buildSnapshot(await neo.snapshotEdges({ from: null, to: null }), { window: { from: null, to: null }, minDegree: 0, source: 'x' });
+    expect(snap.entities.some((e) => e.type === 'User' && e.id === 'u1')).toBe(false);
+    expect(await neo.eraseUser('nobody-here')).toEqual({ userFound: false, events: 0 });
+  });
+});
+
+describe('adkg cypher (read-only)', () => {
+  const env = () => ({ NEO4J_URI: neo4jSettingsFromEnv().uri });
+  const L = (l: string) => `\`${NS}_${l}\``;
+
+  async function pinProps(): Promise<Record<string, unknown>> {
+    const r = await driver.executeQuery(`MATCH (p:${L('Pin')} {id: 'p1'}) RETURN properties(p) AS props`);
+    return r.records[0].get('props');
+  }
+
+  test('reads run, with typed parameters, in every format', async () => {
+    const events = (await neo.counts()).events;
+    const json = await runCli(['cypher', `MATCH (e:${L('Event')}) WHERE e.ts >= $from RETURN count(e) AS n`, '--param', 'from:int=0', '--format', 'json'], { env: env() });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([{ n: events }]);
+    const csv = await runCli(['cypher', `MATCH (p:${L('Pin')} {id: $id}) RETURN p.id AS pin, 'a,b' AS quoted`, '--param', 'id=p1', '--format', 'csv'], { env: env() });
+    expect(csv.stdout.trim().split('\n')).toEqual(['pin,quoted', 'p1,"a,b"']);
+    const table = await runCli(['cypher', `MATCH (p:${L('Pin')}) RETURN count(p) AS pins`], { env: env() });
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/pins\s*\n-+\s*\n\d+\s*\n\(1 row\)/);
+  });
+
+  test('a write is refused before it runs, with a clear message and a non-zero exit; nothing changes', async () => {
+    const before = await neo.counts();
+    const propsBefore = await pinProps();
+    const attempts = [
+      `MATCH (p:${L('Pin')} {id: $id}) SET p.hacked = true RETURN p`,
+      `CREATE (:${L('Pin')} {id: 'injected'})`,
+      `MATCH (u:${L('User')}) DETACH DELETE u`,
+      `CREATE INDEX ${NS}_probe IF NOT EXISTS FOR (n:${L('Pin')}) ON (n.hacked)`,
+    ];
+    for (const q of attempts) {
+      const r = await runCli(['cypher', q, '--param', 'id=p1'], { env: env() });
+      expect({ q, code: r.code }).toEqual({ q, code: 6 });
+      expect(r.stderr).toMatch(/refused: this query (writes|reads and writes|changes the schema)/);
+      expect(r.stderr).toContain('nothing was changed');
+    }
+    expect(await neo.counts()).toEqual(before);
+    expect(await pinProps()).toEqual(propsBefore);
+    const idx = await driver.executeQuery(`SHOW INDEXES YIELD name WHERE name = $n RETURN count(*) AS n`, { n: `${NS}_probe` });
+    expect(idx.records[0].get('n').toNumber()).toBe(0);
+  });
+
+  test('the READ transaction alone also stops a write (second guard)', async () => {
+    const before = await neo.counts();
+    await expect(runReadOnlyQuery(driver, `MATCH (p:${L('Pin')} {id: 'p1'}) SET p.hacked = true`, {}, { explainFirst: false })).rejects.toThrow(/read/i);
+    expect(await pinProps()).not.toHaveProperty('hacked');
+    expect(await neo.counts()).toEqual(before);
+  });
+
+  test('a missing declared parameter is named before anything runs', async () => {
+    const r = await runCli(['cypher', path.join(__dirname, '..', 'cypher', 'user-timeline.cypher')], { env: env() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('missing --param for userId');
+  });
+});
