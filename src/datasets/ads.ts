@@ -168,19 +168,19 @@ export async function importAdsDataset(name: AdsDatasetName, src: string, outDir
   let splitItems = 0;
   for (const file of ordered) {
     const split = splitOf(file.name)!;
-    let records: Row[];
+    const header = new Set(file.text.replace(/^\uFEFF/, '').split('\n', 1)[0].split(',').map((c) => c.trim()));
+    const missing = mapping.required.filter((c) => !header.has(c));
+    if (missing.length > 0) throw new DatasetFormatError(file.display, 1, `missing column(s) ${missing.join(', ')} for ${name}`);
+    let records: { record: Row; info: { lines: number } }[];
     try {
-      records = parse(file.text, { columns: true, skip_empty_lines: true, trim: true, relax_column_count: false }) as Row[];
+      // info.lines is the line a record ends on, so errors point at the real line even after blank lines.
+      records = parse(file.text, { columns: true, skip_empty_lines: true, trim: true, bom: true, info: true }) as { record: Row; info: { lines: number } }[];
     } catch (e) {
       const err = e as { lines?: number; message: string };
       throw new DatasetFormatError(file.display, err.lines ?? null, `not valid CSV: ${err.message}`);
     }
-    if (records.length > 0) {
-      const missing = mapping.required.filter((c) => !(c in records[0]));
-      if (missing.length > 0) throw new DatasetFormatError(file.display, 1, `missing column(s) ${missing.join(', ')} for ${name}`);
-    }
-    records.forEach((r, k) => {
-      const line = k + 2; // header is line 1
+    records.forEach(({ record: r, info }) => {
+      const line = info.lines;
       for (const c of mapping.required) if (r[c] === undefined || r[c] === '') throw new DatasetFormatError(file.display, line, `column ${c} is empty`);
       const click = label(file, line, mapping.clickColumn, r[mapping.clickColumn]);
       const rawConversion = label(file, line, mapping.conversionColumn, r[mapping.conversionColumn]);
