@@ -1,6 +1,6 @@
 /**
- * Backends by name. `js` is built in; `native` is loaded lazily from ./native (its index.ts exports
- * `nativeBackendFactory`), so a missing or broken addon never breaks `js`; `cuda` is not built here.
+ * Backends by name. `js` is built in; `native` and `cuda` are loaded lazily from ./native and ./cuda
+ * (their index.ts export `nativeBackendFactory` / `cudaBackendFactory`), so a missing or broken addon never breaks `js`.
  */
 import type { Availability, BackendFactory, BackendName, BackendInit, KgeBackend } from './backend';
 import { jsBackendFactory } from './js';
@@ -27,10 +27,19 @@ function loadNative(): BackendFactory {
   }
 }
 
-const cudaFactory = unavailableFactory(
-  'cuda',
-  'the cuda backend is not built in this build of adkg (no CUDA toolkit/device support here); use --backend native or js',
-);
+// cuda: loaded lazily from ./cuda like native (its index.ts exports cudaBackendFactory, whose available()
+// says "cuda backend unavailable: <why>" without the addon or a device).
+function loadCuda(): BackendFactory {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const mod = require('./cuda') as { cudaBackendFactory?: BackendFactory };
+    if (!mod.cudaBackendFactory) return unavailableFactory('cuda', 'src/kge/backends/cuda does not export cudaBackendFactory');
+    return mod.cudaBackendFactory;
+  } catch (e) {
+    return unavailableFactory('cuda', `the cuda backend module could not be loaded (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+let cudaFactory: BackendFactory | null = null;
 
 let nativeFactory: BackendFactory | null = null;
 
@@ -42,7 +51,7 @@ export function getBackendFactory(name: BackendName): BackendFactory {
     case 'native':
       return (nativeFactory ??= loadNative());
     case 'cuda':
-      return cudaFactory;
+      return (cudaFactory ??= loadCuda());
     default:
       throw new Error(`unknown backend "${name as string}" (expected js|native|cuda)`);
   }

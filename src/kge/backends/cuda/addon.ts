@@ -1,0 +1,105 @@
+/**
+ * Loads the CUDA addon (cuda/build/Release/adkg_cuda.node, built by `node cuda/build.js` where nvcc exists).
+ * The addon links the CUDA runtime statically, so it loads on machines without a GPU and says why it
+ * cannot run there (info().reason); a missing build is reported with the command that makes it.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { NativeEngineConfig } from '../native/addon';
+
+export type CudaPlacement = 'auto' | 'resident' | 'hybrid';
+
+export interface CudaEngineOptions {
+  /** auto: the whole entity table on the device when it fits the budget, else hybrid (host rows + device cache). */
+  placement?: CudaPlacement;
+  /** Device bytes the engine may plan with; default 90% of free device memory. */
+  memoryBudget?: number;
+  /** Hybrid: rows cached on the device for a whole trainRun; default as many as the budget allows. */
+  hotRows?: number;
+}
+
+export interface CudaRunResult {
+  placement: 'resident' | 'hybrid';
+  hotRows: number;
+  syncInSeconds: number;
+  stepSeconds: number;
+  syncOutSeconds: number;
+}
+
+export interface CudaEngineHandle {
+  trainBatch(heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number): Promise<number>;
+  trainRun(heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, batchSize: number, firstStep: number, losses: Float64Array): Promise<CudaRunResult>;
+  gradients(
+    heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number,
+    out: Record<string, Float64Array | undefined>,
+  ): Promise<number>;
+  sampleNegatives(
+    heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number,
+    entities: Int32Array, corruptHead: Uint8Array,
+  ): Promise<void>;
+  scoreAll(side: number, known: Int32Array, relations: Int32Array, out: Float32Array): Promise<void>;
+  dispose(): void;
+}
+
+export interface CudaDeviceInfo {
+  ok: boolean;
+  reason?: string;
+  device?: string;
+  computeCapability?: string;
+  memoryBytes?: number;
+}
+
+export interface CudaAddon {
+  info(): CudaDeviceInfo;
+  CudaEngine: new (config: Omit<NativeEngineConfig, 'threads'>, tables: object, optimizer: object, sampling: object, options: CudaEngineOptions) => CudaEngineHandle;
+}
+
+/** Where the addon is looked for; ADKG_CUDA_ADDON overrides it (tests use it to simulate a missing build). */
+export function cudaAddonPath(): string {
+  if (process.env.ADKG_CUDA_ADDON) return path.resolve(process.env.ADKG_CUDA_ADDON);
+  let dir = __dirname;
+  for (let i = 0; i < 8 && !fs.existsSync(path.join(dir, 'package.json')); i++) dir = path.dirname(dir);
+  return path.join(dir, 'cuda', 'build', 'Release', 'adkg_cuda.node');
+}
+
+let cached: { addon: CudaAddon; info: CudaDeviceInfo } | { error: string } | null = null;
+let cachedFor: string | null = null;
+
+function tryLoad(): { addon: CudaAddon; info: CudaDeviceInfo } | { error: string } {
+  const file = cudaAddonPath();
+  if (cached && cachedFor === file) return cached;
+  cachedFor = file;
+  if (!fs.existsSync(file)) {
+    cached = { error: `cuda backend unavailable: the addon ${file} is not built (run node cuda/build.js on a machine with nvcc)` };
+    return cached;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const addon = require(file) as CudaAddon;
+    cached = { addon, info: addon.info() };
+  } catch (e) {
+    cached = { error: `cuda backend unavailable: ${file} does not load (${(e as Error).message.split('\n')[0]}); rebuild with node cuda/build.js` };
+  }
+  return cached;
+}
+
+/** Why the cuda backend cannot run here ("cuda backend unavailable: <why>"), or null when it can. */
+export function cudaUnavailableReason(): string | null {
+  const r = tryLoad();
+  if ('error' in r) return r.error;
+  return r.info.ok ? null : `cuda backend unavailable: ${r.info.reason}`;
+}
+
+/** What the addon says about the device, or null when the addon is not there. */
+export function cudaDeviceInfo(): CudaDeviceInfo | null {
+  const r = tryLoad();
+  return 'error' in r ? null : r.info;
+}
+
+/** The addon with a usable device, or an Error "cuda backend unavailable: <why>". */
+export function loadCudaAddon(): CudaAddon {
+  const r = tryLoad();
+  if ('error' in r) throw new Error(r.error);
+  if (!r.info.ok) throw new Error(`cuda backend unavailable: ${r.info.reason}`);
+  return r.addon;
+}
