@@ -482,23 +482,55 @@ void Engine::scoreAll(int side, const std::vector<int32_t>& known, const std::ve
   }
   const int64_t qBlock = 64;
   std::vector<float> A((size_t)Q * k);
+  std::vector<float> YT, yy;
   auto scoreAgainst = [&](const std::vector<int64_t>& qs, const float* Y) {
     int64_t nb = ((int64_t)qs.size() + qBlock - 1) / qBlock;
     // Split the entities too, so that few queries still keep every thread busy.
     int64_t eSplit = nb >= threads_ ? 1 : std::max<int64_t>(1, std::min<int64_t>(threads_, N / 1024));
     int64_t eStep = (N + eSplit - 1) / eSplit;
+    const bool l2 = cfg_.norm == NORM_L2;
+    if (l2) {
+      // l2 as ‖a‖² + ‖y‖² − 2 a·y: the a·y are one GEMM against Yᵀ (entities along the vector lanes).
+      YT.resize((size_t)k * N);
+      yy.resize((size_t)N);
+      pool.run((N + 1023) / 1024, threads_, [&](int64_t task, int) {
+        for (int64_t e = task * 1024; e < std::min(N, task * 1024 + 1024); e++) {
+          const float* y = Y + e * k;
+          for (int i = 0; i < k; i++) YT[(size_t)i * N + e] = y[i];
+          yy[e] = kern.dot(y, y, k);
+        }
+      });
+    }
     pool.run(nb * eSplit, threads_, [&](int64_t task, int) {
       int64_t qb = task / eSplit, es = task % eSplit;
       int64_t q0 = qb * qBlock, q1 = std::min<int64_t>((int64_t)qs.size(), q0 + qBlock);
       int64_t e0 = es * eStep, e1 = std::min(N, e0 + eStep);
       if (e0 >= e1) return;
+      const int nq = (int)(q1 - q0);
       const float* arows[qBlock];
       float* orows[qBlock];
+      float aa[qBlock];
       for (int64_t i = q0; i < q1; i++) {
         arows[i - q0] = A.data() + qs[i] * k;
-        orows[i - q0] = out + qs[i] * N + e0;
+        orows[i - q0] = out + qs[i] * N;
+        aa[i - q0] = kern.dot(arows[i - q0], arows[i - q0], k);
       }
-      kern.distanceBlock((int)(q1 - q0), arows, (int)(e1 - e0), Y + e0 * k, k, k, cfg_.norm, orows);
+      if (!l2) {
+        for (int i = 0; i < nq; i++) orows[i] += e0;
+        kern.distanceBlock(nq, arows, (int)(e1 - e0), Y + e0 * k, k, k, cfg_.norm, orows);
+        return;
+      }
+      // Entity blocks whose slice of Yᵀ (k × 512 floats) stays in L2 while every query passes over it.
+      const int64_t eb = 512;
+      std::vector<const float*> brows((size_t)k);
+      float* crows[qBlock];
+      for (int64_t b0 = e0; b0 < e1; b0 += eb) {
+        int64_t b1 = std::min(e1, b0 + eb);
+        for (int i = 0; i < k; i++) brows[i] = YT.data() + (size_t)i * N + b0;
+        for (int i = 0; i < nq; i++) crows[i] = orows[i] + b0;
+        kern.gemm(nq, (int)(b1 - b0), k, arows, brows.data(), crows, false);
+        for (int i = 0; i < nq; i++) kern.finishL2(crows[i], yy.data() + b0, aa[i], (int)(b1 - b0));
+      }
     });
   };
   if (cfg_.model == MODEL_TRANSE) {

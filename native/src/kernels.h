@@ -49,6 +49,8 @@ struct KernelTable {
   // out[q][e] = ‖a_q − y_e‖ (l1 or l2) for nq queries against ny rows (contiguous, stride ld).
   void (*distanceBlock)(int nq, const float* const* a, int ny, const float* y, int64_t ld, int len, int norm,
                         float* const* out);
+  // c[e] = √max(0, aa + yy[e] − 2·c[e]) (l2 distances from dot products).
+  void (*finishL2)(float* c, const float* yy, float aa, int n);
   // Optimizer step of one row; t = global step (Adam); then the unit-ball constraint when asked.
   void (*optimizerRow)(float* w, float* s1, float* s2, const float* g, int len, int kind, float lr, double bc1,
                        double bc2, bool unitBall);

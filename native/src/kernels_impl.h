@@ -349,6 +349,13 @@ void distanceBlockK(int nq, const float* const* a, int ny, const float* y, int64
   }
 }
 
+void finishL2K(float* c, const float* yy, float aa, int n) {
+  for (int e = 0; e < n; e++) {
+    float d2 = aa + yy[e] - 2.f * c[e];
+    c[e] = sqrtf(d2 > 0.f ? d2 : 0.f);
+  }
+}
+
 void optimizerRowK(float* w, float* s1, float* s2, const float* g, int len, int kind, float lr, double bc1, double bc2,
                    bool unitBall) {
   if (kind == adkg::OPT_ADAGRAD) {
@@ -376,6 +383,6 @@ void optimizerRowK(float* w, float* s1, float* s2, const float* g, int len, int 
   }
 }
 
-const adkg::KernelTable kTable = {ADKG_ISA_NAME, dotK, gemmK, groupForwardBackwardK, distanceBlockK, optimizerRowK};
+const adkg::KernelTable kTable = {ADKG_ISA_NAME, dotK, gemmK, groupForwardBackwardK, distanceBlockK, finishL2K, optimizerRowK};
 
 }  // namespace

@@ -23,12 +23,19 @@ inline vf8 load8(const float* p) {
 }
 inline void store8(float* p, vf8 v) { __builtin_memcpy(p, &v, sizeof v); }
 inline vf8 splat8(float x) { return x - (vf8){}; }
+// Horizontal sum by halving with shuffles (log2 W vector adds, no trip through memory).
 inline float hsum8(vf8 v) {
-  float s[W];
-  __builtin_memcpy(s, &v, sizeof v);
-  for (int w = W / 2; w >= 1; w /= 2)
-    for (int i = 0; i < w; i++) s[i] += s[i + w];
-  return s[0];
+#if ADKG_LANES == 16
+  v += __builtin_shuffle(v, (vi8){8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
+  v += __builtin_shuffle(v, (vi8){4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3});
+  v += __builtin_shuffle(v, (vi8){2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1});
+  v += __builtin_shuffle(v, (vi8){1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0});
+#else
+  v += __builtin_shuffle(v, (vi8){4, 5, 6, 7, 0, 1, 2, 3});
+  v += __builtin_shuffle(v, (vi8){2, 3, 0, 1, 2, 3, 0, 1});
+  v += __builtin_shuffle(v, (vi8){1, 0, 1, 0, 1, 0, 1, 0});
+#endif
+  return v[0];
 }
 inline vf8 abs8(vf8 v) {
   vi8 bits;
