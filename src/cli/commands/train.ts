@@ -7,7 +7,7 @@ import * as path from 'path';
 import { Command } from 'commander';
 import { readTripleSet, type TripleSet } from '../../common/triple-set';
 import {
-  MODEL_NAMES, defaultsFor, evaluateModel, getBackendFactory, splitTrainValidTest, trainModel, writeEmbeddingExport, checkpointDirOf,
+  MODEL_NAMES, defaultsFor, defaultsForGraph, evaluateModel, getBackendFactory, splitTrainValidTest, trainModel, writeEmbeddingExport, checkpointDirOf,
   type BackendName, type KgeDataset, type LossName, type ModelName, type NormName, type SamplingName, type CorruptionName, type OptimizerName,
   type ConstraintName, type TrainConfig, type LinkPredictionMetrics,
 } from '../../kge';
@@ -57,6 +57,8 @@ function defaultsHelp(): string {
       `${c.loss} loss (margin ${c.margin}, self-adversarial temperature ${c.adversarialTemperature}), ${c.norm}, ` +
       `${c.entityOptimizer} lr ${c.lr} (relations ${c.relationOptimizer} lr ${c.relationLr}), constraint ${c.constraint}`;
   });
+  lines.push('  Batch and epochs scale with the graph: batch = train/50 within [128, 1024]; epochs so a run takes about');
+  lines.push('  8000 steps, within [30, 300] (the figures above are for graphs of 50k+ triples, e.g. FB15k-237).');
   return `\nDefaults per model (docs/kge.md):\n${lines.join('\n')}\n` +
     '\nWithout valid/test splits (graph snapshots) 5% + 5% of train are split off, seeded, and the output says so.\n' +
     'The export (manifest.json, entities.npy, relations.npy, projections.npy, anchors.npy, entity_ids.tsv, relation_ids.tsv)\n' +
@@ -90,7 +92,6 @@ export async function runTrain(o: TrainCliOptions): Promise<Record<string, unkno
     else process.stdout.write(`${s}\n`);
   };
   const ts: TripleSet = await readTripleSet(o.triples);
-  const defaults = defaultsFor(o.model);
   const backend = resolveBackend(o.backend, log);
   let { train, valid, test } = ts.splits;
   let splitNote: string | null = null;
@@ -100,6 +101,7 @@ export async function runTrain(o: TrainCliOptions): Promise<Record<string, unkno
     splitNote = `no valid/test splits in ${o.triples}: split train deterministically (seed ${o.seed}) into ${train.heads.length} train / ${valid.heads.length} valid / ${test.heads.length} test`;
     log(splitNote);
   }
+  const defaults = defaultsForGraph(o.model, train!.heads.length);
   const typed = Object.keys(ts.manifest.entityTypes ?? {}).length > 1;
   const data: KgeDataset = { entities: ts.entities, relations: ts.relations, train: train!, valid, test };
   if (o.model === 'transra') {

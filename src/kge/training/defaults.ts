@@ -24,19 +24,36 @@ const common: Omit<TrainConfig, 'seed' | 'threads'> = {
   corruption: 'uniform',
   entityOptimizer: 'adam',
   relationOptimizer: 'adam',
-  lr: 0.001,
-  relationLr: 0.001,
+  lr: 0.002,
+  relationLr: 0.002,
   constraint: 'none',
   learnAnchorWeights: true,
 };
 
+/** Epochs and batch size given here are for a graph of FB15k-237's size; see defaultsForGraph. */
 export const MODEL_DEFAULTS: Record<ModelName, ModelDefaults> = {
-  transe: { dim: 200, relDim: 200, epochs: 100, batchSize: 1024, config: { ...common } },
-  transr: { dim: 100, relDim: 100, epochs: 100, batchSize: 1024, config: { ...common } },
-  transra: { dim: 100, relDim: 100, epochs: 100, batchSize: 1024, config: { ...common } },
+  transe: { dim: 200, relDim: 200, epochs: 30, batchSize: 1024, config: { ...common } },
+  transr: { dim: 64, relDim: 64, epochs: 30, batchSize: 1024, config: { ...common } },
+  transra: { dim: 64, relDim: 64, epochs: 30, batchSize: 1024, config: { ...common } },
 };
+
+/** About this many optimizer steps make a default run (FB15k-237: 30 epochs of 266 batches). */
+export const DEFAULT_TARGET_STEPS = 8000;
 
 export function defaultsFor(model: ModelName): ModelDefaults {
   const d = MODEL_DEFAULTS[model];
   return { ...d, config: { ...d.config } };
+}
+
+/**
+ * Defaults scaled to the graph: batch ≈ train/50 within [128, 1024], and epochs so that a run takes
+ * about DEFAULT_TARGET_STEPS steps, within [30, 300] — small graphs get smaller batches and more
+ * epochs, large ones a fixed 30 epochs.
+ */
+export function defaultsForGraph(model: ModelName, trainTriples: number): ModelDefaults {
+  const d = defaultsFor(model);
+  const batchSize = Math.min(d.batchSize, Math.max(128, Math.round(trainTriples / 50)));
+  const batchesPerEpoch = Math.max(1, Math.ceil(trainTriples / batchSize));
+  const epochs = Math.min(300, Math.max(d.epochs, Math.ceil(DEFAULT_TARGET_STEPS / batchesPerEpoch)));
+  return { ...d, batchSize, epochs };
 }
