@@ -29,7 +29,7 @@ export class ByteSink {
   bytes(b: Uint8Array): void {
     const n = b.length, buf = this.buf;
     let p = this.pos;
-    if (n > 24) {
+    if (n > 16) {
       buf.set(b, p);
       p += n;
     } else {

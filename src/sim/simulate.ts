@@ -80,10 +80,12 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
   const onsiteTail = ACTIONS.map((a) => SURFACES.map((sf) => latin1('","action":"' + a + '","surface":"' + sf + '"}\n')));
   const offsiteAction = ACTIONS.map((a) => latin1('","action":"' + a + '"'));
   const truthSurface = SURFACES.map((sf) => latin1(sf + '","click":'));
+  // Per-user fragments save a copy and a number per line; ~40 bytes a user.
+  const onsiteUser = Array.from({ length: config.users }, (_, u) => latin1('","kind":"onsite","userId":"u' + u));
+  const truthUser = Array.from({ length: config.users }, (_, u) => latin1(',"userId":"u' + u));
+  const labels = [0, 1].map((c) => [0, 1].map((v) => latin1(c + ',"conversion":' + v + ',"pClick":')));
   const B = {
     eventOpen: latin1('{"eventId":"e'),
-    ts: latin1('","ts":"'),
-    onsiteUser: latin1('","kind":"onsite","userId":"u'),
     offsiteUser: latin1('","kind":"offsite","userId":"u'),
     advertiser: latin1('","advertiserId":"a'),
     product: latin1(',"productId":"prod'),
@@ -92,9 +94,6 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
     currency: latin1(',"currency":"USD"'),
     consentEnd: latin1(',"consent":true}\n'),
     truthTs: latin1('","ts":'),
-    truthUser: latin1(',"userId":"u'),
-    conversion: latin1(',"conversion":'),
-    pClick: latin1(',"pClick":'),
     pConvert: latin1(',"pConvert":'),
     end: latin1('}\n'),
   };
@@ -129,7 +128,7 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
     const order = ev.sortedOrder();
     const dayStart = startMs + day * MS_PER_DAY;
     const prefix = isoDayPrefix(dayStart);
-    const prefixBytes = latin1(prefix);
+    const tsPrefix = latin1('","ts":"' + prefix);
     for (let j = 0; j < order.length; j++) {
       const i = order[j];
       const action = ev.action[i], u = ev.user[i], p = ev.pin[i], ms = ev.msInDay[i];
@@ -137,12 +136,10 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
       const lineStart = events.pos;
       events.bytes(B.eventOpen);
       events.uint(eventSeq);
-      events.bytes(B.ts);
-      events.bytes(prefixBytes);
+      events.bytes(tsPrefix);
       events.timeOfDay(ms);
       if (action < FIRST_OFFSITE) {
-        events.bytes(B.onsiteUser);
-        events.uint(u);
+        events.bytes(onsiteUser[u]);
         events.bytes(pinAdvBytes[p]);
         events.bytes(onsiteTail[action][ev.surface[i]]);
         if (action === A_IMPRESSION) {
@@ -159,14 +156,10 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
           truth.uint(eventSeq);
           truth.bytes(B.truthTs);
           truth.uint(dayStart + ms);
-          truth.bytes(B.truthUser);
-          truth.uint(u);
+          truth.bytes(truthUser[u]);
           truth.bytes(truthPinBytes[p]);
           truth.bytes(truthSurface[ev.surface[i]]);
-          truth.byte(48 + c);
-          truth.bytes(B.conversion);
-          truth.byte(48 + v);
-          truth.bytes(B.pClick);
+          truth.bytes(labels[c][v]);
           truth.micros(Math.round(tr.pClick[ti] * 1e6));
           truth.bytes(B.pConvert);
           truth.micros(Math.round(tr.pConvert[ti] * 1e6));
