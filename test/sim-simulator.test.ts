@@ -236,7 +236,7 @@ describe('configured shares follow the configuration', () => {
 describe('--corrupt-rate', () => {
   test('each kind is injected at about the rate, every corrupt line is listed and really corrupt, nothing else is', async () => {
     const rate = 0.02;
-    const { dir, manifest } = await run({ ...SMALL, corruptRate: rate });
+    const { dir, manifest } = await run({ ...SMALL, users: 600, days: 4, corruptRate: rate });
     const all = lines(path.join(dir, 'events.jsonl'));
     const listed = lines(path.join(dir, 'corrupt.jsonl')).map((l) => JSON.parse(l) as { line: number; kind: string });
     const byLine = new Map(listed.map((c) => [c.line, c.kind]));
