@@ -1,8 +1,8 @@
-// Portable SIMD on GCC/Clang vector extensions: ADKG_LANES float lanes (8 by default, 16 in the AVX-512
-// unit). In the AVX2 unit (-mavx2 -mfma) 8 lanes are a ymm register with FMA; in the AVX-512 unit 16 lanes
-// a zmm register; in the baseline unit two SSE (or NEON) registers. No intrinsics, so the same kernel
-// source builds everywhere. Everything here has internal linkage on purpose: the file
-// is compiled into two units with different instruction sets, and nothing may be shared between them.
+// Portable SIMD on GCC/Clang vector extensions: ADKG_LANES float lanes (4 in the baseline unit, the
+// SSE/NEON width; 8 in the AVX2 unit; 16 in the AVX-512 unit), each one hardware register, so the GEMM's
+// register tile does not spill. No intrinsics, so the same kernel source builds everywhere. Everything
+// here has internal linkage on purpose: the file is compiled into one unit per instruction set, and
+// nothing may be shared between them.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -30,6 +30,9 @@ inline float hsum8(vf8 v) {
   v += __builtin_shuffle(v, (vi8){4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3});
   v += __builtin_shuffle(v, (vi8){2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1});
   v += __builtin_shuffle(v, (vi8){1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0});
+#elif ADKG_LANES == 4
+  v += __builtin_shuffle(v, (vi8){2, 3, 0, 1});
+  v += __builtin_shuffle(v, (vi8){1, 0, 1, 0});
 #else
   v += __builtin_shuffle(v, (vi8){4, 5, 6, 7, 0, 1, 2, 3});
   v += __builtin_shuffle(v, (vi8){2, 3, 0, 1, 2, 3, 0, 1});
