@@ -28,7 +28,8 @@ export class CtrCvrHeads {
     const ctrLoss = tf.losses.sigmoidCrossEntropy(click, ctrLogit) as tf.Scalar;
     if (this.cvrMode === 'esmm') {
       // log pCTCVR = log σ(a) + log σ(b); log(1 − pCTCVR) computed from it, clipped for stability.
-      const logP = tf.add(tf.logSigmoid(ctrLogit), tf.logSigmoid(cvrLogit));
+      // log σ(x) = −softplus(−x); tf.logSigmoid's custom gradient reads a disposed input inside variableGrads.
+      const logP = tf.neg(tf.add(tf.softplus(tf.neg(ctrLogit)), tf.softplus(tf.neg(cvrLogit))));
       const p = tf.clipByValue(tf.exp(logP), 1e-7, 1 - 1e-7);
       const ce = tf.neg(tf.add(tf.mul(conversion, tf.log(p)), tf.mul(tf.sub(1, conversion), tf.log(tf.sub(1, p)))));
       return tf.add(ctrLoss, tf.mean(ce)) as tf.Scalar;

@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs';
+import * as os from 'os';
+import * as path from 'path';
+import { promises as fs } from 'fs';
+import { CtrCvrHeads, RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport, trainModel } from '../src/ranking';
+import { SeededRandom } from '../src/common/rng';
+import { DAY, START, makeWorld, writeFixtureExport } from './ranking-fixtures';
+
+beforeAll(async () => {
+  await initDenseBackend();
+});
+
+describe('trainer: the sparse arch gets gradients for the looked-up rows only', () => {
+  test.each(['ids', 'attention'] as const)('%s: one batch changes exactly the rows its impressions use (histories included), in every table', async (variant) => {
+    const w = makeWorld({ users: 60, pins: 40, days: 4 });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rk-train-'));
+    await writeFixtureExport(dir, w, { windowTo: new Date(START + 3 * DAY).toISOString() });
+    const ctx = buildRankingContext(impressionColumns(w.records), await readEmbeddingExport(dir), { evalDays: 1 });
+    const model = new RankingModel(variant, ctx, null);
+    // Late training impressions, so that some have click histories.
+    const batch = ctx.split.train.subarray(ctx.split.train.length - 6);
+    if (variant === 'attention') expect(Array.from(batch).some((i) => ctx.rows.history[i * ctx.historyLength] >= 0)).toBe(true);
+    const snapshot = () => model.tables.map((t) => t.gather(Array.from({ length: t.rows }, (_, r) => r)));
+    const before = snapshot();
+    trainModel(model, { ...ctx, split: { ...ctx.split, train: Int32Array.from(batch) } }, { epochs: 1, batchSize: 6 });
+    const after = snapshot();
+    model.tables.forEach((t, ti) => {
+      const used = new Set<number>();
+      for (const s of model.slots.filter((x) => x.table === t)) {
+        for (const i of batch) for (let k = 0; k < s.width; k++) if (s.rows[i * s.width + k] >= 0) used.add(s.rows[i * s.width + k]);
+      }
+      if (t.frozen) used.clear();
+      for (let r = 0; r < t.rows; r++) {
+        const changed = after[ti].subarray(r * t.dim, (r + 1) * t.dim).some((v, k) => v !== before[ti][r * t.dim + k]);
+        expect([t.name, r, changed]).toEqual([t.name, r, used.has(r)]);
+      }
+    });
+    model.dispose();
+  });
+});
+
+describe('CTR/CVR heads: losses against hand-computed values', () => {
+  const ctr = [0.5, -1, 2];
+  const cvr = [1, 0.3, -0.7];
+  const click = [1, 0, 1];
+  const conv = [1, 0, 0];
+  const sig = (x: number) => 1 / (1 + Math.exp(-x));
+  const bce = (y: number, p: number) => -(y * Math.log(p) + (1 - y) * Math.log(1 - p));
+  const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
+  const run = (mode: 'clicks' | 'esmm') => {
+    const heads = new CtrCvrHeads(new SeededRandom(1), 4, mode);
+    const v = tf.tidy(() => heads.loss(tf.tensor1d(ctr), tf.tensor1d(cvr), tf.tensor1d(click), tf.tensor1d(conv)).dataSync()[0]);
+    tf.dispose(heads.variables);
+    return v;
+  };
+  const ctrLoss = mean(ctr.map((x, i) => bce(click[i], sig(x))));
+
+  test('clicks: CVR log-loss over clicked impressions only', () => {
+    const cvrLoss = (bce(conv[0], sig(cvr[0])) + bce(conv[2], sig(cvr[2]))) / 2;
+    expect(run('clicks')).toBeCloseTo(ctrLoss + cvrLoss, 5);
+  });
+
+  test('esmm: pCTCVR = pCTR·pCVR fit to conversions over all impressions', () => {
+    const ctcvr = mean(ctr.map((x, i) => bce(conv[i], sig(x) * sig(cvr[i]))));
+    expect(run('esmm')).toBeCloseTo(ctrLoss + ctcvr, 5);
+  });
+});
