@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run HERE (the dev machine with Node and node_modules) before the GPU run: fills .device/ (ignored by git,
+# carried to the GPU machine) with what that machine lacks: a Node binary, the Node-API headers, the bench
+# compiled to JS (with the one runtime npm package it needs), and FB15k-237.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+D=.device
+rm -rf "$D/app" "$D/napi"
+mkdir -p "$D/napi" "$D/app/node_modules" "$D/data"
+[ -f "$D/node.xz" ] || bash "${ADKG_SHARED:-$root/../shared}/tools/device-node.sh" "$D"
+cp node_modules/node-addon-api/*.h "$D/napi/"
+cp node_modules/node-api-headers/include/*.h "$D/napi/"
+npx tsc -p bench/kge-gpu/tsconfig.json --outDir "$D/app"
+cp bench/kge-gpu/pytorch_kge_gpu.py "$D/app/bench/kge-gpu/"
+# src/kge/progress.ts needs cli-progress at run time (and it needs string-width and friends).
+for p in cli-progress string-width strip-ansi ansi-regex emoji-regex is-fullwidth-code-point; do
+  [ -d "node_modules/$p" ] && cp -r "node_modules/$p" "$D/app/node_modules/"
+done
+cp "${ADKG_SHARED:-$root/../shared}/datasets/kg/FB15k-237.tar.gz" "$D/data/"
+du -sh "$D"

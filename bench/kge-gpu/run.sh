@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Run ON THE GPU MACHINE (nvcc, g++, python3 with PyTorch; no Node): builds the cuda and native addons,
+# checks cuda against js (the device half of the test battery), then measures cuda vs eager PyTorch and
+# FB15k-237 MRR cuda vs native. Needs .device/ from bench/kge-gpu/prepare.sh. Results (last line JSON)
+# also go to $OUT when set. See bench/kge-gpu/README.md for the exact `run` call.
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+D=.device
+OUTDIR="${OUT:-/tmp/adkg-kge-gpu-out}"
+mkdir -p "$OUTDIR"
+[ -f "$D/node.xz" ] && [ -d "$D/app" ] || { echo "missing $D/node.xz or $D/app: run bench/kge-gpu/prepare.sh on the dev machine and carry .device"; exit 2; }
+NODE=/tmp/adkg-node
+xz -dc "$D/node.xz" > "$NODE" && chmod +x "$NODE"
+nvidia-smi -L || true
+command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
+start=$(date +%s)
+echo "== build cuda addon"
+ADKG_NAPI_INCLUDE="$root/$D/napi" "$NODE" cuda/build.js 2>&1 | tee "$OUTDIR/build-cuda.log" || exit 3
+echo "== build native addon (g++, no node-gyp)"
+mkdir -p "$D/native"
+nat="$root/$D/native/adkg_native.node"
+flags="-std=c++17 -O3 -fPIC -pthread -fno-math-errno -fno-trapping-math -ffp-contract=fast -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -I$root/$D/napi"
+( g++ $flags -mavx2 -mfma -c native/src/kernels_avx2.cc -o /tmp/adkg-avx2.o &&
+  g++ $flags -shared -o "$nat" native/src/addon.cc native/src/thread_pool.cc native/src/kernels_generic.cc native/src/dispatch.cc native/src/engine.cc /tmp/adkg-avx2.o ) 2>&1 | tail -5
+export ADKG_NATIVE_ADDON="$nat"
+echo "== parity: cuda vs js (battery)"
+"$NODE" "$D/app/bench/kge-gpu/parity.js" 2>&1 | tee "$OUTDIR/parity.log"
+echo "== bench"
+rm -rf /tmp/adkg-fb15k && mkdir -p /tmp/adkg-fb15k && tar -xzf "$D/data/FB15k-237.tar.gz" -C /tmp/adkg-fb15k
+fb=$(dirname "$(find /tmp/adkg-fb15k -name train.txt | head -1)")
+"$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu --fb15k "$fb" "$@" 2> >(tee "$OUTDIR/bench.log" >&2) | tee "$OUTDIR/result.json"
+echo "total $(( $(date +%s) - start )) s"

@@ -1,0 +1,245 @@
+/**
+ * bench/kge-gpu: adkg's cuda backend against eager PyTorch on the same GPU, in the same run, plus
+ * FB15k-237 MRR of cuda vs native after the same short schedule. Runs on the GPU machine from the
+ * compiled copy that bench/kge-gpu/prepare.sh puts in .device/app (run.sh starts it; see README.md).
+ *
+ * Throughput: TransE d=128 and TransR d=k=128, 64 negatives per positive, softplus loss, sparse Adam for
+ * entities (PyTorch: SparseAdam) and Adam for relations/projections, on a synthetic graph of 1M entities and
+ * 10M triples; both sampling schemes of bench/kge-cpu:
+ *   independent  64 fresh negatives per positive, batch 32,768
+ *   shared       chunks of 256 positives of one relation share 64 negatives, batch 65,536
+ *                (PyTorch as PyTorch-BigGraph does it: negatives projected once per chunk, torch.cdist)
+ * adkg: CudaBackend.trainRun over W warm-up and then S timed batches; positives/s = S·B / step seconds
+ * (the table copies at the start and end of a call are reported apart). PyTorch: the same batches.
+ *
+ *   node .device/app/bench/kge-gpu/run.js --out DIR [--steps S] [--warmup W] [--fb15k DIR] [--skip-pytorch]
+ *
+ * Last line: {"device":…, "throughput":{"transe":{"independent":{"adkg":P,"pytorch":P,"ratio":R},…},…},
+ *             "fb15k237":{"cuda":{"mrr":…},"native":{"mrr":…}}}
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { SeededRandom } from '../../src/common/rng';
+import type { BackendInit, KgeBackend, ModelName, SamplingName, TrainConfig } from '../../src/kge/backends/backend';
+import { CudaBackend, cudaDeviceInfo, cudaUnavailableReason } from '../../src/kge/backends/cuda';
+import { nativeBackendFactory } from '../../src/kge/backends/native';
+import { allocateTables, createOptimizerState, initializeTables } from '../../src/kge/model';
+import { buildSamplingTables } from '../../src/kge/sampling/sampling-tables';
+import { epochPermutation, relationChunkedOrder } from '../../src/kge/sampling/epoch-order';
+import { FilterIndex } from '../../src/kge/evaluation/filter-index';
+import { evaluateLinkPrediction } from '../../src/kge/evaluation/link-prediction';
+
+const argv = process.argv.slice(2);
+function arg(name: string, def: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : def;
+}
+const OUT = arg('out', '/tmp/adkg-kge-gpu');
+const STEPS = Number(arg('steps', '30'));
+const WARMUP = Number(arg('warmup', '5'));
+const ENTITIES = Number(arg('entities', '1000000'));
+const TRIPLES = Number(arg('triples', '10000000'));
+const RELATIONS = Number(arg('relations', '200'));
+const FB_DIR = arg('fb15k', '');
+const SKIP_PYTORCH = argv.includes('--skip-pytorch');
+const DIM = 128, NEG = 64, CHUNK = 256;
+const BATCH: Record<SamplingName, number> = { independent: 32768, shared: 65536 };
+
+function log(s: string): void {
+  process.stderr.write(`${s}\n`);
+}
+
+/** Power-law degrees (ads graphs are skewed); relations Zipf-like; shared-mode order by relation chunks. */
+function syntheticGraph(N: number, T: number, R: number, seed: number): { heads: Int32Array; relations: Int32Array; tails: Int32Array } {
+  const rng = new SeededRandom(seed);
+  const heads = new Int32Array(T), relations = new Int32Array(T), tails = new Int32Array(T);
+  const skewed = (n: number) => Math.min(n - 1, Math.floor(n * Math.pow(rng.next(), 2.5)));
+  for (let i = 0; i < T; i++) {
+    relations[i] = skewed(R);
+    heads[i] = skewed(N);
+    tails[i] = (heads[i] + 1 + rng.int(N - 1)) % N;
+  }
+  return { heads, relations, tails };
+}
+
+function config(sampling: SamplingName, over: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    loss: 'softplus', margin: 9, adversarialTemperature: 0, norm: 'l2', negatives: NEG, sampling, chunkSize: CHUNK,
+    corruption: 'uniform', entityOptimizer: 'adam', relationOptimizer: 'adam', lr: 0.001, relationLr: 0.001,
+    constraint: 'none', learnAnchorWeights: false, seed: 42, threads: 0, ...over,
+  };
+}
+
+function makeInit(model: ModelName, N: number, R: number, dim: number, cfg: TrainConfig, trainTriples: { heads: Int32Array; relations: Int32Array; tails: Int32Array }): BackendInit {
+  const tables = allocateTables({ model, numEntities: N, numRelations: R, dim, relDim: dim, anchorIndex: null });
+  initializeTables(tables, cfg.seed, 8 / dim);
+  const optimizer = createOptimizerState(tables, cfg.entityOptimizer, cfg.relationOptimizer);
+  const entities = Array.from({ length: N }, () => ({ id: '', type: 'e' }));
+  const sampling = buildSamplingTables(trainTriples, entities, R);
+  return { tables, optimizer, config: cfg, sampling };
+}
+
+async function throughput(graph: { heads: Int32Array; relations: Int32Array; tails: Int32Array }): Promise<Record<string, Record<string, Record<string, number | string>>>> {
+  const out: Record<string, Record<string, Record<string, number | string>>> = {};
+  const orders = new Map<SamplingName, Int32Array>();
+  for (const model of ['transe', 'transr'] as ModelName[]) {
+    out[model] = {};
+    for (const sampling of ['independent', 'shared'] as SamplingName[]) {
+      const B = BATCH[sampling];
+      const cfg = config(sampling);
+      if (!orders.has(sampling)) orders.set(sampling, sampling === 'shared' ? relationChunkedOrder(graph.relations, CHUNK, cfg.seed, 0) : epochPermutation(graph.heads.length, cfg.seed, 0));
+      const order = orders.get(sampling)!;
+      const L = (WARMUP + STEPS) * B;
+      const h = new Int32Array(L), r = new Int32Array(L), t = new Int32Array(L);
+      for (let i = 0; i < L; i++) {
+        const j = order[i];
+        h[i] = graph.heads[j];
+        r[i] = graph.relations[j];
+        t[i] = graph.tails[j];
+      }
+      // The same batches for PyTorch: the epoch's first L positions.
+      fs.writeFileSync(path.join(OUT, `batches-${sampling}.i32`), Buffer.from(order.buffer, order.byteOffset, L * 4));
+      const init = makeInit(model, ENTITIES, RELATIONS, DIM, cfg, graph);
+      const cu = new CudaBackend(init, { placement: 'auto' });
+      const warm = await cu.trainRun({ heads: h.subarray(0, WARMUP * B), relations: r.subarray(0, WARMUP * B), tails: t.subarray(0, WARMUP * B), epoch: 0, offset: 0, batchSize: B, firstStep: 1 });
+      const run = await cu.trainRun({ heads: h.subarray(WARMUP * B), relations: r.subarray(WARMUP * B), tails: t.subarray(WARMUP * B), epoch: 0, offset: WARMUP * B, batchSize: B, firstStep: 1 + WARMUP });
+      cu.dispose();
+      const pos = STEPS * B;
+      const adkg = pos / run.stepSeconds;
+      const wall = pos / (run.syncInSeconds + run.stepSeconds + run.syncOutSeconds);
+      log(`adkg cuda ${model} ${sampling}: ${adkg.toFixed(0)} positives/s in steps (${wall.toFixed(0)} with the call's table copies; ${run.placement}; loss ${warm.losses[0].toFixed(4)} → ${run.losses[run.losses.length - 1].toFixed(4)})`);
+      out[model][sampling] = { adkg, adkgWithSync: wall, placement: run.placement, batch: B, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1] };
+    }
+  }
+  return out;
+}
+
+function pytorch(): Record<string, Record<string, number>> | null {
+  const plan = {
+    triples: path.join(OUT, 'triples.i32'), batches: { independent: path.join(OUT, 'batches-independent.i32'), shared: path.join(OUT, 'batches-shared.i32') },
+    batch: BATCH, entities: ENTITIES, relations: RELATIONS, dim: DIM, negatives: NEG, chunk: CHUNK, margin: 9, lr: 0.001,
+    warmup: WARMUP, steps: STEPS, models: ['transe', 'transr'], samplings: ['independent', 'shared'],
+  };
+  fs.writeFileSync(path.join(OUT, 'plan.json'), JSON.stringify(plan));
+  const script = path.join(__dirname, 'pytorch_kge_gpu.py');
+  const res = spawnSync('python3', [script, path.join(OUT, 'plan.json')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 200_000 });
+  if (res.status !== 0) {
+    log(`pytorch peer failed (status ${res.status}, ${res.error?.message ?? ''})`);
+    return null;
+  }
+  const lines = res.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+function readTsv(file: string, ent: Map<string, number>, rel: Map<string, number>): { heads: Int32Array; relations: Int32Array; tails: Int32Array } {
+  const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
+  const id = (m: Map<string, number>, k: string) => {
+    let v = m.get(k);
+    if (v === undefined) m.set(k, (v = m.size));
+    return v;
+  };
+  const heads = new Int32Array(lines.length), relations = new Int32Array(lines.length), tails = new Int32Array(lines.length);
+  lines.forEach((l, i) => {
+    const [h, r, t] = l.split('\t');
+    heads[i] = id(ent, h);
+    relations[i] = id(rel, r);
+    tails[i] = id(ent, t);
+  });
+  return { heads, relations, tails };
+}
+
+/** The same short schedule on cuda (trainRun per epoch) and native (trainBatch per batch); filtered test MRR. */
+async function fb15k(dir: string): Promise<Record<string, unknown>> {
+  const ent = new Map<string, number>(), rel = new Map<string, number>();
+  const train = readTsv(path.join(dir, 'train.txt'), ent, rel);
+  const valid = readTsv(path.join(dir, 'valid.txt'), ent, rel);
+  const test = readTsv(path.join(dir, 'test.txt'), ent, rel);
+  const N = ent.size, R = rel.size, n = train.heads.length;
+  const epochs = Number(arg('fb-epochs', '5')), B = 2048;
+  const cfg = config('shared', { chunkSize: 64, adversarialTemperature: 1, norm: 'l1', lr: 0.01, relationLr: 0.01 });
+  const filter = new FilterIndex([train, valid, test], R);
+  const out: Record<string, unknown> = { entities: N, relations: R, train: n, epochs, batch: B, model: 'transe', dim: DIM };
+  for (const name of ['cuda', 'native'] as const) {
+    const init = makeInit('transe', N, R, DIM, cfg, train);
+    const backend: KgeBackend = name === 'cuda' ? new CudaBackend(init) : nativeBackendFactory.create(init);
+    const h = new Int32Array(n), r = new Int32Array(n), t = new Int32Array(n);
+    const t0 = Date.now();
+    let step = 1, lastLoss = 0;
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const order = relationChunkedOrder(train.relations, cfg.chunkSize, cfg.seed, epoch);
+      for (let i = 0; i < n; i++) {
+        h[i] = train.heads[order[i]];
+        r[i] = train.relations[order[i]];
+        t[i] = train.tails[order[i]];
+      }
+      if (backend instanceof CudaBackend) {
+        const res = await backend.trainRun({ heads: h, relations: r, tails: t, epoch, offset: 0, batchSize: B, firstStep: step });
+        step += res.losses.length;
+        lastLoss = res.losses[res.losses.length - 1];
+      } else {
+        for (let s = 0; s < n; s += B, step++) {
+          const e = Math.min(n, s + B);
+          lastLoss = await backend.trainBatch({ heads: h.subarray(s, e), relations: r.subarray(s, e), tails: t.subarray(s, e), epoch, offset: s, step });
+        }
+      }
+    }
+    const trainSeconds = (Date.now() - t0) / 1000;
+    const m = await evaluateLinkPrediction(backend, N, test, filter, { progress: false });
+    backend.dispose();
+    log(`fb15k-237 ${name}: MRR ${m.mrr.toFixed(4)} hits@10 ${m.hits10.toFixed(4)} (train ${trainSeconds.toFixed(1)} s, last loss ${lastLoss.toFixed(4)})`);
+    out[name] = { mrr: m.mrr, hits10: m.hits10, trainSeconds, lastLoss };
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const why = cudaUnavailableReason();
+  if (why) throw new Error(why);
+  const info = cudaDeviceInfo()!;
+  log(`device: ${info.device} (cc ${info.computeCapability}, ${((info.memoryBytes ?? 0) / 2 ** 30).toFixed(0)} GiB)`);
+  fs.mkdirSync(OUT, { recursive: true });
+  const result: Record<string, unknown> = { device: info.device, steps: STEPS, warmup: WARMUP, entities: ENTITIES, triples: TRIPLES, relations: RELATIONS };
+  if (FB_DIR) {
+    try {
+      result.fb15k237 = await fb15k(FB_DIR);
+    } catch (e) {
+      result.fb15k237 = { error: (e as Error).message };
+      log(`fb15k-237 failed: ${(e as Error).message}`);
+    }
+  }
+  const t0 = Date.now();
+  const graph = syntheticGraph(ENTITIES, TRIPLES, RELATIONS, 7);
+  const all = new Int32Array(3 * TRIPLES);
+  all.set(graph.heads, 0);
+  all.set(graph.relations, TRIPLES);
+  all.set(graph.tails, 2 * TRIPLES);
+  fs.writeFileSync(path.join(OUT, 'triples.i32'), Buffer.from(all.buffer));
+  log(`synthetic graph: ${ENTITIES} entities, ${TRIPLES} triples, ${RELATIONS} relations (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  let tp: Record<string, Record<string, Record<string, number | string>>> = {};
+  try {
+    tp = await throughput(graph);
+  } catch (e) {
+    result.throughputError = (e as Error).message;
+    log(`adkg cuda throughput failed: ${(e as Error).message}`);
+  }
+  const py = SKIP_PYTORCH ? null : pytorch();
+  for (const model of Object.keys(tp)) {
+    for (const sampling of Object.keys(tp[model])) {
+      const p = py?.[model]?.[sampling];
+      if (p) {
+        tp[model][sampling].pytorch = p;
+        tp[model][sampling].ratio = (tp[model][sampling].adkg as number) / p;
+      }
+    }
+  }
+  result.throughput = tp;
+  if (py) result.pytorch = py;
+  console.log(JSON.stringify(result));
+}
+
+main().catch((e) => {
+  log(`bench/kge-gpu failed: ${(e as Error).stack ?? e}`);
+  console.log(JSON.stringify({ error: (e as Error).message }));
+  process.exit(1);
+});
