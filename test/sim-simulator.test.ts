@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { classifyEvent } from '../src/graph/events';
 import { ImpressionRecord } from '../src/common/impression';
-import { SimConfig, SimManifest, simulate, CORRUPT_KINDS, OVERSIZED_ID_LENGTH, SimConfigError } from '../src/sim';
+import { DEFAULT_SIM_CONFIG, SimConfig, SimManifest, simulate, CORRUPT_KINDS, OVERSIZED_ID_LENGTH, SimConfigError } from '../src/sim';
 import { buildWorld } from '../src/sim/world';
 import { resolveSimConfig } from '../src/sim/config';
 import { buildProgram } from '../src/cli/main';
@@ -169,13 +169,13 @@ describe('events follow the contract and truth agrees with them', () => {
     const offsiteUsers = new Set(events.filter((e) => e.kind === 'offsite').map((e) => Number((e.userId as string).slice(1))));
     expect([...offsiteUsers].filter((u) => world.optIn[u] !== 1)).toEqual([]);
     expect(offsiteUsers.size).toBeGreaterThan(0.6 * manifest.realised.optInShare * SMALL.users!);
-    expect(Math.abs(manifest.realised.optInShare - 0.6)).toBeLessThan(0.04);
+    expect(Math.abs(manifest.realised.optInShare - DEFAULT_SIM_CONFIG.optInShare)).toBeLessThan(0.04);
     const perUser = new Map<string, number>();
     for (const t of truth) perUser.set(t.userId, (perUser.get(t.userId) ?? 0) + 1);
     const counts = Array.from({ length: SMALL.users! }, (_, u) => perUser.get(`u${u}`) ?? 0).sort((a, b) => a - b);
     const sparse = counts.filter((n) => n <= 3).length / counts.length;
     expect(sparse).toBeCloseTo(manifest.realised.sparseUserShare, 10);
-    expect(Math.abs(sparse - 0.4)).toBeLessThan(0.04);
+    expect(Math.abs(sparse - DEFAULT_SIM_CONFIG.sparseShare)).toBeLessThan(0.04);
     const median = counts[counts.length >> 1];
     expect(counts[counts.length - 1]).toBeGreaterThan(10 * Math.max(1, median)); // heavy tail
   });

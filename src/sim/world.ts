@@ -144,7 +144,7 @@ export function buildWorld(config: SimConfig): World {
   const sparse = new Uint8Array(U);
   const impressionBudget = new Int32Array(U);
   const sparseDay = new Int32Array(U);
-  const sigma = 1.0;
+  const sigma = 1.3;
   const activeMean = config.impressionsPerUser - 4;
   const mu = Math.log(activeMean) - (sigma * sigma) / 2;
   const budgetCap = D * 1000;
