@@ -219,3 +219,28 @@ describeNative('native backend vs js reference', () => {
     nat.dispose();
   });
 });
+
+describeNative('native backend through the trainer', () => {
+  test('trainModel on nations: native follows js epoch by epoch and ends with the same MRR', async () => {
+    const { readKgArchive, kgArchiveExists } = await import('./kge-fixtures');
+    if (!kgArchiveExists('nations')) {
+      console.warn('nations archive missing: trainer check skipped');
+      return;
+    }
+    const { trainModel, evaluateModel } = await import('../src/kge/training');
+    const ts = await readKgArchive('nations');
+    const data = { entities: ts.entities, relations: ts.relations, train: ts.splits.train!, valid: ts.splits.valid, test: ts.splits.test };
+    const config = baseConfig({ negatives: 16, sampling: 'independent', lr: 0.05 });
+    const run = async (backend: 'js' | 'native') => {
+      const m = await trainModel(data, { model: 'transe', dim: 32, relDim: 32, epochs: 3, batchSize: 128, config, backend, validSample: 0, progress: false });
+      const metrics = await evaluateModel(m, data.test!, { progress: false });
+      m.backend.dispose();
+      return { history: m.history.map((h) => h.loss), mrr: metrics.mrr };
+    };
+    const js = await run('js');
+    const nat = await run('native');
+    expect(maxRelDiff(js.history, nat.history)).toBeLessThan(TRAJECTORY_TOLERANCE);
+    expect(Math.abs(js.mrr - nat.mrr)).toBeLessThan(0.01);
+    expect(nat.history[2]).toBeLessThan(nat.history[0]); // it learned
+  });
+});
