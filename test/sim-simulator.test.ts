@@ -226,6 +226,12 @@ describe('configured shares follow the configuration', () => {
     expect(manifest.realised.cvr).toBe(0);
   });
 
+  test('a write failure rejects instead of crashing', async () => {
+    const dir = path.join(tmpRoot, 'unwritable');
+    await fs.mkdir(path.join(dir, 'events.jsonl'), { recursive: true });
+    await expect(simulate({ users: 50, pins: 10, advertisers: 3, days: 2 }, dir)).rejects.toThrow(/EISDIR/);
+  });
+
   test('bad parameters are rejected naming the parameter', async () => {
     await expect(simulate({ users: 0 }, path.join(tmpRoot, 'bad'))).rejects.toThrow(/users must be an integer/);
     await expect(simulate({ optInShare: 1.5 }, path.join(tmpRoot, 'bad'))).rejects.toThrow(SimConfigError);

@@ -18,7 +18,11 @@ export class ByteSink {
   /** `reserve` bytes stay free after a line; the longest line (an oversized corrupt id) must fit in it. */
   constructor(private readonly stream: NodeJS.WritableStream, private readonly size = 4 << 20, private readonly reserve = 64 << 10) {
     this.buf = Buffer.allocUnsafe(size);
+    // A failed write (disk full, closed pipe) surfaces at the next flush instead of crashing the process.
+    stream.on('error', (e: Error) => (this.error ??= e));
   }
+
+  private error: Error | undefined;
 
   /** True when the buffer should be flushed before the next line. */
   get full(): boolean {
@@ -130,10 +134,12 @@ export class ByteSink {
    * pages is cheaper than faulting in new ones.
    */
   async flush(): Promise<void> {
+    if (this.error) throw this.error;
     if (this.pos === 0) return;
     const full = this.buf;
     this.inFlight++;
-    this.stream.write(full.subarray(0, this.pos), () => {
+    this.stream.write(full.subarray(0, this.pos), (err) => {
+      if (err) this.error ??= err;
       this.inFlight--;
       this.pool.push(full);
       const wake = this.waiter;
@@ -141,15 +147,17 @@ export class ByteSink {
       wake?.();
     });
     this.pos = 0;
-    while (this.pool.length === 0 && this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => (this.waiter = r));
+    while (this.pool.length === 0 && this.inFlight >= MAX_IN_FLIGHT && !this.error) await new Promise<void>((r) => (this.waiter = r));
+    if (this.error) throw this.error;
     this.buf = this.pool.pop() ?? Buffer.allocUnsafe(this.size);
   }
 
   async end(): Promise<void> {
     await this.flush();
     await new Promise<void>((resolve, reject) => {
+      if (this.error) return reject(this.error);
       this.stream.once('error', reject);
-      this.stream.end(() => resolve());
+      this.stream.end(() => (this.error ? reject(this.error) : resolve()));
     });
   }
 }
