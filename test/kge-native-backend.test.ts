@@ -8,7 +8,8 @@ import { jsBackendFactory } from '../src/kge/backends/js';
 import { nativeBackendFactory } from '../src/kge/backends/native';
 import { allocateTables, initializeTables, createOptimizerState } from '../src/kge/model';
 import { buildSamplingTables } from '../src/kge/sampling';
-import { SeededRandom, type AnchorIndex, type EntityEntry } from '../src/common';
+import { SeededRandom, type EntityEntry } from '../src/common';
+import type { AnchorIndex } from '../src/common/anchor-index';
 
 const available = nativeBackendFactory.available();
 const describeNative = available.ok ? describe : describe.skip;
