@@ -102,7 +102,8 @@ function config(o: Options, sampling: SamplingName): TrainConfig {
   };
 }
 
-async function benchAdkg(o: Options, g: ReturnType<typeof syntheticGraph>, plan: Int32Array, model: ModelName): Promise<Record<SamplingName, number>> {
+/** adkg's tables for one model, kept across the sampling schemes (the bench times steps, not convergence). */
+function adkgTables(o: Options, model: ModelName): Pick<BackendInit, 'tables' | 'optimizer' | 'sampling'> {
   const tables = allocateTables({ model, numEntities: o.entities, numRelations: o.relations, dim: o.dim, relDim: o.dim });
   const rng = new SeededRandom(11);
   const scale = 8 / o.dim;
@@ -114,30 +115,41 @@ async function benchAdkg(o: Options, g: ReturnType<typeof syntheticGraph>, plan:
     headProb: new Float64Array(o.relations).fill(0.5), entityType: new Int32Array(o.entities),
     typeOffsets: Int32Array.from([0, o.entities]), typeMembers: new Int32Array(0),
   };
-  const out = {} as Record<SamplingName, number>;
-  let step = 1;
-  for (const s of o.samplings) {
-    const init: BackendInit = { tables, optimizer, config: config(o, s), sampling };
-    const backend = nativeBackendFactory.create(init);
-    const B = o.batch;
-    const heads = new Int32Array(B), relations = new Int32Array(B), tails = new Int32Array(B);
-    let t0 = 0, loss = 0;
-    for (let b = 0; b < o.warmup + o.steps; b++) {
-      if (b === o.warmup) t0 = performance.now();
-      for (let i = 0; i < B; i++) {
-        const p = plan[b * B + i];
-        heads[i] = g.heads[p];
-        relations[i] = g.relations[p];
-        tails[i] = g.tails[p];
-      }
-      loss = await backend.trainBatch({ heads, relations, tails, epoch: 0, offset: b * B, step: step++ });
+  return { tables, optimizer, sampling };
+}
+
+let globalStep = 1;
+
+/** Positives per second of adkg native on the plan's batches (after the warm-up steps). */
+async function benchAdkg(o: Options, g: ReturnType<typeof syntheticGraph>, plan: Int32Array, model: ModelName, s: SamplingName,
+  state: Pick<BackendInit, 'tables' | 'optimizer' | 'sampling'>): Promise<number> {
+  const backend = nativeBackendFactory.create({ ...state, config: config(o, s) });
+  const B = o.batch;
+  const heads = new Int32Array(B), relations = new Int32Array(B), tails = new Int32Array(B);
+  let t0 = 0, loss = 0;
+  for (let b = 0; b < o.warmup + o.steps; b++) {
+    if (b === o.warmup) t0 = performance.now();
+    for (let i = 0; i < B; i++) {
+      const p = plan[b * B + i];
+      heads[i] = g.heads[p];
+      relations[i] = g.relations[p];
+      tails[i] = g.tails[p];
     }
-    const seconds = (performance.now() - t0) / 1000;
-    out[s] = (o.steps * B) / seconds;
-    process.stderr.write(`adkg    ${model} ${s}: ${out[s].toFixed(0)} positives/s (loss ${loss.toFixed(4)})\n`);
-    backend.dispose();
+    loss = await backend.trainBatch({ heads, relations, tails, epoch: 0, offset: b * B, step: globalStep++ });
   }
-  return out;
+  const perSecond = (o.steps * B) / ((performance.now() - t0) / 1000);
+  process.stderr.write(`adkg    ${model} ${s}: ${perSecond.toFixed(0)} positives/s (loss ${loss.toFixed(4)}, load average ${os.loadavg()[0].toFixed(1)})\n`);
+  backend.dispose();
+  return perSecond;
+}
+
+/** Positives per second of the PyTorch peer for one cell (a fresh process: same tables size, same batches). */
+function benchTorch(py: string, planFile: string, model: ModelName, s: SamplingName): number {
+  const res = spawnSync(py, [path.join(__dirname, 'pytorch_kge.py'), planFile, model, s], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  if (res.status !== 0) throw new Error(`the PyTorch peer failed on ${model} ${s} (exit ${res.status})`);
+  const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, Record<string, number>>;
+  process.stderr.write(`(load average ${os.loadavg()[0].toFixed(1)})\n`);
+  return out[model][s];
 }
 
 /** A venv with torch from PyPI (created once, reused). */
@@ -156,47 +168,38 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const avail = nativeBackendFactory.available();
   if (!avail.ok) throw new Error(avail.reason);
+  const py = o.skipPytorch ? null : ensureTorch(o.venv);
   const g = syntheticGraph(o);
   const plan = batchPlan(o, g.heads.length);
   process.stderr.write(`graph: ${o.entities} entities, ${o.relations} relations, ${g.heads.length} triples; ` +
     `${o.steps} timed steps of ${o.batch} positives (+${o.warmup} warm-up), d = k = ${o.dim}, ${o.negatives} negatives, ${o.threads} threads\n`);
-  const models = o.models;
-  const adkg: Record<string, Record<SamplingName, number>> = {};
-  for (const m of models) adkg[m] = await benchAdkg(o, g, plan, m);
-
-  let torch: Record<string, Record<string, number>> | null = null;
-  if (!o.skipPytorch) {
-    const py = ensureTorch(o.venv);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adkg-kge-cpu-'));
-    try {
-      const triples = path.join(dir, 'triples.bin'), batches = path.join(dir, 'batches.bin');
-      const all = new Int32Array(g.heads.length * 3);
-      all.set(g.heads, 0);
-      all.set(g.relations, g.heads.length);
-      all.set(g.tails, 2 * g.heads.length);
-      fs.writeFileSync(triples, Buffer.from(all.buffer));
-      fs.writeFileSync(batches, Buffer.from(plan.buffer));
-      const cfg = config(o, 'independent');
-      const planFile = path.join(dir, 'plan.json');
-      fs.writeFileSync(planFile, JSON.stringify({
-        triples, batches, entities: o.entities, relations: o.relations, dim: o.dim, relDim: o.dim, negatives: o.negatives,
-        batch: o.batch, chunk: o.chunk, warmup: o.warmup, threads: o.threads, margin: cfg.margin, lr: cfg.lr,
-        relationLr: cfg.relationLr, models, samplings: o.samplings,
-      }));
-      const res = spawnSync(py, [path.join(__dirname, 'pytorch_kge.py'), planFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
-      if (res.status !== 0) throw new Error(`the PyTorch peer failed (exit ${res.status})`);
-      torch = JSON.parse(res.stdout.trim().split('\n').pop()!);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adkg-kge-cpu-'));
   const result: Record<string, Record<string, { adkg: number; pytorch: number | null; ratio: number | null }>> = {};
-  for (const m of models) {
-    result[m] = {};
-    for (const s of o.samplings) {
-      const p = torch ? torch[m][s] : null;
-      result[m][s] = { adkg: Math.round(adkg[m][s]), pytorch: p === null ? null : Math.round(p), ratio: p === null ? null : Number((adkg[m][s] / p).toFixed(2)) };
+  try {
+    const triples = path.join(dir, 'triples.bin'), batches = path.join(dir, 'batches.bin'), planFile = path.join(dir, 'plan.json');
+    const all = new Int32Array(g.heads.length * 3);
+    all.set(g.heads, 0);
+    all.set(g.relations, g.heads.length);
+    all.set(g.tails, 2 * g.heads.length);
+    fs.writeFileSync(triples, Buffer.from(all.buffer));
+    fs.writeFileSync(batches, Buffer.from(plan.buffer));
+    const cfg = config(o, 'independent');
+    fs.writeFileSync(planFile, JSON.stringify({
+      triples, batches, entities: o.entities, relations: o.relations, dim: o.dim, relDim: o.dim, negatives: o.negatives,
+      batch: o.batch, chunk: o.chunk, warmup: o.warmup, threads: o.threads, margin: cfg.margin, lr: cfg.lr, relationLr: cfg.relationLr,
+    }));
+    // Cell by cell, adkg then PyTorch, so that load from elsewhere on the machine falls on both alike.
+    for (const m of o.models) {
+      const state = adkgTables(o, m);
+      result[m] = {};
+      for (const s of o.samplings) {
+        const a = await benchAdkg(o, g, plan, m, s, state);
+        const p = py ? benchTorch(py, planFile, m, s) : null;
+        result[m][s] = { adkg: Math.round(a), pytorch: p === null ? null : Math.round(p), ratio: p === null ? null : Number((a / p).toFixed(2)) };
+      }
     }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
   console.log(JSON.stringify(result));
 }
