@@ -4,7 +4,7 @@ import { promises as fs } from 'fs';
 import { buildProgram } from '../src/cli/main';
 import { formatAblation } from '../src/cli/commands/rank';
 import { getBackendFactory } from '../src/kge';
-import { VARIANTS, buildRankingContext, readEmbeddingExport, readImpressions, runAblation } from '../src/ranking';
+import { VARIANTS, buildRankingContext, readEmbeddingExport, readImpressions, readNpy, runAblation } from '../src/ranking';
 import { DAY, START, makeWorld, writeFixtureExport, writeWorld } from './ranking-fixtures';
 import { simulatedWorldWithEmbeddings } from './ranking-pipeline';
 
@@ -62,6 +62,12 @@ describe('adkg rank on a fixture world with known structure', () => {
     const saved = JSON.parse(await fs.readFile(path.join(out, 'result.json'), 'utf8'));
     expect(saved.embeddings.window.to).toBe(new Date(START + 4 * DAY).toISOString());
     expect(saved.facts.attentionRelations).toBe('CLICKED,CHECKOUT');
+    const model = JSON.parse(await fs.readFile(path.join(out, 'model.json'), 'utf8'));
+    expect(model.variant).toBe('attention');
+    const pinKge = model.tables.find((t: { name: string }) => t.name === 'pin_kge');
+    expect(pinKge).toMatchObject({ rows: 120, dim: 8, frozen: false });
+    const npy = await readNpy(path.join(out, pinKge.file));
+    expect(npy.shape).toEqual([120, 8]);
   });
 
   test('refuses embeddings that saw the evaluation days, and kge variants without embeddings', async () => {

@@ -148,15 +148,15 @@ export function register(program: Command): void {
       .description(
         'Train one variant on the days before the last --eval-days and evaluate on those days. Variants: ids (id tables only), ' +
           'kge-frozen (+ KGE vectors concatenated, frozen), lid-init (+ tables initialised from KGE and from user–pin contrastive ' +
-          'pretraining, finetuned), attention (lid-init + the attention KGE finetuner). Writes result.json to --out.',
+          'pretraining, finetuned), attention (lid-init + the attention KGE finetuner). Writes result.json (metrics) and the model (model.json, tables/*.npy, dense/*.npy, id maps) to --out.',
       )
       .requiredOption('--variant <name>', VARIANTS.join('|'), parseChoice('--variant', VARIANTS))
-      .requiredOption('--out <dir>', 'output directory (result.json)'),
+      .requiredOption('--out <dir>', 'output directory (result.json, model.json, tables/, dense/)'),
   ).action(async (o: RankCliOptions & { variant: Variant; out: string }) => {
     const { ctx, exp } = await prepare(o, o.variant !== 'ids');
     const bar = progress(o, o.variant);
     const facet2 = o.variant === 'lid-init' || o.variant === 'attention' ? contrastiveFacet(ctx, exp) : null;
-    const r = await runVariant(ctx, o.variant, facet2, { ...exp, train: { ...exp.train, onProgress: bar.onProgress } });
+    const r = await runVariant(ctx, o.variant, facet2, { ...exp, saveDir: o.out, train: { ...exp.train, onProgress: bar.onProgress } });
     bar.stop();
     const oracle = oracleMetrics(ctx);
     await writeResult(o.out, 'result.json', { ...r, oracle, embeddings: ctx.embeddings ? { dir: ctx.embeddings.dir, version: ctx.embeddings.manifest.version, window: ctx.embeddings.manifest.window } : null, evalStart: new Date(ctx.split.evalStart).toISOString() });

@@ -5,6 +5,7 @@ import { ContrastiveFacet, ContrastiveOptions, pretrainUserPinContrastive } from
 import { ModelOptions, RankingModel, VARIANTS, Variant } from '../ranking-model';
 import { RankingContext } from './context';
 import { TrainOptions, TrainStats, predict, trainModel } from './trainer';
+import { saveRankingModel } from './save';
 
 export interface VariantResult extends EvalMetrics {
   variant: Variant;
@@ -20,6 +21,8 @@ export interface ExperimentOptions {
   contrastive?: ContrastiveOptions;
   /** Disables facet 2 (contrastive pretraining) in lid-init and attention. */
   noContrastive?: boolean;
+  /** Writes the trained model there (runVariant only). */
+  saveDir?: string;
   log?: (msg: string) => void;
 }
 
@@ -36,6 +39,7 @@ export async function runVariant(ctx: RankingContext, variant: Variant, facet2: 
     const train = trainModel(model, ctx, opts.train);
     const { pCtr, pCvr } = predict(model, ctx, ctx.split.eval);
     const m = evaluatePredictions(ctx, pCtr, pCvr);
+    if (opts.saveDir) await saveRankingModel(opts.saveDir, model, ctx);
     return { variant, ...m, samplesPerSecond: train.samplesPerSecond, train, backend, facts: model.facts };
   } finally {
     model.dispose();
