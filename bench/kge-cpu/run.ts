@@ -111,6 +111,12 @@ function adkgTables(o: Options, model: ModelName): Pick<BackendInit, 'tables' | 
   for (let i = 0; i < tables.relation.length; i++) tables.relation[i] = (2 * rng.next() - 1) * scale;
   if (tables.projection) for (let r = 0; r < o.relations; r++) for (let i = 0; i < o.dim; i++) tables.projection[r * o.dim * o.dim + i * o.dim + i] = 1;
   const optimizer = createOptimizerState(tables, 'adagrad', 'adam');
+  // Touch every page of the optimizer state now (torch.zeros does the same), so page faults of freshly
+  // mapped zero memory are not timed as training.
+  for (const slots of Object.values(optimizer)) {
+    slots!.s1.fill(1).fill(0);
+    slots!.s2?.fill(1).fill(0);
+  }
   const sampling = {
     headProb: new Float64Array(o.relations).fill(0.5), entityType: new Int32Array(o.entities),
     typeOffsets: Int32Array.from([0, o.entities]), typeMembers: new Int32Array(0),

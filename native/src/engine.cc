@@ -317,8 +317,8 @@ double Engine::run(const BatchInput& b, const GradientOutputs* gout) {
     const int sEnd = std::min(S, (int)task * 128 + 128);
     for (int s = (int)task * 128; s < sEnd; s++) {
       int64_t e = slotEnt_[s];
-      if (s + 2 < sEnd && !gout) {  // the rows two slots ahead are random rows of big tables: fetch them now
-        int64_t e2 = (int64_t)slotEnt_[s + 2] * d;
+      if (s + 6 < sEnd && !gout) {  // rows a few slots ahead are random rows of big tables: fetch them now
+        int64_t e2 = (int64_t)slotEnt_[s + 6] * d;
         prefetchRows(t_.entity + e2, d);
         prefetchRows(t_.entitySlots.s1 + e2, d);
         if (t_.entitySlots.s2) prefetchRows(t_.entitySlots.s2 + e2, d);
