@@ -11,6 +11,7 @@ import { CorruptKind, CorruptionInjector } from './corruption';
 import { DaySimulator } from './day-simulator';
 import { ByteSink, latin1 } from './byte-sink';
 import { isoDayPrefix, isoTime } from './format';
+import { allocTruthBatch, openTruthWriter } from './truth-writer';
 import { STREAM, VERTICALS, buildWorld, streamRandom } from './world';
 
 export const SIM_FILES = { events: 'events.jsonl', truth: 'truth.jsonl', corrupt: 'corrupt.jsonl', manifest: 'manifest.json' } as const;
@@ -60,6 +61,8 @@ export interface SimManifest {
 export interface SimulateOptions {
   /** Called after each day is written. */
   onDay?: (day: number, days: number, eventsSoFar: number) => void;
+  /** Write truth.jsonl on a worker thread when the compiled worker exists (default true); the bytes are the same. */
+  threads?: boolean;
 }
 
 export async function simulate(partial: Partial<SimConfig>, outDir: string, opts: SimulateOptions = {}): Promise<SimManifest> {
@@ -68,7 +71,7 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
   await fs.mkdir(outDir, { recursive: true });
   const open = (f: string) => createWriteStream(path.join(outDir, f), { highWaterMark: 8 << 20 });
   const events = new ByteSink(open(SIM_FILES.events));
-  const truth = new ByteSink(open(SIM_FILES.truth));
+  const truth = openTruthWriter(path.join(outDir, SIM_FILES.truth), { users: config.users, pinAdvertiser: world.pinAdvertiser, pinCategory: world.pinCategory }, opts.threads ?? true);
   const corrupt = new ByteSink(open(SIM_FILES.corrupt), 1 << 20);
 
   const advIds = Array.from({ length: config.advertisers }, (_, i) => 'a' + i);
@@ -76,14 +79,10 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
   // Pieces of JSON written on every line, as bytes.
   const pinAdv = Array.from({ length: config.pins }, (_, p) => '","pinId":"p' + p + '","advertiserId":"' + advIds[world.pinAdvertiser[p]]);
   const pinAdvBytes = pinAdv.map(latin1);
-  const truthPinBytes = pinAdv.map((s, p) => latin1(s + '","category":"' + catIds[world.pinCategory[p]] + '","surface":"'));
   const onsiteTail = ACTIONS.map((a) => SURFACES.map((sf) => latin1('","action":"' + a + '","surface":"' + sf + '"}\n')));
   const offsiteAction = ACTIONS.map((a) => latin1('","action":"' + a + '"'));
-  const truthSurface = SURFACES.map((sf) => latin1(sf + '","click":'));
   // Per-user fragments save a copy and a number per line; ~40 bytes a user.
   const onsiteUser = Array.from({ length: config.users }, (_, u) => latin1('","kind":"onsite","userId":"u' + u));
-  const truthUser = Array.from({ length: config.users }, (_, u) => latin1(',"userId":"u' + u));
-  const labels = [0, 1].map((c) => [0, 1].map((v) => latin1(c + ',"conversion":' + v + ',"pClick":')));
   const B = {
     eventOpen: latin1('{"eventId":"e'),
     offsiteUser: latin1('","kind":"offsite","userId":"u'),
@@ -93,110 +92,111 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
     value: latin1(',"value":'),
     currency: latin1(',"currency":"USD"'),
     consentEnd: latin1(',"consent":true}\n'),
-    truthTs: latin1('","ts":'),
-    pConvert: latin1(',"pConvert":'),
-    end: latin1('}\n'),
   };
   const QUOTE = 34;
 
-  let lineNo = 0;
+  // Counters live outside the try so the manifest can use them.
+  let lineNo = 0, seq = 0, clicks = 0, conversions = 0, optInClicks = 0, optInConversions = 0, pClickSum = 0;
   const catalogCounts = { advertiser: 0, pin: 0 };
-  for (let a = 0; a < config.advertisers; a++) {
-    events.ascii('{"kind":"advertiser","advertiserId":"' + advIds[a] + '","vertical":"' + VERTICALS[world.advVertical[a]].name + '"}\n');
-    if (events.full) await events.flush();
-    lineNo++;
-    catalogCounts.advertiser++;
-  }
-  for (let p = 0; p < config.pins; p++) {
-    events.ascii('{"kind":"pin","pinId":"p' + p + '","advertiserId":"' + advIds[world.pinAdvertiser[p]] + '","category":"' + catIds[world.pinCategory[p]] + '"}\n');
-    if (events.full) await events.flush();
-    lineNo++;
-    catalogCounts.pin++;
-  }
-
   const injector = new CorruptionInjector(config.corruptRate, streamRandom(config.seed, STREAM.corrupt));
   const actionCounts = new Float64Array(ACTIONS.length);
   const impressionsPerUser = new Int32Array(config.users);
   const hasOffsite = new Uint8Array(config.users);
-  let seq = 0, clicks = 0, conversions = 0, optInClicks = 0, optInConversions = 0, pClickSum = 0;
   const startMs = Date.parse(config.start + 'T00:00:00Z');
-  const sim = new DaySimulator(world);
-
-  for (let day = 0; day < config.days; day++) {
-    sim.simulate(day);
-    const ev = sim.events, tr = sim.truth;
-    const order = ev.sortedOrder();
-    const dayStart = startMs + day * MS_PER_DAY;
-    const prefix = isoDayPrefix(dayStart);
-    const tsPrefix = latin1('","ts":"' + prefix);
-    for (let j = 0; j < order.length; j++) {
-      const i = order[j];
-      const action = ev.action[i], u = ev.user[i], p = ev.pin[i], ms = ev.msInDay[i];
-      const eventSeq = seq++;
-      const lineStart = events.pos;
-      events.bytes(B.eventOpen);
-      events.uint(eventSeq);
-      events.bytes(tsPrefix);
-      events.timeOfDay(ms);
-      if (action < FIRST_OFFSITE) {
-        events.bytes(onsiteUser[u]);
-        events.bytes(pinAdvBytes[p]);
-        events.bytes(onsiteTail[action][ev.surface[i]]);
-        if (action === A_IMPRESSION) {
-          const ti = ev.truth[i];
-          const c = tr.click[ti], v = tr.conversions[ti] > 0 ? 1 : 0;
-          impressionsPerUser[u]++;
-          pClickSum += tr.pClick[ti];
-          if (c) {
-            clicks++;
-            conversions += v;
-            if (world.optIn[u]) { optInClicks++; optInConversions += v; }
-          }
-          truth.bytes(B.eventOpen);
-          truth.uint(eventSeq);
-          truth.bytes(B.truthTs);
-          truth.uint(dayStart + ms);
-          truth.bytes(truthUser[u]);
-          truth.bytes(truthPinBytes[p]);
-          truth.bytes(truthSurface[ev.surface[i]]);
-          truth.bytes(labels[c][v]);
-          truth.micros(Math.round(tr.pClick[ti] * 1e6));
-          truth.bytes(B.pConvert);
-          truth.micros(Math.round(tr.pConvert[ti] * 1e6));
-          truth.bytes(B.end);
-          if (truth.full) await truth.flush();
-        }
-      } else {
-        hasOffsite[u] = 1;
-        const prod = ev.product[i], cents = ev.valueCents[i];
-        events.bytes(B.offsiteUser);
-        events.uint(u);
-        events.bytes(B.advertiser);
-        events.uint(ev.advertiser[i]);
-        events.bytes(offsiteAction[action]);
-        if (prod >= 0) { events.bytes(B.product); events.uint(prod); events.byte(QUOTE); }
-        if (p >= 0) { events.bytes(B.pin); events.uint(p); events.byte(QUOTE); }
-        if (cents > 0) { events.bytes(B.value); events.cents(cents); events.bytes(B.currency); }
-        events.bytes(B.consentEnd);
-      }
-      actionCounts[action]++;
-      lineNo++;
-      if (injector.roll()) {
-        const eventId = 'e' + eventSeq;
-        const c = injector.make({
-          line: events.textSince(lineStart), eventId, ts: isoTime(prefix, ms), userId: 'u' + u,
-          advertiserId: advIds[ev.advertiser[i]], pinId: p >= 0 ? 'p' + p : null,
-        });
-        events.ascii(c.line + '\n');
-        lineNo++;
-        corrupt.ascii('{"line":' + lineNo + ',"kind":"' + c.kind + '","afterEventId":"' + eventId + '"}\n');
-        if (corrupt.full) await corrupt.flush();
-      }
+  try {
+    for (let a = 0; a < config.advertisers; a++) {
+      events.ascii('{"kind":"advertiser","advertiserId":"' + advIds[a] + '","vertical":"' + VERTICALS[world.advVertical[a]].name + '"}\n');
       if (events.full) await events.flush();
+      lineNo++;
+      catalogCounts.advertiser++;
     }
-    opts.onDay?.(day, config.days, seq);
+    for (let p = 0; p < config.pins; p++) {
+      events.ascii('{"kind":"pin","pinId":"p' + p + '","advertiserId":"' + advIds[world.pinAdvertiser[p]] + '","category":"' + catIds[world.pinCategory[p]] + '"}\n');
+      if (events.full) await events.flush();
+      lineNo++;
+      catalogCounts.pin++;
+    }
+
+    const sim = new DaySimulator(world);
+
+    for (let day = 0; day < config.days; day++) {
+      sim.simulate(day);
+      const ev = sim.events, tr = sim.truth;
+      const order = ev.sortedOrder();
+      const dayStart = startMs + day * MS_PER_DAY;
+      const prefix = isoDayPrefix(dayStart);
+      const tsPrefix = latin1('","ts":"' + prefix);
+      const batch = allocTruthBatch(tr.length);
+      for (let j = 0; j < order.length; j++) {
+        const i = order[j];
+        const action = ev.action[i], u = ev.user[i], p = ev.pin[i], ms = ev.msInDay[i];
+        const eventSeq = seq++;
+        const lineStart = events.pos;
+        events.bytes(B.eventOpen);
+        events.uint(eventSeq);
+        events.bytes(tsPrefix);
+        events.timeOfDay(ms);
+        if (action < FIRST_OFFSITE) {
+          events.bytes(onsiteUser[u]);
+          events.bytes(pinAdvBytes[p]);
+          events.bytes(onsiteTail[action][ev.surface[i]]);
+          if (action === A_IMPRESSION) {
+            const ti = ev.truth[i];
+            const c = tr.click[ti], v = tr.conversions[ti] > 0 ? 1 : 0;
+            impressionsPerUser[u]++;
+            pClickSum += tr.pClick[ti];
+            if (c) {
+              clicks++;
+              conversions += v;
+              if (world.optIn[u]) { optInClicks++; optInConversions += v; }
+            }
+            const k = batch.length++;
+            batch.eventSeq[k] = eventSeq;
+            batch.tsMs[k] = dayStart + ms;
+            batch.user[k] = u;
+            batch.pin[k] = p;
+            batch.surface[k] = ev.surface[i];
+            batch.click[k] = c;
+            batch.conversion[k] = v;
+            batch.pClickMicros[k] = Math.round(tr.pClick[ti] * 1e6);
+            batch.pConvertMicros[k] = Math.round(tr.pConvert[ti] * 1e6);
+          }
+        } else {
+          hasOffsite[u] = 1;
+          const prod = ev.product[i], cents = ev.valueCents[i];
+          events.bytes(B.offsiteUser);
+          events.uint(u);
+          events.bytes(B.advertiser);
+          events.uint(ev.advertiser[i]);
+          events.bytes(offsiteAction[action]);
+          if (prod >= 0) { events.bytes(B.product); events.uint(prod); events.byte(QUOTE); }
+          if (p >= 0) { events.bytes(B.pin); events.uint(p); events.byte(QUOTE); }
+          if (cents > 0) { events.bytes(B.value); events.cents(cents); events.bytes(B.currency); }
+          events.bytes(B.consentEnd);
+        }
+        actionCounts[action]++;
+        lineNo++;
+        if (injector.roll()) {
+          const eventId = 'e' + eventSeq;
+          const c = injector.make({
+            line: events.textSince(lineStart), eventId, ts: isoTime(prefix, ms), userId: 'u' + u,
+            advertiserId: advIds[ev.advertiser[i]], pinId: p >= 0 ? 'p' + p : null,
+          });
+          events.ascii(c.line + '\n');
+          lineNo++;
+          corrupt.ascii('{"line":' + lineNo + ',"kind":"' + c.kind + '","afterEventId":"' + eventId + '"}\n');
+          if (corrupt.full) await corrupt.flush();
+        }
+        if (events.full) await events.flush();
+      }
+      await truth.write(batch);
+      opts.onDay?.(day, config.days, seq);
+    }
+    await Promise.all([events.end(), truth.close(), corrupt.end()]);
+  } catch (e) {
+    await truth.abort();
+    throw e;
   }
-  await Promise.all([events.end(), truth.end(), corrupt.end()]);
 
   const onsite: Record<string, number> = {}, offsite: Record<string, number> = {};
   ACTIONS.forEach((a, k) => ((k < FIRST_OFFSITE ? onsite : offsite)[a] = actionCounts[k]));
