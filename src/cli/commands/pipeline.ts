@@ -9,6 +9,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseChoice, parseIntOption } from '../options';
+import { getBackendFactory } from '../../kge';
 
 interface PipelineOptions {
   out: string;
@@ -43,16 +44,12 @@ function addDays(iso: string, days: number): string {
   return new Date(Date.parse(iso) + days * 86_400_000).toISOString();
 }
 
-/** The backend `auto` picks: native when its addon is built, else the js reference. */
+/** The backend `auto` picks: native when its addon is built and loads, else the js reference. */
 function pickBackend(requested: PipelineOptions['backend']): 'js' | 'native' | 'cuda' {
   if (requested !== 'auto') return requested;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const native = require('../../kge/backends/native') as { nativeAvailable?: () => boolean };
-    if (typeof native.nativeAvailable === 'function' && native.nativeAvailable()) return 'native';
-  } catch {
-    /* addon not built: fall through to js */
-  }
+  const native = getBackendFactory('native').available();
+  if (native.ok) return 'native';
+  process.stderr.write(`pipeline: using the js backend (${native.reason})\n`);
   return 'js';
 }
 
@@ -78,7 +75,7 @@ export function register(program: Command): void {
       const out = path.resolve(opts.out);
       fs.mkdirSync(out, { recursive: true });
       const sim = path.join(out, 'sim');
-      const db = path.join(out, 'graph.db.json');
+      const db = path.join(out, 'graph.jsonl');
       const triples = path.join(out, 'triples');
       const kge = path.join(out, 'kge');
       const rank = path.join(out, 'rank');
