@@ -1,7 +1,7 @@
 /**
  * Ingestion: event files → validated batches → a GraphStore, in bounded memory. Records stream in
  * (readers.ts), are classified (events.ts), and go to the store in batches of `batchSize`, with at most
- * `concurrency` batches in flight, so parsing the next batch overlaps writing the last one.
+ * `concurrency` writes in flight; the next batch is parsed while the last one is written.
  */
 import { promises as fs } from 'fs';
 import type { AdvertiserCatalogRecord, InteractionEvent, PinCatalogRecord } from '../events';
@@ -56,7 +56,11 @@ export interface IngestOptions {
 }
 
 export const DEFAULT_BATCH_SIZE = 10000;
-export const DEFAULT_CONCURRENCY = 2;
+/**
+ * Writes in flight at once. One, because concurrent batches that create edges on the same hub nodes
+ * deadlock in Neo4j (retried, but slow); parsing still overlaps the write in flight.
+ */
+export const DEFAULT_CONCURRENCY = 1;
 
 function emptyBatch(): WriteBatch {
   return { events: [], pins: [], advertisers: [] };
@@ -115,6 +119,9 @@ export async function ingestFiles(store: GraphStore, files: string[], options: I
     batch = emptyBatch();
     batchIds = new Set();
     if (b.events.length + b.pins.length + b.advertisers.length === 0) return;
+    // Wait for a free slot before starting this write; the caller then parses the next batch while it runs.
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    if (failure) return;
     const p = store.write(b).then(
       (r) => {
         summary.stored += r.stored;
@@ -127,7 +134,6 @@ export async function ingestFiles(store: GraphStore, files: string[], options: I
     );
     const tracked = p.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
-    while (inFlight.size >= concurrency) await Promise.race(inFlight);
   };
 
   const reject = (file: string, line: number, field: string, reason: string) => {
