@@ -2,7 +2,7 @@
  * Simulator throughput: events per second writing events.jsonl + truth.jsonl, set against a peer in
  * the same run: writing the same number of bytes of a prebuilt buffer through the same kind of stream
  * (the disk's floor for this output).
- *   npx tsc -p tsconfig.json --outDir build/bench && node build/bench/bench/simulate.js [--users 85000] [--days 14] [--threads on|off] [--keep DIR]
+ *   npx tsc -p tsconfig.json --outDir build/bench && node build/bench/bench/simulate.js [--users 85000] [--days 14] [--keep DIR]
  * The defaults give about 10M events. Prints progress to stderr and a final JSON line.
  */
 import { createWriteStream, promises as fs } from 'fs';
@@ -32,8 +32,7 @@ async function main(): Promise<void> {
   const config = { users, days, pins: Math.max(500, Math.round(users / 4)), advertisers: Math.max(50, Math.round(users / 40)), categories: 200, seed: 1 };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const threads = arg('threads', 'on') === 'on';
-  const m = await simulate(config, dir, { threads, onDay: (d, n, e) => process.stderr.write(`day ${d + 1}/${n}: ${e} events\n`) });
+  const m = await simulate(config, dir, { onDay: (d, n, e) => process.stderr.write(`day ${d + 1}/${n}: ${e} events\n`) });
   const simS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const bytes = (await fs.stat(path.join(dir, 'events.jsonl'))).size + (await fs.stat(path.join(dir, 'truth.jsonl'))).size;
@@ -46,7 +45,6 @@ async function main(): Promise<void> {
   const result = {
     bench: 'simulate',
     config,
-    truthOnWorkerThread: threads,
     events: m.counts.events,
     impressions: m.counts.truth,
     bytesWritten: bytes,

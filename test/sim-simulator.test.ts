@@ -1,5 +1,4 @@
-import { existsSync, promises as fs, readFileSync } from 'fs';
-import { execFileSync } from 'child_process';
+import { promises as fs, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { classifyEvent } from '../src/graph/events';
@@ -306,19 +305,6 @@ describe('--corrupt-rate', () => {
 });
 
 describe('adkg simulate (CLI)', () => {
-  test('the built CLI (truth.jsonl written on a worker thread) gives the same bytes as the in-thread writer', async () => {
-    const root = path.join(__dirname, '..');
-    expect(existsSync(path.join(root, 'dist/sim/truth-worker.js')) ? 'built' : 'run `npm run build` first').toBe('built');
-    const config = { users: 400, pins: 60, advertisers: 9, days: 4, seed: 5, corruptRate: 0.01 };
-    const inThread = await run(config);
-    const out = path.join(tmpRoot, 'cli-worker');
-    execFileSync(process.execPath, [path.join(root, 'bin/adkg.js'), 'simulate', '--out', out, '--users', '400', '--pins', '60', '--advertisers', '9', '--days', '4', '--seed', '5', '--corrupt-rate', '0.01', '--quiet']);
-    for (const f of ['events.jsonl', 'truth.jsonl', 'corrupt.jsonl']) {
-      expect(readFileSync(path.join(out, f)).equals(readFileSync(path.join(inThread.dir, f)))).toBe(true);
-    }
-  });
-
-
   test('writes the files and the manifest records every parameter', async () => {
     const out = path.join(tmpRoot, 'cli');
     await buildProgram().parseAsync(['node', 'adkg', 'simulate', '--out', out, '--users', '200', '--pins', '40', '--advertisers', '8', '--days', '3', '--seed', '11', '--opt-in-share', '0.5', '--corrupt-rate', '0.01', '--quiet']);

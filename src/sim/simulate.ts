@@ -61,8 +61,6 @@ export interface SimManifest {
 export interface SimulateOptions {
   /** Called after each day is written. */
   onDay?: (day: number, days: number, eventsSoFar: number) => void;
-  /** Write truth.jsonl on a worker thread when the compiled worker exists (default true); the bytes are the same. */
-  threads?: boolean;
 }
 
 export async function simulate(partial: Partial<SimConfig>, outDir: string, opts: SimulateOptions = {}): Promise<SimManifest> {
@@ -71,7 +69,7 @@ export async function simulate(partial: Partial<SimConfig>, outDir: string, opts
   await fs.mkdir(outDir, { recursive: true });
   const open = (f: string) => createWriteStream(path.join(outDir, f), { highWaterMark: 8 << 20 });
   const events = new ByteSink(open(SIM_FILES.events));
-  const truth = openTruthWriter(path.join(outDir, SIM_FILES.truth), { users: config.users, pinAdvertiser: world.pinAdvertiser, pinCategory: world.pinCategory }, opts.threads ?? true);
+  const truth = openTruthWriter(path.join(outDir, SIM_FILES.truth), { users: config.users, pinAdvertiser: world.pinAdvertiser, pinCategory: world.pinCategory });
   const corrupt = new ByteSink(open(SIM_FILES.corrupt), 1 << 20);
 
   const advIds = Array.from({ length: config.advertisers }, (_, i) => 'a' + i);
