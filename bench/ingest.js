@@ -60,8 +60,10 @@ async function childPhase() {
   };
   const firstHalf = progress.filter(([x]) => x <= 0.5).reduce((m, [, r]) => Math.max(m, r), 0);
   const secondHalf = progress.filter(([x]) => x > 0.5).reduce((m, [, r]) => Math.max(m, r), 0);
+  const cpu = process.cpuUsage();
   const out = {
     store,
+    clientCpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
     read: summary.read,
     stored: summary.stored,
     duplicates: summary.duplicates,
@@ -143,9 +145,24 @@ async function main() {
         server = await startNeo4j(path.join(work, 'neo4j'));
         uri = server.uri;
       }
+      // CPU seconds of our private server (Linux /proc): how much of the 2-core box Neo4j itself used.
+      const serverCpu = () => {
+        try {
+          const f = fs.readFileSync(`/proc/${server.proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+          return (Number(f[11]) + Number(f[12])) / 100;
+        } catch {
+          return null;
+        }
+      };
       try {
         log(`ingesting into Neo4j at ${uri}${namespace ? ` namespace ${namespace}` : ''}`);
+        const cpu0 = server ? serverCpu() : null;
         result.neo4j = await runChild(['--phase', 'neo4j', '--file', file, '--uri', uri, '--namespace', namespace, '--batch', batch, '--concurrency', concurrency]);
+        const cpu1 = server ? serverCpu() : null;
+        if (cpu0 !== null && cpu1 !== null) {
+          result.neo4j.serverCpuSeconds = Number((cpu1 - cpu0).toFixed(2));
+          result.neo4j.serverCpuMicrosPerEvent = Math.round((1e6 * (cpu1 - cpu0)) / result.neo4j.read);
+        }
         log('neo4j', JSON.stringify(result.neo4j));
         if (flag('reingest')) {
           log('re-ingesting the same file into Neo4j (everything a duplicate)');
@@ -169,6 +186,7 @@ async function main() {
       result.memory = await runChild(['--phase', 'memory', '--file', file, '--db', path.join(work, 'graph.jsonl'), '--batch', batch, '--concurrency', concurrency]);
       log('memory', JSON.stringify(result.memory));
     }
+    result.loadAverage = os.loadavg().map((x) => Number(x.toFixed(2)));
     if (result.neo4j && result.memory) result.neo4jToMemoryThroughput = Number((result.neo4j.eventsPerSecond / result.memory.eventsPerSecond).toFixed(3));
   } finally {
     if (!flag('keep')) fs.rmSync(work, { recursive: true, force: true });

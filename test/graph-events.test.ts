@@ -1,4 +1,6 @@
-import { classifyEvent, MAX_ID_LENGTH, parseTimestamp } from '../src/graph';
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import { classifyEvent, classifyWithSchema, MAX_ID_LENGTH, parseTimestamp, syntheticEventLines } from '../src/graph';
 
 const onsite = { eventId: 'e1', ts: '2026-01-01T10:00:00Z', kind: 'onsite', userId: 'u1', pinId: 'p1', action: 'click' };
 const offsite = { eventId: 'e2', ts: 1767261600000, kind: 'offsite', userId: 'u1', advertiserId: 'a1', action: 'checkout', productId: 'sku', value: 10.5, currency: 'EUR', consent: true };
@@ -88,5 +90,39 @@ describe('event contract', () => {
     expect(parseTimestamp(String(ms))).toBe(ms);
     expect(parseTimestamp('2026-03-01')).toBe(Date.UTC(2026, 2, 1));
     expect(typeof parseTimestamp('2026-13-45T00:00:00Z')).toBe('string');
+  });
+});
+
+describe('fast path', () => {
+  // classifyEvent skips zod for plainly valid records; it must agree with the schema on every input.
+  const odd: unknown[] = [undefined, null, '', ' ', 'x', 'u\u0000', 'ü'.repeat(MAX_ID_LENGTH), 'ü'.repeat(MAX_ID_LENGTH + 1), 0, -1, 1.5, 1767261600000, '1767261600000',
+    '2026-01-01', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00', true, false, 'true', [], {}, 'USD', 'usd', 'click', 'checkout', 'toString', 'constructor', Infinity, NaN];
+  const fields = ['kind', 'eventId', 'ts', 'userId', 'pinId', 'advertiserId', 'action', 'surface', 'productId', 'value', 'currency', 'consent'];
+
+  test('agrees with the zod schema on the fixture, synthetic events and single-field mutations of them', () => {
+    const bases: Record<string, unknown>[] = [
+      ...readFileSync(path.join(__dirname, 'fixtures', 'graph', 'events.jsonl'), 'utf8').split('\n').flatMap((l) => {
+        try {
+          return [JSON.parse(l)];
+        } catch {
+          return [];
+        }
+      }),
+      ...[...syntheticEventLines({ events: 150, seed: 4 })].map((l) => JSON.parse(l)),
+      onsite,
+      offsite,
+    ];
+    let compared = 0;
+    for (const base of bases) {
+      const variants: unknown[] = [base];
+      for (const f of fields) for (const v of odd) variants.push({ ...base, [f]: v });
+      for (const v of variants) {
+        const fast = classifyEvent(v);
+        const schema = classifyWithSchema(v);
+        if (JSON.stringify(fast) !== JSON.stringify(schema)) expect({ v, c: fast }).toEqual({ v, c: schema });
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(50000);
   });
 });

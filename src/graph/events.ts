@@ -139,8 +139,65 @@ export type ClassifiedEvent =
   | { type: 'no-consent' }
   | { type: 'rejected'; field: string; reason: string };
 
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function isId(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH && !CONTROL.test(v) && v.trim().length > 0;
+}
+
+const isOptionalId = (v: unknown) => v === undefined || isId(v);
+
+/**
+ * The common case without zod: a record whose every field is plainly valid is classified here (about ten
+ * times faster); anything else returns null and goes through the zod schema, which decides and explains.
+ * It accepts a subset of what the schema accepts and builds the same result (a test compares the two).
+ */
+function classifyPlainlyValid(r: Record<string, unknown>): ClassifiedEvent | null {
+  if (r.kind === 'onsite') {
+    const relation = ONSITE_RELATION_OF[r.action as OnsiteActionKey];
+    if (relation === undefined || !Object.prototype.hasOwnProperty.call(ONSITE_RELATION_OF, r.action as string)) return null;
+    if (!isId(r.eventId) || !isId(r.userId) || !isId(r.pinId) || !isOptionalId(r.advertiserId)) return null;
+    if (r.surface !== undefined && (typeof r.surface !== 'string' || r.surface.length > 64)) return null;
+    const ts = parseTimestamp(r.ts);
+    if (typeof ts !== 'number') return null;
+    const event: InteractionEvent = { kind: 'onsite', eventId: r.eventId, ts, userId: r.userId, relation, pinId: r.pinId };
+    if (r.advertiserId !== undefined) event.advertiserId = r.advertiserId as string;
+    if (r.surface !== undefined) event.surface = r.surface as string;
+    return { type: 'interaction', event };
+  }
+  if (r.kind === 'offsite') {
+    const relation = OFFSITE_RELATION_OF[r.action as OffsiteActionKey];
+    if (relation === undefined || !Object.prototype.hasOwnProperty.call(OFFSITE_RELATION_OF, r.action as string)) return null;
+    if (!isId(r.eventId) || !isId(r.userId) || !isId(r.advertiserId) || !isOptionalId(r.productId) || !isOptionalId(r.pinId)) return null;
+    if (r.value !== undefined && (typeof r.value !== 'number' || !Number.isFinite(r.value))) return null;
+    if (r.currency !== undefined && (typeof r.currency !== 'string' || !/^[A-Z]{3}$/.test(r.currency))) return null;
+    if (r.consent !== undefined && typeof r.consent !== 'boolean') return null;
+    const ts = parseTimestamp(r.ts);
+    if (typeof ts !== 'number') return null;
+    if (r.consent !== true) return { type: 'no-consent' };
+    const event: InteractionEvent = { kind: 'offsite', eventId: r.eventId, ts, userId: r.userId, relation, advertiserId: r.advertiserId };
+    if (r.productId !== undefined) event.productId = r.productId as string;
+    if (r.pinId !== undefined) event.pinId = r.pinId as string;
+    if (r.value !== undefined) event.value = r.value as number;
+    if (r.currency !== undefined) event.currency = r.currency as string;
+    return { type: 'interaction', event };
+  }
+  return null;
+}
+
+type OnsiteActionKey = keyof typeof ONSITE_RELATION_OF;
+type OffsiteActionKey = keyof typeof OFFSITE_RELATION_OF;
+
 /** Validates one input record; never throws. */
 export function classifyEvent(raw: unknown): ClassifiedEvent {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { type: 'rejected', field: '(record)', reason: 'expected a JSON object' };
+  }
+  return classifyPlainlyValid(raw as Record<string, unknown>) ?? classifyWithSchema(raw);
+}
+
+/** The zod path alone (exported for the test that holds the fast path to it). */
+export function classifyWithSchema(raw: unknown): ClassifiedEvent {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { type: 'rejected', field: '(record)', reason: 'expected a JSON object' };
   }

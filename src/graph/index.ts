@@ -1,6 +1,6 @@
 /** The graph layer: event contract, graph model, stores (Neo4j, embedded memory), ingestion, erasure, snapshots, read-only Cypher. */
 export * from './schema';
-export { classifyEvent, parseTimestamp, eventSchema, MAX_ID_LENGTH } from './events';
+export { classifyEvent, classifyWithSchema, parseTimestamp, eventSchema, MAX_ID_LENGTH } from './events';
 export type { ClassifiedEvent, InteractionEvent, PinCatalogRecord, AdvertiserCatalogRecord, RawEvent } from './events';
 export * from './errors';
 export type { GraphStore, StoreKind, WriteBatch, WriteResult, EraseResult, TimeWindow, KeyedTriple, SnapshotEdges, StoreCounts } from './store/graph-store';

@@ -27,6 +27,8 @@ export interface SyntheticEventOptions {
   duplicateShare?: number;
   /** share of lines that break the contract */
   invalidShare?: number;
+  /** eventIds are `${eventIdPrefix}${n}`; a different prefix gives new events for the same users and pins */
+  eventIdPrefix?: string;
 }
 
 /** Impressions dominate, as in real ad logs. */
@@ -54,6 +56,7 @@ export function* syntheticEventLines(o: SyntheticEventOptions): Generator<string
   const noConsentShare = o.noConsentShare ?? 0.1;
   const duplicateShare = o.duplicateShare ?? 0.01;
   const invalidShare = o.invalidShare ?? 0.001;
+  const ev = o.eventIdPrefix ?? 'ev';
 
   for (let a = 0; a < advertisers; a++) yield JSON.stringify({ kind: 'advertiser', advertiserId: `a${a}`, vertical: `v${a % 7}` });
   const advertiserOf = (p: number) => counterInt(seed, STREAM.adv, p, advertisers);
@@ -63,7 +66,7 @@ export function* syntheticEventLines(o: SyntheticEventOptions): Generator<string
   for (let i = 0; i < o.events; i++) {
     const ts = start + Math.floor((i * span) / Math.max(1, o.events));
     if (counterFloat(seed, STREAM.invalid, i) < invalidShare) {
-      yield JSON.stringify({ eventId: `ev${i}`, ts, kind: 'onsite', userId: `u${i % users}`, action: 'click' }); // no pinId
+      yield JSON.stringify({ eventId: `${ev}${i}`, ts, kind: 'onsite', userId: `u${i % users}`, action: 'click' }); // no pinId
       continue;
     }
     // A duplicate repeats an earlier event line exactly: the same eventId must change nothing.
@@ -76,7 +79,7 @@ export function* syntheticEventLines(o: SyntheticEventOptions): Generator<string
       const action = OFFSITE_ACTIONS[counterInt(seed, STREAM.action, n, OFFSITE_ACTIONS.length)];
       const withProduct = action === 'add_to_cart' || action === 'checkout';
       yield JSON.stringify({
-        eventId: `ev${n}`,
+        eventId: `${ev}${n}`,
         ts: new Date(nts).toISOString(),
         kind: 'offsite',
         userId: `u${u}`,
@@ -89,7 +92,7 @@ export function* syntheticEventLines(o: SyntheticEventOptions): Generator<string
       });
     } else {
       yield JSON.stringify({
-        eventId: `ev${n}`,
+        eventId: `${ev}${n}`,
         ts: nts,
         kind: 'onsite',
         userId: `u${u}`,
