@@ -22,3 +22,5 @@ export type { LoadedQuery, QueryResult, ParamDeclaration, ReadOnlyQueryOptions }
 
 export { syntheticEventLines, writeSyntheticEventFile } from './synthetic-events';
 export type { SyntheticEventOptions } from './synthetic-events';
+export { selectAnchors, nearestAnchors, tripleGraph, defaultAnchorDegreeCount, DEFAULT_ANCHOR_TYPES } from './algorithms/anchor-selection';
+export type { AnchorSelectionOptions } from './algorithms/anchor-selection';

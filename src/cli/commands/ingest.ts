@@ -24,10 +24,10 @@ export function register(program: Command): void {
   const cmd = program
     .command('ingest')
     .description('Stream event files (JSONL, or CSV with a header row) into the graph, in bounded memory; idempotent by eventId')
-    .argument('<files...>', 'event files: *.csv is read as CSV, anything else as JSONL (one event a line)');
+    .argument('<files...>', 'event files: *.csv is CSV whose header row names the event fields (kind, eventId, ts, userId, ...), anything else JSONL (one event a line)');
   addStoreOptions(cmd)
     .option('--batch <n>', 'records per write transaction', parseIntOption('--batch', 1), DEFAULT_BATCH_SIZE)
-    .option('--concurrency <n>', 'batches written at once', parseIntOption('--concurrency', 1), DEFAULT_CONCURRENCY)
+    .option('--concurrency <n>', 'writes in flight at once (above 1, Neo4j batches that touch the same hub nodes may deadlock and be retried)', parseIntOption('--concurrency', 1), DEFAULT_CONCURRENCY)
     .option('--json', 'print one JSON object (read, stored, duplicates, rejected, droppedNoConsent, seconds, eventsPerSecond, rejects …)')
     .addHelpText(
       'after',
