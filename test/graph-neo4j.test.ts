@@ -18,7 +18,7 @@ import {
   TimeWindow,
   writeSyntheticEventFile,
 } from '../src/graph';
-import { FIXTURES, runCli, tmpDir } from './fixtures/graph/helpers';
+import { FIXTURES, freePort, runCli, tmpDir } from './fixtures/graph/helpers';
 
 jest.setTimeout(300000);
 
@@ -139,6 +139,25 @@ describe('Neo4jStore', () => {
     const snap = buildSnapshot(await neo.snapshotEdges({ from: null, to: null }), { window: { from: null, to: null }, minDegree: 0, source: 'x' });
     expect(snap.entities.some((e) => e.type === 'User' && e.id === 'u1')).toBe(false);
     expect(await neo.eraseUser('nobody-here')).toEqual({ userFound: false, events: 0 });
+  });
+});
+
+describe('Neo4jStore edge cases', () => {
+  test('a batch that repeats an eventId stores it once (direct callers need not dedupe)', async () => {
+    const e = { kind: 'onsite' as const, eventId: `rep-${NS}`, ts: Date.UTC(2026, 5, 1), userId: 'u-rep', relation: 'CLICKED' as const, pinId: 'p1' };
+    const before = await neo.counts();
+    expect(await neo.write({ events: [e, { ...e }], pins: [], advertisers: [] })).toEqual({ stored: 1, duplicates: 1 });
+    const after = await neo.counts();
+    expect(after.events).toBe(before.events + 1);
+    expect(after.interactionEdges.CLICKED).toBe((before.interactionEdges.CLICKED ?? 0) + 1);
+    await neo.eraseUser('u-rep');
+  });
+
+  test('ingest into an unreachable Neo4j fails at once with a message that names it', async () => {
+    const port = await freePort();
+    const r = await runCli(['ingest', JSONL, '--store', 'neo4j'], { env: { NEO4J_URI: `bolt://127.0.0.1:${port}` } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`cannot reach Neo4j at bolt://127.0.0.1:${port}`);
   });
 });
 

@@ -174,12 +174,17 @@ export class Neo4jStore implements GraphStore {
     });
   }
 
-  async write(batch: WriteBatch): Promise<WriteResult> {
+  async write(input: WriteBatch): Promise<WriteResult> {
+    // The ingester already removes repeats within a batch; a direct caller may not, and CREATE would then trip the constraint.
+    const events = distinctBy(input.events, (e) => e.eventId);
+    const repeats = input.events.length - events.length;
+    const batch = repeats === 0 ? input : { ...input, events };
     // A concurrent batch may create one of our fresh events between our check and our CREATE; the unique
     // constraint then fails the transaction, and the retry sees that event as stored.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.withWrite('a batch write', (tx) => this.writeInTransaction(tx, batch));
+        const r = await this.withWrite('a batch write', (tx) => this.writeInTransaction(tx, batch));
+        return { stored: r.stored, duplicates: r.duplicates + repeats };
       } catch (e) {
         if (attempt >= 5 || (e as Neo4jError).code !== 'Neo.ClientError.Schema.ConstraintValidationFailed') throw e;
       }
