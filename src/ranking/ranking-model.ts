@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../common/rng';
 import { entityRow } from './data/embedding-export';
+import { Vocabulary } from './data/impressions';
 import { CtrCvrHeads, CvrMode } from './heads/ctr-cvr-heads';
 import { AttentionFinetuner, relationSpaces } from './interaction/attention-finetuner';
 import { ContrastiveFacet } from './pretraining/contrastive';
@@ -34,6 +35,14 @@ export interface ModelOptions {
   pretrainedLearningRate?: number;
   hidden?: number[];
   attnDim?: number;
+  /**
+   * KGE vectors of users and pins with fewer training impressions than this start at zero. TransE/TransR
+   * vectors of barely-seen entities are mostly their random init (noise the tower would trust);
+   * TransRA composes them from anchors, so the default there is 0 (keep all). Default 4 otherwise.
+   */
+  kgeMinImpressions?: number;
+  /** One tower per task (default) instead of a shared one. */
+  taskTowers?: boolean;
   cvrMode?: CvrMode;
   seed?: number;
 }
@@ -53,6 +62,8 @@ export class RankingModel {
   readonly tables: LidTable[] = [];
   readonly slots: Slot[] = [];
   readonly tower: Mlp;
+  /** The CVR task's own tower when `taskTowers` (CVR has ~30× fewer labels; a shared tower leans to CTR). */
+  readonly cvrTower: Mlp | null = null;
   readonly heads: CtrCvrHeads;
   readonly finetuner: AttentionFinetuner | null = null;
   private readonly dots: [string, string][] = [];
@@ -91,17 +102,21 @@ export class RankingModel {
       const d = emb.dim;
       const scaled = new Float32Array(emb.entities.length);
       for (let i = 0; i < scaled.length; i++) scaled[i] = emb.entities[i] * ctx.kgeScale;
-      const kgeTable = (name: string, mapper: IdMapper, type: string, ids: string[]) => {
-        // Ids the KGE never saw start at zero: "no graph knowledge", not noise.
+      const minImpressions = opts.kgeMinImpressions ?? (emb.manifest.model === 'transra' ? 0 : 4);
+      this.facts.kgeMinImpressions = minImpressions;
+      const kgeTable = (name: string, mapper: IdMapper, type: string, vocab: Vocabulary, seen: Int32Array | null) => {
+        // Ids the KGE never (or barely) saw start at zero: "no graph knowledge", not noise.
         const t = table(name, mapper, d, preLr, 0, frozen);
-        const found = initTableFromVectors(t, mapper, ids, (id) => entityRow(emb, type, id), scaled, d);
+        const ids = vocab.ids;
+        const lookup = (id: string) => (seen && seen[vocab.code(id)] < minImpressions ? -1 : entityRow(emb, type, id));
+        const found = initTableFromVectors(t, mapper, ids, lookup, scaled, d);
         this.facts[`${name}Coverage`] = ids.length ? Number((found / ids.length).toFixed(3)) : 0;
         return t;
       };
       const cols = ctx.cols;
-      const userK = kgeTable('user_kge', mappers.user, 'User', cols.users.ids);
-      const pinK = kgeTable('pin_kge', mappers.pin, 'Pin', cols.pins.ids);
-      const advK = kgeTable('advertiser_kge', mappers.advertiser, 'Advertiser', cols.advertisers.ids);
+      const userK = kgeTable('user_kge', mappers.user, 'User', cols.users, ctx.trainImpressions.user);
+      const pinK = kgeTable('pin_kge', mappers.pin, 'Pin', cols.pins, ctx.trainImpressions.pin);
+      const advK = kgeTable('advertiser_kge', mappers.advertiser, 'Advertiser', cols.advertisers, null);
       slot('user_kge', userK, rows.user);
       slot('pin_kge', pinK, rows.pin);
       slot('advertiser_kge', advK, rows.advertiser);
@@ -127,12 +142,13 @@ export class RankingModel {
     const dimOf = (s: string) => this.slots.find((x) => x.name === s)!.table.dim;
     const inDim = this.concat.reduce((a, s) => a + dimOf(s), 0) + this.dots.length + (this.finetuner?.outDim ?? 0);
     this.tower = new Mlp(rng, inDim, opts.hidden ?? [64, 32], 'tower', true);
+    if (opts.taskTowers ?? true) this.cvrTower = new Mlp(rng, inDim, opts.hidden ?? [64, 32], 'cvr_tower', true);
     this.heads = new CtrCvrHeads(rng, this.tower.outDim, opts.cvrMode ?? 'clicks');
     this.facts.towerInputDim = inDim;
   }
 
   get denseVariables(): tf.Variable[] {
-    return [...this.tower.variables, ...this.heads.variables, ...(this.finetuner?.variables ?? [])];
+    return [...this.tower.variables, ...(this.cvrTower?.variables ?? []), ...this.heads.variables, ...(this.finetuner?.variables ?? [])];
   }
 
   /** Logits for a batch; `historyMask` [B, H] is needed only by the attention variant. */
@@ -142,7 +158,8 @@ export class RankingModel {
     if (this.finetuner) {
       parts.push(this.finetuner.apply(lookup('user_kge') as tf.Tensor2D, lookup('pin_kge') as tf.Tensor2D, lookup('advertiser_kge') as tf.Tensor2D, lookup('history_kge') as tf.Tensor3D, historyMask!));
     }
-    return this.heads.apply(this.tower.apply(tf.concat(parts, 1)));
+    const x = tf.concat(parts, 1);
+    return this.heads.apply(this.tower.apply(x), this.cvrTower ? this.cvrTower.apply(x) : undefined);
   }
 
   dispose(): void {

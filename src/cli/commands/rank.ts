@@ -34,6 +34,8 @@ interface RankCliOptions {
   pretrainedLr?: number;
   denseLr: number;
   history: number;
+  sharedTower?: boolean;
+  kgeMinImpressions?: number;
   tableRows?: number;
   contrastive: boolean;
   allowUnknownWindow?: boolean;
@@ -56,6 +58,8 @@ function withCommonOptions(cmd: Command): Command {
     .option('--pretrained-lr <x>', 'learning rate of the KGE- and facet-2-initialised tables (default sparse-lr / 5)', parseFloatOption('--pretrained-lr', 0))
     .option('--dense-lr <x>', 'Adam learning rate of the dense towers', parseFloatOption('--dense-lr', 0), 0.003)
     .option('--history <n>', 'recent clicks per user the attention finetuner sees', parseIntOption('--history', 0), 10)
+    .option('--kge-min-impressions <n>', 'users and pins with fewer training impressions get zero KGE vectors (default 4; 0 for transra exports)', parseIntOption('--kge-min-impressions', 0))
+    .option('--shared-tower', 'one dense tower shared by CTR and CVR (default: one tower per task)')
     .option('--table-rows <n>', 'cap on rows per id table; larger id spaces are hashed into it', parseIntOption('--table-rows', 1))
     .option('--no-contrastive', 'skip facet 2 (user–pin contrastive pretraining) in lid-init and attention')
     .option('--allow-unknown-window', 'accept embeddings whose manifest does not say when their data ends')
@@ -73,7 +77,7 @@ async function prepare(o: RankCliOptions, needEmbeddings: boolean): Promise<{ ct
   const emb = o.embeddings ? await readEmbeddingExport(o.embeddings) : null;
   const ctx = buildRankingContext(cols, emb, { evalDays: o.evalDays, historyLength: o.history, tableRows: o.tableRows, allowUnknownWindow: o.allowUnknownWindow });
   const exp: ExperimentOptions = {
-    model: { sparseOptimizer: o.sparseOptimizer, sparseLearningRate: o.sparseLr, pretrainedLearningRate: o.pretrainedLr, cvrMode: o.cvrMode, seed: o.seed },
+    model: { taskTowers: !o.sharedTower, kgeMinImpressions: o.kgeMinImpressions, sparseOptimizer: o.sparseOptimizer, sparseLearningRate: o.sparseLr, pretrainedLearningRate: o.pretrainedLr, cvrMode: o.cvrMode, seed: o.seed },
     train: { epochs: o.epochs, batchSize: o.batchSize, denseLearningRate: o.denseLr, seed: o.seed },
     contrastive: { seed: o.seed },
     noContrastive: !o.contrastive,
@@ -119,6 +123,8 @@ export function formatAblation(r: AblationResult): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   const out = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)];
+  const v0 = r.variants[0];
+  if (v0) out.push(`evaluation: CTR on ${v0.ctr.samples} impressions, ${v0.ctr.positives} clicks (sparse users: ${v0.ctr.sparseSamples}, ${v0.ctr.sparsePositives}); CVR on ${v0.cvr.samples} clicks, ${v0.cvr.positives} conversions (sparse users: ${v0.cvr.sparseSamples}, ${v0.cvr.sparsePositives})`);
   const ids = r.variants.find((v) => v.variant === 'ids');
   if (ids && r.oracle) {
     for (const v of r.variants.filter((x) => x.variant !== 'ids')) {

@@ -9,6 +9,9 @@ export interface TaskMetrics {
   aucSparse: number | null;
   samples: number;
   sparseSamples: number;
+  /** Positive labels among them (AUC on few positives is noisy). */
+  positives: number;
+  sparsePositives: number;
 }
 
 export interface EvalMetrics {
@@ -20,7 +23,16 @@ function task(labels: number[], scores: number[], sparse: boolean[]): TaskMetric
   const sl: number[] = [];
   const ss: number[] = [];
   sparse.forEach((s, i) => s && (sl.push(labels[i]), ss.push(scores[i])));
-  return { auc: rocAuc(labels, scores), logloss: logLoss(labels, scores), aucSparse: rocAuc(sl, ss), samples: labels.length, sparseSamples: sl.length };
+  const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+  return {
+    auc: rocAuc(labels, scores),
+    logloss: logLoss(labels, scores),
+    aucSparse: rocAuc(sl, ss),
+    samples: labels.length,
+    sparseSamples: sl.length,
+    positives: sum(labels),
+    sparsePositives: sum(sl),
+  };
 }
 
 /** Metrics of predictions (aligned with ctx.split.eval). */

@@ -19,9 +19,9 @@ export class CtrCvrHeads {
   get variables(): tf.Variable[] {
     return [...this.ctr.variables, ...this.cvr.variables];
   }
-  /** Logits [B] of click and of conversion-given-click. */
-  apply(h: tf.Tensor2D): { ctrLogit: tf.Tensor1D; cvrLogit: tf.Tensor1D } {
-    return { ctrLogit: tf.squeeze(this.ctr.apply(h), [1]) as tf.Tensor1D, cvrLogit: tf.squeeze(this.cvr.apply(h), [1]) as tf.Tensor1D };
+  /** Logits [B] of click and of conversion-given-click (from a shared tower output, or one per task). */
+  apply(h: tf.Tensor2D, hCvr: tf.Tensor2D = h): { ctrLogit: tf.Tensor1D; cvrLogit: tf.Tensor1D } {
+    return { ctrLogit: tf.squeeze(this.ctr.apply(h), [1]) as tf.Tensor1D, cvrLogit: tf.squeeze(this.cvr.apply(hCvr), [1]) as tf.Tensor1D };
   }
   /** Joint loss: CTR log-loss plus the CVR loss of the chosen mode. */
   loss(ctrLogit: tf.Tensor1D, cvrLogit: tf.Tensor1D, click: tf.Tensor1D, conversion: tf.Tensor1D): tf.Scalar {

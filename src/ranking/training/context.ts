@@ -37,6 +37,8 @@ export interface RankingContext {
   mappers: { user: IdMapper; pin: IdMapper; advertiser: IdMapper; category: IdMapper; surface: IdMapper; hour: IdMapper };
   rows: FeatureRows;
   embeddings: EmbeddingSet | null;
+  /** Training impressions per user, pin and advertiser code (how much the data has seen each id). */
+  trainImpressions: { user: Int32Array; pin: Int32Array; advertiser: Int32Array };
   /** Scale that brings the export's mean entity norm to 1 (the towers see comparable magnitudes). */
   kgeScale: number;
 }
@@ -85,6 +87,12 @@ export function buildRankingContext(cols: ImpressionColumns, embeddings: Embeddi
   }
   const hist = clickHistories(cols, H);
   for (let j = 0; j < hist.length; j++) rows.history[j] = hist[j] < 0 ? -1 : pinRow[hist[j]];
+  const trainImpressions = { user: new Int32Array(cols.users.size), pin: new Int32Array(cols.pins.size), advertiser: new Int32Array(cols.advertisers.size) };
+  for (const i of split.train) {
+    trainImpressions.user[cols.user[i]]++;
+    trainImpressions.pin[cols.pin[i]]++;
+    trainImpressions.advertiser[cols.advertiser[i]]++;
+  }
   let kgeScale = 1;
   if (embeddings) {
     const d = embeddings.dim;
@@ -105,6 +113,7 @@ export function buildRankingContext(cols: ImpressionColumns, embeddings: Embeddi
     sparseUser: sparseUsers(cols, split.train, opts.sparseThreshold ?? 3),
     mappers,
     rows,
+    trainImpressions,
     embeddings,
     kgeScale,
   };
