@@ -42,20 +42,15 @@ def step_independent(model, ent, rel, proj, h, r, t, n, n_ent, gamma, d, k):
     neg = torch.randint(0, n_ent, (B, n))
     head_side = torch.rand(B, n) < 0.5
     he, te, re, ne = ent(h), ent(t), rel(r), ent(neg)  # (B,d) (B,d) (B,k) (B,n,d)
-    if model == "transe":
-        pos = torch.linalg.vector_norm(he + re - te, dim=-1)
-        nh = torch.where(head_side[..., None], ne, he[:, None, :])
-        nt = torch.where(head_side[..., None], te[:, None, :], ne)
-        negd = torch.linalg.vector_norm(nh + re[:, None, :] - nt, dim=-1)
-    else:
+    if model == "transr":
         M = proj(r).view(B, k, d)
-        ph = torch.bmm(M, he[:, :, None])[:, :, 0]
-        pt = torch.bmm(M, te[:, :, None])[:, :, 0]
-        pn = torch.bmm(ne, M.transpose(1, 2))  # (B,n,k)
-        pos = torch.linalg.vector_norm(ph + re - pt, dim=-1)
-        nh = torch.where(head_side[..., None], pn, ph[:, None, :])
-        nt = torch.where(head_side[..., None], pt[:, None, :], pn)
-        negd = torch.linalg.vector_norm(nh + re[:, None, :] - nt, dim=-1)
+        he = torch.bmm(M, he[:, :, None])[:, :, 0]
+        te = torch.bmm(M, te[:, :, None])[:, :, 0]
+        ne = torch.bmm(ne, M.transpose(1, 2))  # (B,n,k)
+    pos = torch.linalg.vector_norm(he + re - te, dim=-1)
+    # head replaced: ‖e + r − t‖ = ‖e − (t − r)‖; tail replaced: ‖h + r − e‖ = ‖e − (h + r)‖
+    query = torch.where(head_side[..., None], (te - re)[:, None, :], (he + re)[:, None, :])  # (B,n,k)
+    negd = torch.linalg.vector_norm(ne - query, dim=-1)
     return 0.5 * (F.softplus(pos - gamma) + F.softplus(gamma - negd).mean(dim=1)).mean()
 
 
