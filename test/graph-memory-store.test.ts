@@ -198,6 +198,7 @@ describe('MemoryStore file', () => {
     const store = await MemoryStore.open({ dbPath: db });
     expect((await store.counts()).events).toBe(8);
     await store.close();
+    await fs.rm(dir, { recursive: true, force: true });
   }, 180000);
 
   test('a second writer is refused while the first holds the store', async () => {

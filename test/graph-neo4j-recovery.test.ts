@@ -33,7 +33,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await server?.destroy();
+  await mem?.close();
+  await fs.rm(dir, { recursive: true, force: true });
 });
 
 test('Neo4j killed mid-ingest: the ingest fails loudly, and re-running it stores every event exactly once', async () => {

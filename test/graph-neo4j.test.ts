@@ -65,6 +65,7 @@ afterAll(async () => {
     await neo.dropNamespace();
     await neo.close();
   }
+  await fs.rm(dir, { recursive: true, force: true });
 });
 
 describe('Neo4jStore', () => {
