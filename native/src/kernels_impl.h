@@ -71,7 +71,9 @@ inline float pairDistance(const float* ph, const float* r, const float* pt, int 
     return fsqrt(t);
   }
   // l1 in double, as the js reference: v_i = 0 (sign 0) and hinge ties must come out the same there.
-  double t = 0;
+  vd8 acc = {};
+  for (; i + 8 <= k; i += 8) acc += absD8(loadD8(ph + i) + loadD8(r + i) - loadD8(pt + i));
+  double t = hsumD8(acc);
   for (; i < k; i++) t += __builtin_fabs((double)ph[i] + (double)r[i] - (double)pt[i]);
   return (float)t;
 }
@@ -86,6 +88,7 @@ inline void distanceGradient(const float* ph, const float* r, const float* pt, i
     for (; i < k; i++) g[i] = inv * (ph[i] + r[i] - pt[i]);
     return;
   }
+  for (; i + 8 <= k; i += 8) storeH8(g + i, signH8(loadD8(ph + i) + loadD8(r + i) - loadD8(pt + i)));
   for (; i < k; i++) {
     double v = (double)ph[i] + (double)r[i] - (double)pt[i];
     g[i] = v > 0 ? 1.f : (v < 0 ? -1.f : 0.f);
@@ -126,6 +129,12 @@ inline void pairGradient(const float* ph, const float* r, const float* pt, int k
       dr[i] += g;
     }
     return;
+  }
+  for (; i + 8 <= k; i += 8) {
+    vf8h g = c * signH8(loadD8(ph + i) + loadD8(r + i) - loadD8(pt + i));
+    storeH8(dh + i, loadH8(dh + i) + g);
+    storeH8(dt + i, loadH8(dt + i) - g);
+    storeH8(dr + i, loadH8(dr + i) + g);
   }
   for (; i < k; i++) {
     double v = (double)ph[i] + (double)r[i] - (double)pt[i];

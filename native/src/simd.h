@@ -61,6 +61,43 @@ inline vf8 sign8(vf8 v) {
   return p - n;
 }
 
+// Eight floats widened to doubles: l1 residuals h + r − t of float inputs are exact in double, so their
+// signs (and zeros) are those of the float64 reference.
+typedef float vf8h __attribute__((vector_size(32)));
+typedef double vd8 __attribute__((vector_size(64)));
+typedef int64_t vl8 __attribute__((vector_size(64)));
+inline vd8 loadD8(const float* p) {
+  vf8h f;
+  __builtin_memcpy(&f, p, sizeof f);
+  return __builtin_convertvector(f, vd8);
+}
+inline vf8h loadH8(const float* p) {
+  vf8h f;
+  __builtin_memcpy(&f, p, sizeof f);
+  return f;
+}
+inline void storeH8(float* p, vf8h v) { __builtin_memcpy(p, &v, sizeof v); }
+inline vd8 absD8(vd8 v) {
+  vl8 bits;
+  __builtin_memcpy(&bits, &v, sizeof v);
+  bits &= 0x7fffffffffffffffLL;
+  vd8 out;
+  __builtin_memcpy(&out, &bits, sizeof out);
+  return out;
+}
+inline double hsumD8(vd8 v) {
+  v += __builtin_shuffle(v, (vl8){4, 5, 6, 7, 0, 1, 2, 3});
+  v += __builtin_shuffle(v, (vl8){2, 3, 0, 1, 2, 3, 0, 1});
+  v += __builtin_shuffle(v, (vl8){1, 0, 1, 0, 1, 0, 1, 0});
+  return v[0];
+}
+// sign(v) as floats, sign(0) = 0
+inline vf8h signH8(vd8 v) {
+  vd8 zero = {};
+  vl8 s = (v < zero) - (v > zero);  // comparisons give −1 where true
+  return __builtin_convertvector(s, vf8h);
+}
+
 inline float fsqrt(float x) { return __builtin_sqrtf(x); }
 inline float fabsf_(float x) { return __builtin_fabsf(x); }
 
