@@ -150,7 +150,7 @@ void Engine::processGroup(ThreadState& ts, const BatchInput& b, int64_t group) {
   }
   int64_t need = groupScratchFloats(m, d, k, P, n);
   if ((int64_t)ts.scratch.size() < need) ts.scratch.resize(need);
-  size_t needPtrs = 4 * (size_t)std::max(m, std::max(d, k));
+  size_t needPtrs = 5 * (size_t)std::max(std::max(m, n), std::max(d, k));
   if (ts.ptrs.size() < needPtrs) ts.ptrs.resize(needPtrs);
 
   GroupArgs g;
@@ -168,6 +168,7 @@ void Engine::processGroup(ThreadState& ts, const BatchInput& b, int64_t group) {
   g.n = n;
   g.negRow = ts.negRow.data();
   g.negHead = ts.negHead.data();
+  g.shared = shared;
   g.loss = cfg_.loss;
   g.norm = cfg_.norm;
   g.margin = (float)cfg_.margin;

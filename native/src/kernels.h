@@ -25,6 +25,7 @@ struct GroupArgs {
   int n;                      // negatives per positive
   const int* negRow;          // numPos×n local rows of negative entities
   const uint8_t* negHead;     // numPos×n: 1 = the head was replaced
+  bool shared;                // every positive uses the same n negative rows, on the same side
   int loss, norm;
   float margin, tau, scale;   // scale = 1/B (the batch mean)
   float* dR;                  // k: ∂L/∂r added here
@@ -32,12 +33,14 @@ struct GroupArgs {
   double* lossSum;            // Σ ℓ_b × scale added here
   // Scratch, sized by the caller (see groupScratchFloats).
   float* scratch;
-  const float** ptrScratch;   // 2·max(m, k) pointers
+  const float** ptrScratch;   // 5·max(m, d, k) pointers
 };
 
 // Floats of scratch groupForwardBackward needs.
 inline int64_t groupScratchFloats(int m, int d, int k, int numPos, int n) {
-  return (int64_t)m * k * 3 + (int64_t)d * k + (int64_t)numPos * (n + 1) * 2 + 4 * (int64_t)(d > k ? d : k) + 64;
+  return (int64_t)m * k * 3 + (int64_t)d * k + (int64_t)numPos * (n + 1) * 2 + 4 * (int64_t)(d > k ? d : k) + 64 +
+         // shared negatives: Q, dQ (numPos×k), Eᵀ, dE (k×n), A, Aᵀ, S (numPos×n), sums
+         (int64_t)numPos * k * 2 + (int64_t)k * n * 2 + (int64_t)numPos * n * 3 + numPos + n + 64;
 }
 
 struct KernelTable {

@@ -154,6 +154,13 @@ inline float roundTo12Bits(float x) {
 
 inline double softplusD(double x) { return (x > 0 ? x : 0) + log1p(exp(-(x > 0 ? x : -x))); }
 inline double sigmoidD(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
+// softplus(x) and sigmoid(x) from one expf(−|x|), in float (the hot per-negative path).
+inline void softplusSigmoid(float x, float* sp, float* sg) {
+  float e = expf(-fabsf_(x));
+  *sp = (x > 0.f ? x : 0.f) + log1pf(e);
+  float inv = 1.f / (1.f + e);
+  *sg = x >= 0.f ? inv : e * inv;
+}
 
 void groupForwardBackwardK(const adkg::GroupArgs& g) {
   const int d = g.d, k = g.k, m = g.m, n = g.n, B = g.numPos;
@@ -169,6 +176,7 @@ void groupForwardBackwardK(const adkg::GroupArgs& g) {
   const float** rowsB = g.ptrScratch + maxDim;
   float** rowsC = (float**)(g.ptrScratch + 2 * maxDim);
   float** rowsD = (float**)(g.ptrScratch + 3 * maxDim);
+  float** rowsE = (float**)(g.ptrScratch + 4 * maxDim);  // outputs of the shared-negative GEMMs
 
   const float* const* Prow;
   float* const* dProw;
@@ -188,12 +196,55 @@ void groupForwardBackwardK(const adkg::GroupArgs& g) {
     dProw = g.dX;
   }
 
+  // Shared negatives under l2, as PyTorch-BigGraph: the chunk's negative distances are
+  // ‖q_b − E_j‖ = √(‖q‖² + ‖E‖² − 2 q·E) with one GEMM, where q_b = P_h + r (tail side) or P_t − r (head
+  // side) and E_j the negatives' rows; their gradients are two more GEMMs. Positives stay pairwise.
+  const bool gemmNegatives = g.shared && g.norm == adkg::NORM_L2 && B >= 4;
+  float* gQ = s;   s += (int64_t)B * k;
+  float* gdQ = s;  s += (int64_t)B * k;
+  float* gET = s;  s += (int64_t)k * n;
+  float* gdE = s;  s += (int64_t)k * n;
+  float* gS = s;   s += (int64_t)B * n;
+  float* gA = s;   s += (int64_t)B * n;
+  float* gAT = s;  s += (int64_t)B * n;
+  float* gsum = s; s += B + n;
+  const bool headSide = g.negHead[0] != 0;
+  if (gemmNegatives) {
+    const float sgn = headSide ? -1.f : 1.f;
+    for (int b = 0; b < B; b++) {
+      const float* p = Prow[headSide ? g.posT[b] : g.posH[b]];
+      float* q = gQ + (int64_t)b * k;
+      for (int i = 0; i < k; i++) q[i] = p[i] + sgn * g.r[i];
+      rowsA[b] = q;
+      rowsE[b] = gS + (int64_t)b * n;
+    }
+    for (int j = 0; j < n; j++) {
+      const float* e = Prow[g.negRow[j]];
+      for (int i = 0; i < k; i++) gET[(int64_t)i * n + j] = e[i];
+    }
+    for (int i = 0; i < k; i++) rowsB[i] = gET + (int64_t)i * n;
+    gemmK(B, n, k, rowsA, rowsB, rowsE, false);
+    float* ee = gsum + B;  // ‖E_j‖², reused below as column sums once distances are done
+    for (int j = 0; j < n; j++) ee[j] = dot(Prow[g.negRow[j]], Prow[g.negRow[j]], k);
+    for (int b = 0; b < B; b++) {
+      const float* q = gQ + (int64_t)b * k;
+      float qq = dot(q, q, k);
+      float* db = dist + (int64_t)b * (n + 1);
+      const float* sb = gS + (int64_t)b * n;
+      for (int j = 0; j < n; j++) {
+        float d2 = qq + ee[j] - 2.f * sb[j];
+        db[1 + j] = fsqrt(d2 > 0.f ? d2 : 0.f);
+      }
+    }
+  }
+
   // Distances: positive b at dist[b(n+1)], its negative j at dist[b(n+1) + 1 + j].
   for (int b = 0; b < B; b++) {
     const float* ph = Prow[g.posH[b]];
     const float* pt = Prow[g.posT[b]];
     float* db = dist + (int64_t)b * (n + 1);
     db[0] = pairDistance(ph, g.r, pt, k, g.norm);
+    if (gemmNegatives) continue;
     const int* nr = g.negRow + (int64_t)b * n;
     const uint8_t* nh = g.negHead + (int64_t)b * n;
     for (int j = 0; j < n; j++) {
@@ -228,8 +279,10 @@ void groupForwardBackwardK(const adkg::GroupArgs& g) {
           cb[1 + j] = 0.f;
         }
       } else {
-        lb += 0.5 * w * softplusD(gamma - dn);
-        cb[1 + j] = (float)(-0.5 * w * sigmoidD(gamma - dn) * scale);
+        float sp, sg;
+        softplusSigmoid((float)(gamma - dn), &sp, &sg);
+        lb += 0.5 * w * sp;
+        cb[1 + j] = (float)(-0.5 * w * sg * scale);
       }
     }
     if (g.loss == adkg::LOSS_SOFTPLUS) {
@@ -256,6 +309,10 @@ void groupForwardBackwardK(const adkg::GroupArgs& g) {
     const float* db = dist + (int64_t)b * (n + 1);
     const float* cb = coef + (int64_t)b * (n + 1);
     const int h = g.posH[b], t = g.posT[b];
+    if (gemmNegatives) {  // negatives below, all at once
+      if (cb[0] != 0.f) pairGradient(Prow[h], g.r, Prow[t], k, g.norm, cb[0], db[0], dProw[h], dProw[t], g.dR);
+      continue;
+    }
     if (g.loss == adkg::LOSS_MARGIN) {
       // Margin: the positive's coefficient is the sum of its active negatives' weights, so each active
       // negative j is applied together with its share of the positive: c·(g⁺ − g_j) on the rows both
@@ -295,6 +352,54 @@ void groupForwardBackwardK(const adkg::GroupArgs& g) {
       if (c == 0.f) continue;
       if (nh[j]) pairGradient(Prow[nr[j]], g.r, Prow[t], k, g.norm, c, db[1 + j], dProw[nr[j]], dProw[t], g.dR);
       else pairGradient(Prow[h], g.r, Prow[nr[j]], k, g.norm, c, db[1 + j], dProw[h], dProw[nr[j]], g.dR);
+    }
+  }
+
+  if (gemmNegatives) {
+    // a_bj = c_bj / dist_bj; ∂q_b = (Σ_j a_bj) q_b − (A E)_b; ∂E_j = (Σ_b a_bj) E_j − (Aᵀ Q)_j.
+    float* rowSum = gsum;
+    float* colSum = gsum + B;
+    for (int j = 0; j < n; j++) colSum[j] = 0.f;
+    for (int b = 0; b < B; b++) {
+      const float* db = dist + (int64_t)b * (n + 1);
+      const float* cb = coef + (int64_t)b * (n + 1);
+      float* ab = gA + (int64_t)b * n;
+      float rs = 0.f;
+      for (int j = 0; j < n; j++) {
+        float a = db[1 + j] == 0.f ? 0.f : cb[1 + j] / db[1 + j];
+        ab[j] = a;
+        gAT[(int64_t)j * B + b] = a;
+        rs += a;
+        colSum[j] += a;
+      }
+      rowSum[b] = rs;
+    }
+    for (int b = 0; b < B; b++) {
+      rowsA[b] = gA + (int64_t)b * n;
+      rowsE[b] = gdQ + (int64_t)b * k;
+    }
+    for (int j = 0; j < n; j++) rowsB[j] = Prow[g.negRow[j]];
+    gemmK(B, k, n, rowsA, rowsB, rowsE, false);  // A E
+    const float sgn = headSide ? -1.f : 1.f;
+    for (int b = 0; b < B; b++) {
+      float* dq = gdQ + (int64_t)b * k;
+      const float* q = gQ + (int64_t)b * k;
+      for (int i = 0; i < k; i++) dq[i] = rowSum[b] * q[i] - dq[i];
+      // q_b = P_h + r (tail side) or P_t − r (head side)
+      axpy2(dProw[headSide ? g.posT[b] : g.posH[b]], 1.f, dq, 0.f, nullptr, k);
+      axpy2(g.dR, sgn, dq, 0.f, nullptr, k);
+    }
+    for (int j = 0; j < n; j++) {
+      rowsA[j] = gAT + (int64_t)j * B;
+      rowsE[j] = gdE + (int64_t)j * k;
+    }
+    for (int b = 0; b < B; b++) rowsB[b] = gQ + (int64_t)b * k;
+    gemmK(n, k, B, rowsA, rowsB, rowsE, false);  // Aᵀ Q
+    for (int j = 0; j < n; j++) {
+      const float* e = Prow[g.negRow[j]];
+      float* de = gdE + (int64_t)j * k;
+      for (int i = 0; i < k; i++) de[i] = colSum[j] * e[i] - de[i];
+      axpy2(dProw[g.negRow[j]], 1.f, de, 0.f, nullptr, k);
     }
   }
 
