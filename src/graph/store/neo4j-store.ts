@@ -7,8 +7,9 @@
  * edge (u)-[:CHECKOUT {eventId, ts}]->(:Product); structural (p)-[:PROMOTED_BY]->(a), (p)-[:IN_CATEGORY]->(c),
  * (pr)-[:SOLD_BY]->(a). ts is epoch milliseconds (integer).
  *
- * A batch is one executeWrite transaction: MERGE the Event nodes and keep only those created now, then
- * UNWIND the fresh events into edges, one statement per relation (Cypher cannot parameterise a type).
+ * A batch is one executeWrite transaction: one index-seek statement finds the eventIds already stored; for the
+ * fresh events the nodes are MERGEd once per distinct id, Event nodes created, and edges created between nodes
+ * found by internal id, one statement per relation type.
  * Values always travel as parameters; only labels and relation types, from fixed tables, are spliced in.
  */
 import { promises as fs } from 'fs';
@@ -81,6 +82,20 @@ function distinctBy<T>(rows: T[], key: (r: T) => string): T[] {
     return true;
   });
 }
+
+/** Events by relation, in first-seen order: one statement per relation type. */
+function groupByRelation(events: InteractionEvent[]): Map<InteractionRelation, InteractionEvent[]> {
+  const groups = new Map<InteractionRelation, InteractionEvent[]>();
+  for (const e of events) {
+    const g = groups.get(e.relation);
+    if (g) g.push(e);
+    else groups.set(e.relation, [e]);
+  }
+  return groups;
+}
+
+/** A batch's edge statement created fewer edges than it had rows: a node it MERGEd was deleted meanwhile. Retried. */
+class EdgeShortfallError extends Error {}
 
 export class Neo4jStore implements GraphStore {
   readonly kind = 'neo4j' as const;
@@ -186,7 +201,8 @@ export class Neo4jStore implements GraphStore {
         const r = await this.withWrite('a batch write', (tx) => this.writeInTransaction(tx, batch));
         return { stored: r.stored, duplicates: r.duplicates + repeats };
       } catch (e) {
-        if (attempt >= 5 || (e as Neo4jError).code !== 'Neo.ClientError.Schema.ConstraintValidationFailed') throw e;
+        const retriable = (e as Neo4jError).code === 'Neo.ClientError.Schema.ConstraintValidationFailed' || e instanceof EdgeShortfallError;
+        if (attempt >= 5 || !retriable) throw e;
       }
     }
   }
@@ -226,56 +242,80 @@ export class Neo4jStore implements GraphStore {
     );
   }
 
-  private async mergeNodes(tx: ManagedTransaction, label: string, ids: Iterable<string | undefined>): Promise<void> {
+  /**
+   * MERGEs each distinct id once, in sorted order (concurrent batches then take node locks in the same order),
+   * and returns id → internal node id, so the edge statements find their ends by id instead of an index seek.
+   * The ids are used only inside this transaction, which holds the nodes it MERGEd.
+   */
+  private async mergeNodes(tx: ManagedTransaction, label: string, ids: Iterable<string | undefined>): Promise<Map<string, unknown>> {
     const set = new Set<string>();
     for (const id of ids) if (id !== undefined) set.add(id);
-    // Sorted: concurrent batches then take node locks in the same order and do not deadlock.
     const list = [...set].sort();
-    if (list.length > 0) await tx.run(`UNWIND $ids AS id MERGE (:${label} {id: id})`, { ids: list });
+    const map = new Map<string, unknown>();
+    if (list.length === 0) return map;
+    const res = await tx.run(`UNWIND $ids AS id MERGE (n:${label} {id: id}) RETURN collect(id(n)) AS n`, { ids: list });
+    const nodeIds = res.records[0].get('n') as unknown[];
+    list.forEach((id, i) => map.set(id, nodeIds[i]));
+    return map;
   }
 
   /**
-   * Writes events known to be new: their nodes first (each id once), then one statement per kind that
-   * creates the Event nodes and their edges. The edge type comes from row.r, always one of the fixed relation
-   * names of schema.ts (dynamic types, Cypher 5.26). Row keys are short because the driver sends them per row.
+   * Writes events known to be new: their nodes first (each id once per batch), the Event nodes, then one
+   * statement per relation type (a static type plans better than a dynamic one) that creates the edges between
+   * nodes found by internal id. Parameters are parallel lists of primitives, cheaper to send than a map per row.
+   * Each edge statement counts what it created; a shortfall (an end deleted by a concurrent erase) fails the batch.
    */
   private async writeEvents(tx: ManagedTransaction, events: InteractionEvent[]): Promise<void> {
     const L = this.labels;
     const onsite = events.filter((e) => e.kind === 'onsite');
     const offsite = events.filter((e) => e.kind === 'offsite');
-    await this.mergeNodes(tx, L.User, events.map((e) => e.userId));
-    await this.mergeNodes(tx, L.Pin, onsite.map((e) => e.pinId));
-    await this.mergeNodes(tx, L.Advertiser, events.map((e) => e.advertiserId));
-    await this.mergeNodes(tx, L.Product, offsite.map((e) => e.productId));
+    const users = await this.mergeNodes(tx, L.User, events.map((e) => e.userId));
+    const pins = await this.mergeNodes(tx, L.Pin, onsite.map((e) => e.pinId));
+    const advertisers = await this.mergeNodes(tx, L.Advertiser, events.map((e) => e.advertiserId));
+    const products = await this.mergeNodes(tx, L.Product, offsite.map((e) => e.productId));
+    const node = (map: Map<string, unknown>, id: string | undefined) => (id === undefined ? null : map.get(id));
 
-    if (onsite.length > 0) {
-      await tx.run(
-        `UNWIND $rows AS row
-         CREATE (:${L.Event} {id: row.e, ts: toInteger(row.t)})
-         WITH row
-         MATCH (u:${L.User} {id: row.u})
-         MATCH (p:${L.Pin} {id: row.p})
-         CREATE (u)-[:$(row.r) {eventId: row.e, ts: toInteger(row.t), surface: row.s}]->(p)`,
-        { rows: onsite.map((e) => ({ e: e.eventId, t: e.ts, u: e.userId, p: e.pinId, r: e.relation, s: e.surface ?? null })) },
+    await tx.run(`UNWIND range(0, size($e) - 1) AS i CREATE (:${L.Event} {id: $e[i], ts: toInteger($t[i])})`, {
+      e: events.map((e) => e.eventId),
+      t: events.map((e) => e.ts),
+    });
+
+    const expectCreated = async (query: string, params: Record<string, unknown>, expected: number, what: string) => {
+      const res = await tx.run(query, params);
+      const created = res.summary.counters.updates().relationshipsCreated;
+      if (created !== expected) throw new EdgeShortfallError(`${what}: created ${created} of ${expected} edges (a node vanished mid-batch)`);
+    };
+    for (const [rel, group] of groupByRelation(onsite)) {
+      await expectCreated(
+        `UNWIND range(0, size($e) - 1) AS i
+         MATCH (u) WHERE id(u) = $u[i]
+         MATCH (p) WHERE id(p) = $p[i]
+         CREATE (u)-[:${rel} {eventId: $e[i], ts: toInteger($t[i]), surface: $s[i]}]->(p)`,
+        {
+          e: group.map((e) => e.eventId), t: group.map((e) => e.ts), s: group.map((e) => e.surface ?? null),
+          u: group.map((e) => node(users, e.userId)), p: group.map((e) => node(pins, e.pinId)),
+        },
+        group.length,
+        `onsite ${rel}`,
       );
     }
-    if (offsite.length > 0) {
-      await tx.run(
-        `UNWIND $rows AS row
-         CREATE (:${L.Event} {id: row.e, ts: toInteger(row.t)})
-         WITH row
-         MATCH (u:${L.User} {id: row.u})
-         MATCH (a:${L.Advertiser} {id: row.a})
-         CREATE (u)-[:$(row.r) {eventId: row.e, ts: toInteger(row.t), value: row.v, currency: row.c, pinId: row.p}]->(a)
-         WITH row, u WHERE row.pr IS NOT NULL
-         MATCH (pr:${L.Product} {id: row.pr})
-         CREATE (u)-[:$(row.r) {eventId: row.e, ts: toInteger(row.t)}]->(pr)`,
+    for (const [rel, group] of groupByRelation(offsite)) {
+      await expectCreated(
+        `UNWIND range(0, size($e) - 1) AS i
+         MATCH (u) WHERE id(u) = $u[i]
+         MATCH (a) WHERE id(a) = $a[i]
+         CREATE (u)-[:${rel} {eventId: $e[i], ts: toInteger($t[i]), value: $v[i], currency: $c[i], pinId: $pi[i]}]->(a)
+         WITH i, u WHERE $pr[i] IS NOT NULL
+         MATCH (pr) WHERE id(pr) = $pr[i]
+         CREATE (u)-[:${rel} {eventId: $e[i], ts: toInteger($t[i])}]->(pr)`,
         {
-          rows: offsite.map((e) => ({
-            e: e.eventId, t: e.ts, u: e.userId, a: e.advertiserId, r: e.relation,
-            v: e.value ?? null, c: e.currency ?? null, p: e.pinId ?? null, pr: e.productId ?? null,
-          })),
+          e: group.map((e) => e.eventId), t: group.map((e) => e.ts),
+          v: group.map((e) => e.value ?? null), c: group.map((e) => e.currency ?? null), pi: group.map((e) => e.pinId ?? null),
+          u: group.map((e) => node(users, e.userId)), a: group.map((e) => node(advertisers, e.advertiserId)),
+          pr: group.map((e) => node(products, e.productId)),
         },
+        group.length + group.filter((e) => e.productId !== undefined).length,
+        `offsite ${rel}`,
       );
     }
     const promoted = distinctBy(
@@ -284,11 +324,11 @@ export class Neo4jStore implements GraphStore {
     );
     if (promoted.length > 0) {
       await tx.run(
-        `UNWIND $rows AS row
-         MATCH (p:${L.Pin} {id: row.p})
-         MATCH (a:${L.Advertiser} {id: row.a})
+        `UNWIND range(0, size($p) - 1) AS i
+         MATCH (p) WHERE id(p) = $p[i]
+         MATCH (a) WHERE id(a) = $a[i]
          MERGE (p)-[:PROMOTED_BY]->(a)`,
-        { rows: promoted.map((e) => ({ p: e.pinId, a: e.advertiserId })) },
+        { p: promoted.map((e) => node(pins, e.pinId)), a: promoted.map((e) => node(advertisers, e.advertiserId)) },
       );
     }
     const soldBy = distinctBy(
@@ -297,11 +337,11 @@ export class Neo4jStore implements GraphStore {
     );
     if (soldBy.length > 0) {
       await tx.run(
-        `UNWIND $rows AS row
-         MATCH (pr:${L.Product} {id: row.pr})
-         MATCH (a:${L.Advertiser} {id: row.a})
+        `UNWIND range(0, size($pr) - 1) AS i
+         MATCH (pr) WHERE id(pr) = $pr[i]
+         MATCH (a) WHERE id(a) = $a[i]
          MERGE (pr)-[:SOLD_BY]->(a)`,
-        { rows: soldBy.map((e) => ({ pr: e.productId, a: e.advertiserId })) },
+        { pr: soldBy.map((e) => node(products, e.productId)), a: soldBy.map((e) => node(advertisers, e.advertiserId)) },
       );
     }
   }
