@@ -151,7 +151,11 @@ async function benchAdkg(o: Options, g: ReturnType<typeof syntheticGraph>, plan:
 
 /** Positives per second of the PyTorch peer for one cell (a fresh process: same tables size, same batches). */
 function benchTorch(py: string, planFile: string, model: ModelName, s: SamplingName): number {
-  const res = spawnSync(py, [path.join(__dirname, 'pytorch_kge.py'), planFile, model, s], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  // OMP_WAIT_POLICY=PASSIVE: on a shared machine OpenMP's spin-waiting at every op's barrier makes PyTorch
+  // many times slower whenever another process holds a core (measured: 15.7k vs 126k positives/s for TransE
+  // shared at load ≈ 5); passive waiting keeps the comparison about the kernels. Set it yourself to override.
+  const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+  const res = spawnSync(py, [path.join(__dirname, 'pytorch_kge.py'), planFile, model, s], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
   if (res.status !== 0) throw new Error(`the PyTorch peer failed on ${model} ${s} (exit ${res.status})`);
   const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, Record<string, number>>;
   process.stderr.write(`(load average ${os.loadavg()[0].toFixed(1)})\n`);
