@@ -97,7 +97,10 @@ describe('ranking on the real pipeline: simulator → graph snapshot → KGE →
       expect([v.variant, v.ctr.auc! > 0.6]).toEqual([v.variant, true]);
       expect([v.variant, v.cvr.auc! > 0.55]).toEqual([v.variant, true]);
     }
-    expect(r.variants.find((v) => v.variant === 'kge-frozen')!.facts.user_kgeCoverage).toBeGreaterThan(0.5);
+    const facts = r.variants.find((v) => v.variant === 'kge-frozen')!.facts;
+    // Users with < 4 training impressions get no KGE vector (TransR): about half of this small world's.
+    expect(facts.user_kgeCoverage).toBeGreaterThan(0.3);
+    expect(facts.pin_kgeCoverage).toBeGreaterThan(0.8);
     await fs.rm(dir, { recursive: true, force: true });
   });
 });

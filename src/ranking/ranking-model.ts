@@ -75,7 +75,7 @@ export class RankingModel {
     const idDim = opts.idDim ?? 16;
     const kind = opts.sparseOptimizer ?? 'adagrad';
     const sparseLr = opts.sparseLearningRate ?? (kind === 'adagrad' ? 0.05 : 0.005);
-    const preLr = opts.pretrainedLearningRate ?? sparseLr / 5;
+    const preLr = opts.pretrainedLearningRate ?? sparseLr / 25;
     const { mappers, rows } = ctx;
     let seed = 100;
     const table = (name: string, mapper: IdMapper, dim: number, lr: number, initStd = 0.01, frozen = false) => {

@@ -55,7 +55,7 @@ function withCommonOptions(cmd: Command): Command {
     .option('--cvr-mode <mode>', 'clicks: CVR learned on clicked impressions; esmm: pCTR·pCVR fit to conversions on all impressions', parseChoice('--cvr-mode', ['clicks', 'esmm'] as const), 'clicks')
     .option('--sparse-optimizer <kind>', 'row-wise optimizer of the LID tables', parseChoice('--sparse-optimizer', ['adagrad', 'adam'] as const), 'adagrad')
     .option('--sparse-lr <x>', 'learning rate of the id tables (default 0.05 adagrad, 0.005 adam)', parseFloatOption('--sparse-lr', 0))
-    .option('--pretrained-lr <x>', 'learning rate of the KGE- and facet-2-initialised tables (default sparse-lr / 5)', parseFloatOption('--pretrained-lr', 0))
+    .option('--pretrained-lr <x>', 'learning rate of the KGE- and facet-2-initialised tables (default sparse-lr / 25)', parseFloatOption('--pretrained-lr', 0))
     .option('--dense-lr <x>', 'Adam learning rate of the dense towers', parseFloatOption('--dense-lr', 0), 0.003)
     .option('--history <n>', 'recent clicks per user the attention finetuner sees', parseIntOption('--history', 0), 10)
     .option('--kge-min-impressions <n>', 'users and pins with fewer training impressions get zero KGE vectors (default 4; 0 for transra exports)', parseIntOption('--kge-min-impressions', 0))
