@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { NativeEngineConfig } from '../native/addon';
+import type { EngineConfig, EngineHandle } from '../engine-backend';
 
 export type CudaPlacement = 'auto' | 'resident' | 'hybrid';
 
@@ -26,19 +26,8 @@ export interface CudaRunResult {
   syncOutSeconds: number;
 }
 
-export interface CudaEngineHandle {
-  trainBatch(heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number): Promise<number>;
+export interface CudaEngineHandle extends EngineHandle {
   trainRun(heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, batchSize: number, firstStep: number, losses: Float64Array): Promise<CudaRunResult>;
-  gradients(
-    heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number,
-    out: Record<string, Float64Array | undefined>,
-  ): Promise<number>;
-  sampleNegatives(
-    heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number,
-    entities: Int32Array, corruptHead: Uint8Array,
-  ): Promise<void>;
-  scoreAll(side: number, known: Int32Array, relations: Int32Array, out: Float32Array): Promise<void>;
-  dispose(): void;
 }
 
 export interface CudaDeviceInfo {
@@ -51,7 +40,7 @@ export interface CudaDeviceInfo {
 
 export interface CudaAddon {
   info(): CudaDeviceInfo;
-  CudaEngine: new (config: Omit<NativeEngineConfig, 'threads'>, tables: object, optimizer: object, sampling: object, options: CudaEngineOptions) => CudaEngineHandle;
+  CudaEngine: new (config: EngineConfig, tables: object, optimizer: object, sampling: object, options: CudaEngineOptions) => CudaEngineHandle;
 }
 
 /** Where the addon is looked for; ADKG_CUDA_ADDON overrides it (tests use it to simulate a missing build). */

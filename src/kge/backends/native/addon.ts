@@ -4,47 +4,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { EngineConfig, EngineHandle } from '../engine-backend';
 
-/** The addon's own surface (native/src/addon.cc). Numbers are the enums of native/src/engine.h and kernels.h. */
-export interface NativeEngineConfig {
-  model: number;
-  numEntities: number;
-  numRelations: number;
-  dim: number;
-  relDim: number;
-  numAnchors: number;
-  anchorsPerEntity: number;
-  loss: number;
-  norm: number;
-  margin: number;
-  adversarialTemperature: number;
-  negatives: number;
-  sampling: number;
-  chunkSize: number;
-  corruption: number;
-  entityOptimizer: number;
-  relationOptimizer: number;
-  lr: number;
-  relationLr: number;
-  unitBall: number;
-  learnAnchorWeights: number;
-  seed: number;
+/** The addon's own surface (native/src/addon.cc). The native engine takes the shared engine config plus its thread count. */
+export interface NativeEngineConfig extends EngineConfig {
   threads: number;
 }
 
-export interface NativeEngineHandle {
-  trainBatch(heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number): Promise<number>;
-  gradients(
-    heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number,
-    out: Record<string, Float64Array | undefined>,
-  ): Promise<number>;
-  sampleNegatives(
-    heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, step: number,
-    entities: Int32Array, corruptHead: Uint8Array,
-  ): Promise<void>;
-  scoreAll(side: number, known: Int32Array, relations: Int32Array, out: Float32Array): Promise<void>;
-  dispose(): void;
-}
+export type NativeEngineHandle = EngineHandle;
 
 export interface NativeAddon {
   info(): { isa: string; hardwareThreads: number };
