@@ -15,7 +15,9 @@ import { writeTripleSet, type TripleArrays } from '../src/common/triple-set';
 import { buildProgram } from '../src/cli/main';
 
 const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
-  ...defaultsForGraph('transe', 1000).config, lr: 0.01, relationLr: 0.01, negatives: 16, seed: 5, threads: 1, ...over,
+  // Fixed settings, not the TransE defaults (test/kge-defaults.test.ts covers those): lr 0.01 is an Adam-scale rate.
+  ...defaultsForGraph('transe', 1000).config, entityOptimizer: 'adam', relationOptimizer: 'adam', corruption: 'uniform',
+  lr: 0.01, relationLr: 0.01, negatives: 16, seed: 5, threads: 1, ...over,
 });
 
 /** MRR of a model that ranks at random among N entities (expected 1/rank, ties aside): H_N / N. */
