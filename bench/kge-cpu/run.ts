@@ -102,7 +102,7 @@ function config(o: Options, sampling: SamplingName): TrainConfig {
   };
 }
 
-/** adkg's tables for one model, kept across the sampling schemes (the bench times steps, not convergence). */
+/** adkg's freshly initialised tables for one cell (same init scheme as the PyTorch peer). */
 function adkgTables(o: Options, model: ModelName): Pick<BackendInit, 'tables' | 'optimizer' | 'sampling'> {
   const tables = allocateTables({ model, numEntities: o.entities, numRelations: o.relations, dim: o.dim, relDim: o.dim });
   const rng = new SeededRandom(11);
@@ -200,10 +200,11 @@ async function main(): Promise<void> {
     }));
     // Cell by cell, adkg then PyTorch, so that load from elsewhere on the machine falls on both alike.
     for (const m of o.models) {
-      const state = adkgTables(o, m);
       result[m] = {};
       for (const s of o.samplings) {
-        const a = await benchAdkg(o, g, plan, m, s, state);
+        // Fresh tables per cell, as the PyTorch peer starts a fresh process per cell: the losses of the
+        // two sides then follow the same start and can be compared step for step.
+        const a = await benchAdkg(o, g, plan, m, s, adkgTables(o, m));
         const p = py ? benchTorch(py, planFile, m, s) : null;
         result[m][s] = { adkg: Math.round(a), pytorch: p === null ? null : Math.round(p), ratio: p === null ? null : Number((a / p).toFixed(2)) };
       }
