@@ -10,7 +10,7 @@ import { TRAJECTORY_TOLERANCE, type BackendInit } from '../src/kge/backends/back
 import { jsBackendFactory } from '../src/kge/backends/js';
 import { createBackend, getBackendFactory } from '../src/kge/backends/registry';
 import { CudaBackend, cudaBackendFactory, cudaAddonPath, cudaDeviceInfo, cudaUnavailableReason } from '../src/kge/backends/cuda';
-import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableDiff, randomGraph, trajectory } from './kge-cuda-fixtures';
+import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableDiff, randomGraph, trajectory } from './kge-backend-fixtures';
 
 const available = cudaBackendFactory.available();
 const describeGpu = available.ok ? describe : describe.skip;

@@ -8,61 +8,12 @@ import { jsBackendFactory } from '../src/kge/backends/js';
 import { nativeBackendFactory } from '../src/kge/backends/native';
 import { allocateTables, initializeTables, createOptimizerState } from '../src/kge/model';
 import { buildSamplingTables } from '../src/kge/sampling';
-import { SeededRandom, type EntityEntry } from '../src/common';
-import type { AnchorIndex } from '../src/common/anchor-index';
+import { SeededRandom } from '../src/common';
+import { CASES, anchorIndex, baseConfig, batches, maxRelDiff, randomGraph, trajectory, type Graph } from './kge-backend-fixtures';
 
 const available = nativeBackendFactory.available();
 const describeNative = available.ok ? describe : describe.skip;
 if (!available.ok) console.warn(`kge-native tests skipped: ${available.reason}`);
-
-interface Graph {
-  N: number;
-  R: number;
-  heads: Int32Array;
-  relations: Int32Array;
-  tails: Int32Array;
-  entities: EntityEntry[];
-}
-
-function randomGraph(N: number, R: number, T: number, seed: number): Graph {
-  const rng = new SeededRandom(seed);
-  const heads = new Int32Array(T), relations = new Int32Array(T), tails = new Int32Array(T);
-  for (let i = 0; i < T; i++) {
-    relations[i] = rng.int(R);
-    heads[i] = rng.int(N);
-    tails[i] = (heads[i] + 1 + rng.int(N - 1)) % N;
-  }
-  // Sorted by relation, so 'shared' chunks hold one relation (as the trainer orders them).
-  const idx = Array.from({ length: T }, (_, i) => i).sort((a, b) => relations[a] - relations[b] || a - b);
-  const entities = Array.from({ length: N }, (_, i) => ({ id: `e${i}`, type: i % 3 === 0 ? 'Pin' : 'User' }));
-  return {
-    N, R, entities,
-    heads: Int32Array.from(idx, (i) => heads[i]),
-    relations: Int32Array.from(idx, (i) => relations[i]),
-    tails: Int32Array.from(idx, (i) => tails[i]),
-  };
-}
-
-function anchorIndex(N: number, A: number, K: number, seed: number): AnchorIndex {
-  const rng = new SeededRandom(seed);
-  const anchorOf = new Int32Array(N * K).fill(-1), hops = new Int32Array(N * K).fill(-1);
-  for (let e = 0; e < N; e++) {
-    const valid = rng.int(K + 1); // 0..K valid slots, -1 padded after
-    for (let i = 0; i < valid; i++) {
-      anchorOf[e * K + i] = rng.int(A);
-      hops[e * K + i] = 1 + i;
-    }
-  }
-  return { numEntities: N, k: K, anchors: Int32Array.from({ length: A }, (_, a) => a * 2), anchorOf, hops, selection: { byType: [], byDegree: A, maxHops: 3 } };
-}
-
-function baseConfig(over: Partial<TrainConfig>): TrainConfig {
-  return {
-    loss: 'softplus', margin: 6, adversarialTemperature: 0, norm: 'l2', negatives: 8, sampling: 'independent', chunkSize: 16,
-    corruption: 'uniform', entityOptimizer: 'adagrad', relationOptimizer: 'adam', lr: 0.05, relationLr: 0.01,
-    constraint: 'none', learnAnchorWeights: true, seed: 12345, threads: 1, ...over,
-  };
-}
 
 // 40 and 36: whole SIMD tiles (8 and 16 lanes) plus a remainder, so every kernel path runs.
 function makeInit(g: Graph, model: ModelName, config: TrainConfig, dim = 40, relDim = 36): BackendInit {
@@ -90,24 +41,6 @@ function cloneInit(init: BackendInit, config: TrainConfig = init.config): Backen
   };
 }
 
-function batches(g: Graph, B: number, epochs: number): TrainBatch[] {
-  const out: TrainBatch[] = [];
-  let step = 1;
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    for (let off = 0; off < g.heads.length; off += B) {
-      const end = Math.min(g.heads.length, off + B);
-      out.push({ heads: g.heads.subarray(off, end), relations: g.relations.subarray(off, end), tails: g.tails.subarray(off, end), epoch, offset: off, step: step++ });
-    }
-  }
-  return out;
-}
-
-async function trajectory(backend: KgeBackend, bs: TrainBatch[]): Promise<number[]> {
-  const losses: number[] = [];
-  for (const b of bs) losses.push(await backend.trainBatch(b));
-  return losses;
-}
-
 /** ‖a − b‖ / ‖a‖: whole tables (a single Adagrad-amplified rounding residual may move one entry by a step). */
 function tableDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0, n = 0;
@@ -117,24 +50,6 @@ function tableDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return Math.sqrt(d / Math.max(n, 1e-12));
 }
-
-function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1e-3, Math.abs(a[i]), Math.abs(b[i])));
-  return m;
-}
-
-const CASES: Array<[ModelName, Partial<TrainConfig>]> = [
-  ['transe', {}],
-  ['transe', { loss: 'margin', margin: 1, norm: 'l1', sampling: 'shared', entityOptimizer: 'adam', constraint: 'unit-ball' }],
-  ['transe', { adversarialTemperature: 1, corruption: 'bernoulli', sampling: 'shared' }],
-  ['transr', {}],
-  ['transr', { loss: 'margin', margin: 1, sampling: 'shared', corruption: 'typed', constraint: 'unit-ball' }],
-  ['transr', { norm: 'l1', adversarialTemperature: 0.5, entityOptimizer: 'adam', relationOptimizer: 'adagrad' }],
-  ['transra', {}],
-  ['transra', { sampling: 'shared', learnAnchorWeights: false, constraint: 'unit-ball', corruption: 'bernoulli' }],
-  ['transra', { loss: 'margin', margin: 2, norm: 'l1', entityOptimizer: 'adam' }],
-];
 
 describeNative('native backend vs js reference', () => {
   const g = randomGraph(60, 4, 300, 1);

@@ -1,6 +1,7 @@
 /**
- * Shared by test/kge-cuda-backend.test.ts (jest) and bench/kge-gpu/parity.ts (the GPU machine has no jest):
- * small random graphs, model setups and comparisons of the cuda backend against the js reference.
+ * Shared by the backend tests (test/kge-native-backend.test.ts, test/kge-cuda-backend.test.ts) and
+ * bench/kge-gpu/parity.ts (the GPU machine has no jest): small random graphs, model setups, the battery's
+ * config cases and comparisons of a backend against the js reference.
  */
 import type { BackendInit, KgeBackend, ModelName, TrainConfig, TrainBatch } from '../src/kge/backends/backend';
 import { allocateTables, initializeTables, createOptimizerState } from '../src/kge/model';
