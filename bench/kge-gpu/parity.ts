@@ -7,7 +7,7 @@
 import { TRAJECTORY_TOLERANCE } from '../../src/kge/backends/backend';
 import { jsBackendFactory } from '../../src/kge/backends/js';
 import { CudaBackend, cudaUnavailableReason } from '../../src/kge/backends/cuda';
-import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableDiff, randomGraph, trajectory } from '../../test/kge-cuda-fixtures';
+import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
 
 let passed = 0, failed = 0;
 function check(name: string, ok: boolean, detail: string): void {
