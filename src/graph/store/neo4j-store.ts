@@ -97,6 +97,22 @@ function groupByRelation(events: InteractionEvent[]): Map<InteractionRelation, I
 /** A batch's edge statement created fewer edges than it had rows: a node it MERGEd was deleted meanwhile. Retried. */
 class EdgeShortfallError extends Error {}
 
+/** Each attempt after a conflict sees more of the other writers' events as stored, so a few always suffice. */
+const MAX_BATCH_ATTEMPTS = 8;
+
+/**
+ * A concurrent batch stored one of our events first (unique constraint on Event.id). Recognised by the message,
+ * which names the label, through the cause chain: a conflict that reached us wrapped, unrecognised by its code,
+ * once failed a whole two-writer ingest (the code alone would also match other constraints).
+ */
+/** eventLabel as spliced into Cypher, backticks included, which is also how Neo4j's message quotes it. */
+function isEventConflict(e: unknown, eventLabel: string): boolean {
+  for (let x = e as { message?: unknown; cause?: unknown } | undefined, depth = 0; x && depth < 5; x = x.cause as typeof x, depth++) {
+    if (typeof x.message === 'string' && x.message.includes(`already exists with label ${eventLabel} `)) return true;
+  }
+  return false;
+}
+
 export class Neo4jStore implements GraphStore {
   readonly kind = 'neo4j' as const;
   readonly labels: LabelMap;
@@ -201,8 +217,8 @@ export class Neo4jStore implements GraphStore {
         const r = await this.withWrite('a batch write', (tx) => this.writeInTransaction(tx, batch));
         return { stored: r.stored, duplicates: r.duplicates + repeats };
       } catch (e) {
-        const retriable = (e as Neo4jError).code === 'Neo.ClientError.Schema.ConstraintValidationFailed' || e instanceof EdgeShortfallError;
-        if (attempt >= 5 || !retriable) throw e;
+        const retriable = isEventConflict(e, this.labels.Event) || e instanceof EdgeShortfallError;
+        if (attempt >= MAX_BATCH_ATTEMPTS || !retriable) throw e;
       }
     }
   }

@@ -25,6 +25,7 @@ import org.neo4j.io.ByteUnit;
  *   ADKG_NEO4J_BOLT_PORT  Bolt port (default 7687)
  *   ADKG_NEO4J_PAGECACHE  page cache size (default 256m)
  *   ADKG_NEO4J_TX_LOG_RETENTION  transaction-log retention (default "256M size": benches must not fill the disk)
+ *   ADKG_NEO4J_CONF       extra neo4j.conf-style settings file, applied last (overrides the above)
  */
 public final class Launcher {
     private Launcher() {}
@@ -57,7 +58,7 @@ public final class Launcher {
         SocketAddress bolt = new SocketAddress("127.0.0.1", port);
 
         long started = System.nanoTime();
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(homePath)
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(homePath)
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, bolt)
                 .setConfig(BoltConnector.advertised_address, bolt)
@@ -68,8 +69,17 @@ public final class Launcher {
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, env("ADKG_NEO4J_TX_LOG_RETENTION", "256M size"))
                 // Netty's default 5 s quiet period (twice over) made every stop take ~10 s longer.
                 .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
-                .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_timeout, Duration.ofSeconds(5))
-                .build();
+                .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_timeout, Duration.ofSeconds(5));
+        String conf = env("ADKG_NEO4J_CONF", null);
+        if (conf != null) {
+            Path confPath = Path.of(conf);
+            if (!Files.isRegularFile(confPath)) {
+                System.err.println("adkg-neo4j: ADKG_NEO4J_CONF is not a readable file: " + conf);
+                System.exit(2);
+            }
+            builder.loadPropertiesFromFile(confPath);
+        }
+        DatabaseManagementService dbms = builder.build();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("adkg-neo4j: shutting down");
