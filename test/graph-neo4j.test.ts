@@ -42,9 +42,9 @@ async function snapshotFiles(store: GraphStore, window: TimeWindow, minDegree: n
   return files;
 }
 
-async function expectSameSnapshots(mem: GraphStore, window: TimeWindow, minDegree = 0): Promise<number> {
+async function expectSameSnapshots(mem: GraphStore, window: TimeWindow, minDegree: number, store: GraphStore): Promise<number> {
   const a = await snapshotFiles(mem, window, minDegree, path.join(dir, `mem-${Math.random()}`));
-  const b = await snapshotFiles(neo, window, minDegree, path.join(dir, `neo-${Math.random()}`));
+  const b = await snapshotFiles(store, window, minDegree, path.join(dir, `neo-${Math.random()}`));
   for (const f of Object.keys(a)) expect({ file: f, same: a[f].equals(b[f]) }).toEqual({ file: f, same: true });
   return a['train.bin'].length / 12;
 }
@@ -68,11 +68,28 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-describe('Neo4jStore', () => {
+// Both write paths against the same server: the adkg.writeEvents procedure (the launcher registers it) and the
+// plain Cypher statements a server without it gets. Each in its own namespace, each held to the memory store.
+describe.each(['procedure', 'cypher'] as const)('Neo4jStore, %s write path', (writePath) => {
   let mem: MemoryStore;
+  let neo: Neo4jStore;
+  const ns = `${NS}${writePath[0]}`;
+
+  beforeAll(async () => {
+    neo = await Neo4jStore.open({ namespace: ns, maxRetryTimeMs: 30000, writePath });
+  });
+
+  afterAll(async () => {
+    await neo?.dropNamespace();
+    await neo?.close();
+  });
+
+  test('the store writes through the path asked for', () => {
+    expect(neo.writePath).toBe(writePath);
+  });
 
   test('valid, invalid, duplicate and no-consent events: the same accounting as the memory store', async () => {
-    mem = await MemoryStore.open({ dbPath: path.join(dir, 'mem.jsonl') });
+    mem = await MemoryStore.open({ dbPath: path.join(dir, `mem-${writePath}.jsonl`) });
     const m = await ingestFiles(mem, [JSONL], { batchSize: 4 });
     const n = await ingestFiles(neo, [JSONL], { batchSize: 4 });
     const fields = ['read', 'stored', 'duplicates', 'rejected', 'droppedNoConsent', 'droppedErased', 'catalog'] as const;
@@ -83,7 +100,7 @@ describe('Neo4jStore', () => {
     expect(counts).toEqual(await mem.counts());
     expect(counts.events).toBe(8);
     // No-consent events (e5, e9) left no trace.
-    const trace = await driver.executeQuery(`MATCH (e:\`${NS}_Event\`) WHERE e.id IN ['e5','e9'] RETURN count(e) AS n`);
+    const trace = await driver.executeQuery(`MATCH (e:\`${ns}_Event\`) WHERE e.id IN ['e5','e9'] RETURN count(e) AS n`);
     expect(trace.records[0].get('n').toNumber()).toBe(0);
   });
 
@@ -105,9 +122,9 @@ describe('Neo4jStore', () => {
     expect(await neo.counts()).toEqual(await mem.counts());
     const day = 86400000;
     const t0 = Date.UTC(2026, 0, 1);
-    expect(await expectSameSnapshots(mem, { from: null, to: null })).toBeGreaterThan(3000);
-    expect(await expectSameSnapshots(mem, { from: t0 + day, to: t0 + 2.5 * day })).toBeGreaterThan(100);
-    expect(await expectSameSnapshots(mem, { from: t0 + 3 * day, to: null }, 3)).toBeGreaterThan(100);
+    expect(await expectSameSnapshots(mem, { from: null, to: null }, 0, neo)).toBeGreaterThan(3000);
+    expect(await expectSameSnapshots(mem, { from: t0 + day, to: t0 + 2.5 * day }, 0, neo)).toBeGreaterThan(100);
+    expect(await expectSameSnapshots(mem, { from: t0 + 3 * day, to: null }, 3, neo)).toBeGreaterThan(100);
   });
 
   test('two ingests of the same file at once store every event exactly once', async () => {
@@ -120,7 +137,7 @@ describe('Neo4jStore', () => {
     const m = await ingestFiles(mem, [file], { batchSize: 1000 });
     expect(a.stored + b.stored).toBe(m.stored);
     expect(await neo.counts()).toEqual(await mem.counts());
-    await expectSameSnapshots(mem, { from: null, to: null });
+    await expectSameSnapshots(mem, { from: null, to: null }, 0, neo);
   });
 
   test('erasure removes the user, its edges and its events; later snapshots and ingests do not bring it back', async () => {
@@ -132,11 +149,11 @@ describe('Neo4jStore', () => {
     const after = await neo.counts();
     expect(after.events).toBe(before.events - erased.events);
     expect(after).toEqual(await mem.counts());
-    const left = await driver.executeQuery(`MATCH (u:\`${NS}_User\` {id: 'u1'}) RETURN count(u) AS n`);
+    const left = await driver.executeQuery(`MATCH (u:\`${ns}_User\` {id: 'u1'}) RETURN count(u) AS n`);
     expect(left.records[0].get('n').toNumber()).toBe(0);
     const again = await ingestFiles(neo, [JSONL]);
     expect(again.droppedErased).toBe(5);
-    await expectSameSnapshots(mem, { from: null, to: null });
+    await expectSameSnapshots(mem, { from: null, to: null }, 0, neo);
     const snap = buildSnapshot(await neo.snapshotEdges({ from: null, to: null }), { window: { from: null, to: null }, minDegree: 0, source: 'x' });
     expect(snap.entities.some((e) => e.type === 'User' && e.id === 'u1')).toBe(false);
     expect(await neo.eraseUser('nobody-here')).toEqual({ userFound: false, events: 0 });
@@ -152,6 +169,21 @@ describe('Neo4jStore edge cases', () => {
     expect(after.events).toBe(before.events + 1);
     expect(after.interactionEdges.CLICKED).toBe((before.interactionEdges.CLICKED ?? 0) + 1);
     await neo.eraseUser('u-rep');
+  });
+
+  test('ADKG_NEO4J_WRITE_PATH accepts auto, procedure and cypher, and names the choices otherwise', () => {
+    const saved = process.env.ADKG_NEO4J_WRITE_PATH;
+    try {
+      process.env.ADKG_NEO4J_WRITE_PATH = 'cypher';
+      expect(neo4jSettingsFromEnv().writePath).toBe('cypher');
+      process.env.ADKG_NEO4J_WRITE_PATH = 'kernel';
+      expect(() => neo4jSettingsFromEnv()).toThrow('ADKG_NEO4J_WRITE_PATH must be one of auto, procedure, cypher, got "kernel"');
+      delete process.env.ADKG_NEO4J_WRITE_PATH;
+      expect(neo4jSettingsFromEnv().writePath).toBe('auto');
+    } finally {
+      if (saved === undefined) delete process.env.ADKG_NEO4J_WRITE_PATH;
+      else process.env.ADKG_NEO4J_WRITE_PATH = saved;
+    }
   });
 
   test('ingest into an unreachable Neo4j fails at once with a message that names it', async () => {

@@ -15,9 +15,12 @@ import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 import org.neo4j.io.ByteUnit;
+import org.neo4j.kernel.api.procedure.GlobalProcedures;
+import org.neo4j.kernel.internal.GraphDatabaseAPI;
 
 /**
- * Starts an embedded Neo4j Community with Bolt on 127.0.0.1 and no auth, and runs until SIGTERM/SIGINT,
+ * Starts an embedded Neo4j Community with Bolt on 127.0.0.1 and no auth, with the adkg.writeEvents procedure
+ * registered, and runs until SIGTERM/SIGINT,
  * when it shuts the database down cleanly (the shutdown hook waits for checkpoint and store close).
  *
  * Environment:
@@ -80,6 +83,9 @@ public final class Launcher {
             builder.loadPropertiesFromFile(confPath);
         }
         DatabaseManagementService dbms = builder.build();
+        // The ingest procedure (IngestProcedures): Neo4jStore uses it when present, plain Cypher otherwise.
+        GraphDatabaseAPI db = (GraphDatabaseAPI) dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
+        db.getDependencyResolver().resolveDependency(GlobalProcedures.class).registerProcedure(IngestProcedures.class);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("adkg-neo4j: shutting down");

@@ -1,0 +1,196 @@
+package adkg.neo4j;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import org.neo4j.graphdb.ConstraintViolationException;
+import org.neo4j.graphdb.Direction;
+import org.neo4j.graphdb.Label;
+import org.neo4j.graphdb.Node;
+import org.neo4j.graphdb.NotFoundException;
+import org.neo4j.graphdb.Relationship;
+import org.neo4j.graphdb.RelationshipType;
+import org.neo4j.graphdb.Transaction;
+import org.neo4j.procedure.Context;
+import org.neo4j.procedure.Description;
+import org.neo4j.procedure.Mode;
+import org.neo4j.procedure.Name;
+import org.neo4j.procedure.Procedure;
+
+/**
+ * A Neo4jStore batch of interaction events written through the kernel API instead of Cypher: on a 2-core box the
+ * Cypher runtime (row pipelines, expression evaluation, MERGE plans, planning) cost more server CPU per event than
+ * the storage engine's commit. The semantics are those of the Cypher statements in src/graph/store/neo4j-store.ts,
+ * which stay the fallback on servers without this procedure (it also loads as a plugin jar on a stock server):
+ * <ul>
+ * <li>an event whose Event node exists is a duplicate and writes nothing;</li>
+ * <li>User, Pin, Advertiser and Product nodes are found by id or created (MERGE);</li>
+ * <li>one Event node {id, ts} per stored event, under the unique constraint on Event.id: the idempotency guard;</li>
+ * <li>one interaction edge per event, a second one to the Product when an offsite event names it;</li>
+ * <li>PROMOTED_BY (pin→advertiser) and SOLD_BY (product→advertiser) MERGEd once per pair.</li>
+ * </ul>
+ * Whatever a concurrent transaction did first (created the same node or event, erased a user whose node we found)
+ * fails this transaction with a message starting {@value #RETRY}: the caller rolls back and retries the batch, and
+ * the retry sees the other transaction's work. Null-valued properties are not set, as with Cypher's CREATE.
+ */
+public final class IngestProcedures {
+    /** Prefix of the messages that mean "roll back and retry the batch" (Neo4jStore looks for it). */
+    public static final String RETRY = "adkg-retry:";
+
+    @Context
+    public Transaction tx;
+
+    public static final class WriteResult {
+        /** events written now */
+        public long stored;
+        /** events whose Event node existed already */
+        public long duplicates;
+
+        WriteResult(long stored, long duplicates) {
+            this.stored = stored;
+            this.duplicates = duplicates;
+        }
+    }
+
+    @Procedure(name = "adkg.writeEvents", mode = Mode.WRITE)
+    @Description("adkg ingest: writes a batch of interaction events (see Neo4jStore); all lists are parallel, one entry per event")
+    public Stream<WriteResult> writeEvents(
+            @Name("labels") Map<String, Object> labels,
+            @Name("eventIds") List<String> eventIds,
+            @Name("ts") List<Object> ts,
+            @Name("relationTypes") List<String> relationTypes,
+            @Name("offsite") List<Boolean> offsite,
+            @Name("userIds") List<String> userIds,
+            @Name("pinIds") List<Object> pinIds,
+            @Name("advertiserIds") List<Object> advertiserIds,
+            @Name("productIds") List<Object> productIds,
+            @Name("surfaces") List<Object> surfaces,
+            @Name("values") List<Object> values,
+            @Name("currencies") List<Object> currencies) {
+        int n = eventIds.size();
+        for (List<?> l : List.of(ts, relationTypes, offsite, userIds, pinIds, advertiserIds, productIds, surfaces, values, currencies)) {
+            if (l.size() != n) throw new IllegalArgumentException("adkg.writeEvents: argument lists differ in length (" + l.size() + " vs " + n + " eventIds)");
+        }
+        Label event = label(labels, "Event");
+        Nodes users = new Nodes(label(labels, "User"));
+        Nodes pins = new Nodes(label(labels, "Pin"));
+        Nodes advertisers = new Nodes(label(labels, "Advertiser"));
+        Nodes products = new Nodes(label(labels, "Product"));
+        Map<String, RelationshipType> types = new HashMap<>();
+        // Distinct (from, to) pairs: a pin or product may name more than one advertiser across events.
+        Map<Node, Set<Node>> promoted = new HashMap<>(), soldBy = new HashMap<>();
+        long stored = 0, duplicates = 0;
+        for (int i = 0; i < n; i++) {
+            String id = eventIds.get(i);
+            if (tx.findNode(event, "id", id) != null) {
+                duplicates++;
+                continue;
+            }
+            long t = ((Number) ts.get(i)).longValue();
+            Node e = tx.createNode(event);
+            setUnique(e, event, id);
+            e.setProperty("ts", t);
+            RelationshipType type = types.computeIfAbsent(relationTypes.get(i), RelationshipType::withName);
+            Node user = users.merge(userIds.get(i));
+            Node advertiser = advertisers.merge((String) advertiserIds.get(i));
+            if (!offsite.get(i)) {
+                Node pin = pins.merge((String) pinIds.get(i));
+                Relationship r = link(user, pin, type, id, t);
+                setIfPresent(r, "surface", surfaces.get(i));
+                if (advertiser != null) promoted.computeIfAbsent(pin, k -> new HashSet<>()).add(advertiser);
+            } else {
+                Relationship r = link(user, advertiser, type, id, t);
+                setIfPresent(r, "value", values.get(i));
+                setIfPresent(r, "currency", currencies.get(i));
+                setIfPresent(r, "pinId", pinIds.get(i));
+                Node product = products.merge((String) productIds.get(i));
+                if (product != null) {
+                    link(user, product, type, id, t);
+                    soldBy.computeIfAbsent(product, k -> new HashSet<>()).add(advertiser);
+                }
+            }
+            stored++;
+        }
+        RelationshipType promotedBy = RelationshipType.withName("PROMOTED_BY"), soldByType = RelationshipType.withName("SOLD_BY");
+        promoted.forEach((pin, ads) -> ads.forEach(advertiser -> mergeEdge(pin, advertiser, promotedBy)));
+        soldBy.forEach((product, ads) -> ads.forEach(advertiser -> mergeEdge(product, advertiser, soldByType)));
+        return Stream.of(new WriteResult(stored, duplicates));
+    }
+
+    private static Label label(Map<String, Object> labels, String key) {
+        Object name = labels.get(key);
+        if (!(name instanceof String s) || s.isEmpty()) throw new IllegalArgumentException("adkg.writeEvents: labels." + key + " is missing");
+        return Label.label(s);
+    }
+
+    /** Nodes of one label found by id, or created: MERGE on the unique id, once per id per batch. */
+    private final class Nodes {
+        private final Label label;
+        private final Map<String, Node> byId = new HashMap<>();
+
+        Nodes(Label label) {
+            this.label = label;
+        }
+
+        Node merge(String id) {
+            if (id == null) return null;
+            Node node = byId.get(id);
+            if (node == null) {
+                node = tx.findNode(label, "id", id);
+                if (node == null) {
+                    node = tx.createNode(label);
+                    setUnique(node, label, id);
+                }
+                byId.put(id, node);
+            }
+            return node;
+        }
+    }
+
+    /** Sets the unique id; a concurrent transaction's node with the same id makes this batch retry. */
+    private static void setUnique(Node node, Label label, String id) {
+        try {
+            node.setProperty("id", id);
+        } catch (RuntimeException conflict) {
+            // The constraint surfaces as ConstraintViolationException or, when the other transaction committed while
+            // we waited for its lock, as a raw IndexEntryConflictException: both mean another batch won.
+            // No cause attached: Neo4j reports a failed procedure by its root cause's message, which must carry the mark.
+            throw new ConstraintViolationException(RETRY + " a concurrent batch created " + label.name() + " " + id + " (" + conflict + ")");
+        }
+    }
+
+    private static Relationship link(Node from, Node to, RelationshipType type, String eventId, long ts) {
+        Relationship r;
+        try {
+            r = from.createRelationshipTo(to, type);
+        } catch (NotFoundException gone) {
+            // A node found at the start of this batch was erased and committed meanwhile.
+            throw new NotFoundException(RETRY + " a node of this batch was deleted meanwhile (" + gone + ")");
+        }
+        r.setProperty("eventId", eventId);
+        r.setProperty("ts", ts);
+        return r;
+    }
+
+    /** MERGE (from)-[:type]->(to): checked, then re-checked under from's lock, so concurrent batches create it once. */
+    private void mergeEdge(Node from, Node to, RelationshipType type) {
+        if (hasEdge(from, to, type)) return;
+        tx.acquireWriteLock(from);
+        if (!hasEdge(from, to, type)) from.createRelationshipTo(to, type);
+    }
+
+    private static boolean hasEdge(Node from, Node to, RelationshipType type) {
+        try (var rels = from.getRelationships(Direction.OUTGOING, type)) {
+            for (Relationship r : rels) if (r.getEndNode().equals(to)) return true;
+        }
+        return false;
+    }
+
+    private static void setIfPresent(Relationship r, String key, Object value) {
+        if (value != null) r.setProperty(key, value);
+    }
+}
