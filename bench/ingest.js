@@ -4,7 +4,7 @@
  * bench/ingest: events/s and peak RSS of `adkg ingest` into Neo4j and into the memory store.
  *
  * Plain JavaScript on the compiled library (no ts-node in this project): run `npm run build` first, then
- *   node bench/ingest.js [--events 1000000] [--batch 10000] [--concurrency 1] [--only neo4j|memory] [--reingest]
+ *   node bench/ingest.js [--events 1000000] [--batch 10000] [--concurrency N (default: the store's own, 2 for Neo4j with adkg.writeEvents)] [--only neo4j|memory] [--reingest]
  *
  * It writes a synthetic event file (src/graph/synthetic-events.ts: catalog, onsite and offsite events with
  * 1% duplicates, 0.1% invalid lines, 10% of offsite without consent), then ingests it in a child process per
@@ -48,7 +48,7 @@ async function childPhase() {
   const progress = [];
   const summary = await graph.ingestFiles(opened, [file], {
     batchSize: Number(arg('batch', 10000)),
-    concurrency: Number(arg('concurrency', 1)),
+    concurrency: arg('concurrency', 'store') === 'store' ? undefined : Number(arg('concurrency')),
     onProgress: (p) => progress.push([p.bytesRead / p.totalBytes, process.memoryUsage().rss]),
   });
   const closeStart = Date.now();
@@ -63,6 +63,8 @@ async function childPhase() {
   const cpu = process.cpuUsage();
   const out = {
     store,
+    ...(store === 'neo4j' ? { writePath: opened.writePath } : {}),
+    concurrency: arg('concurrency', 'store') === 'store' ? opened.preferredConcurrency : Number(arg('concurrency')),
     clientCpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
     read: summary.read,
     stored: summary.stored,
@@ -125,7 +127,7 @@ async function main() {
   if (arg('phase')) return childPhase();
   const events = Number(arg('events', 1000000));
   const batch = arg('batch', '10000');
-  const concurrency = arg('concurrency', '1');
+  const concurrency = arg('concurrency', 'store');
   const only = arg('only', null);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'adkg-bench-ingest-'));
   const file = path.join(work, 'events.jsonl');
@@ -133,7 +135,7 @@ async function main() {
   const lines = await graph.writeSyntheticEventFile(file, { events, seed: 1 });
   const bytes = fs.statSync(file).size;
   log(`${lines} lines, ${(bytes / 2 ** 20).toFixed(1)} MiB`);
-  const result = { bench: 'ingest', events, lines, fileMiB: Number((bytes / 2 ** 20).toFixed(1)), batch: Number(batch), concurrency: Number(concurrency), cpus: os.cpus().length, node: process.version };
+  const result = { bench: 'ingest', events, lines, fileMiB: Number((bytes / 2 ** 20).toFixed(1)), batch: Number(batch), concurrency, cpus: os.cpus().length, node: process.version };
 
   try {
     if (only !== 'memory') {

@@ -1,12 +1,12 @@
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, IngestFailedError, ingestFiles, IngestSummary, openStore } from '../../graph';
+import { DEFAULT_BATCH_SIZE, IngestFailedError, ingestFiles, IngestSummary, openStore } from '../../graph';
 import { addStoreOptions, StoreFlags, storeOptions } from '../graph-store-options';
 import { parseIntOption } from '../options';
 
 interface IngestFlags extends StoreFlags {
   batch: number;
-  concurrency: number;
+  concurrency?: number;
   json?: boolean;
 }
 
@@ -27,7 +27,11 @@ export function register(program: Command): void {
     .argument('<files...>', 'event files: *.csv is CSV whose header row names the event fields (kind, eventId, ts, userId, ...), anything else JSONL (one event a line)');
   addStoreOptions(cmd)
     .option('--batch <n>', 'records per write transaction', parseIntOption('--batch', 1), DEFAULT_BATCH_SIZE)
-    .option('--concurrency <n>', 'writes in flight at once (above 1, Neo4j batches that touch the same hub nodes may deadlock and be retried)', parseIntOption('--concurrency', 1), DEFAULT_CONCURRENCY)
+    .option(
+      '--concurrency <n>',
+      'writes in flight at once (default: 2 into a Neo4j with the adkg.writeEvents procedure, whose batches run on two server cores; otherwise 1, as concurrent Cypher batches contend on hub nodes)',
+      parseIntOption('--concurrency', 1),
+    )
     .option('--json', 'print one JSON object (read, stored, duplicates, rejected, droppedNoConsent, seconds, eventsPerSecond, rejects …)')
     .addHelpText(
       'after',

@@ -57,8 +57,8 @@ export interface IngestOptions {
 
 export const DEFAULT_BATCH_SIZE = 10000;
 /**
- * Writes in flight at once. One, because concurrent batches that create edges on the same hub nodes
- * deadlock in Neo4j (retried, but slow); parsing still overlaps the write in flight.
+ * Writes in flight at once when neither the caller nor the store says (GraphStore.preferredConcurrency).
+ * Parsing always overlaps the writes in flight.
  */
 export const DEFAULT_CONCURRENCY = 1;
 
@@ -68,7 +68,7 @@ function emptyBatch(): WriteBatch {
 
 export async function ingestFiles(store: GraphStore, files: string[], options: IngestOptions = {}): Promise<IngestSummary> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  const concurrency = Math.max(1, options.concurrency ?? store.preferredConcurrency ?? DEFAULT_CONCURRENCY);
   const maxRejectSamples = options.maxRejectSamples ?? 20;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be an integer ≥ 1, got ${batchSize}`);
 

@@ -57,6 +57,8 @@ export interface GraphStore {
   /** SHA-256 (hex) of every erased user id: the ingester drops their events so an erased user never returns. */
   erasedUserHashes(): Promise<Set<string>>;
   write(batch: WriteBatch): Promise<WriteResult>;
+  /** Writes in flight at once that suit this store when the caller does not say (ingestFiles). */
+  readonly preferredConcurrency: number;
   eraseUser(userId: string): Promise<EraseResult>;
   snapshotEdges(window: TimeWindow): Promise<SnapshotEdges>;
   counts(): Promise<StoreCounts>;

@@ -91,6 +91,8 @@ async function acquireLock(lockPath: string, dbPath: string): Promise<void> {
 
 export class MemoryStore implements GraphStore {
   readonly kind = 'memory' as const;
+  /** Writes are synchronous in this process: more in flight would gain nothing. */
+  readonly preferredConcurrency = 1;
   readonly graph = new MultiDirectedGraph<NodeAttributes, EdgeAttributes>();
   private readonly events = new Map<string, InteractionEvent>();
   private readonly tombstones = new Set<string>();
