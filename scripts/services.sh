@@ -60,6 +60,16 @@ pid_alive() {
 
 # ---------- Neo4j ----------
 
+# The pid of the launcher JVM whose ADKG_NEO4J_HOME is ours (empty when none runs).
+neo4j_pid_by_home() {
+  local pid
+  for pid in $(pgrep -f -- adkg-neo4j.jar); do
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx -- "ADKG_NEO4J_HOME=$NEO4J_HOME" || continue
+    echo "$pid"
+    return 0
+  done
+}
+
 # Runs RETURN 1 over Bolt with neo4j-driver; prints the server version on success.
 neo4j_query() {
   [[ -d "$ROOT/node_modules/neo4j-driver" ]] || { echo "neo4j-driver is not installed (run npm ci)"; return 2; }
@@ -151,6 +161,15 @@ run 'services.sh down' first, or give a second instance its own ADKG_SERVICES_DI
     ADKG_NEO4J_HOME="$NEO4J_HOME" ADKG_NEO4J_BOLT_PORT="$BOLT_PORT" ADKG_NEO4J_PAGECACHE="${ADKG_NEO4J_PAGECACHE:-256m}" \
       setsid nohup java "${NEO4J_JVM_OPTS[@]}" -jar "$LAUNCHER_JAR" >>"$NEO4J_LOG" 2>&1 </dev/null 9>&- &
     echo $! >"$NEO4J_PIDFILE"
+    # setsid forks when its caller leads a process group (a shell with job control on), and then $! is a parent
+    # that has already exited: record the java process itself.
+    local real
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      real="$(neo4j_pid_by_home)"
+      [[ -n "$real" ]] && break
+      sleep 0.3
+    done
+    [[ -n "$real" ]] && echo "$real" >"$NEO4J_PIDFILE"
   fi
   local deadline=$((SECONDS + TIMEOUT))
   while ((SECONDS < deadline)); do
