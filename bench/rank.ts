@@ -1,13 +1,16 @@
 /**
  * Ranking bench: the ablation ladder on a simulated world with real KGE embeddings.
  *   npx tsc -p tsconfig.json --outDir build/bench && node build/bench/bench/rank.js [--users N] [--days N] \
- *     [--eval-days N] [--kge transr|transe] [--kge-dim N] [--kge-epochs N] [--kge-backend js|native] [--epochs N]
+ *     [--eval-days N] [--kge transr|transe] [--kge-dim N] [--kge-epochs N] [--kge-backend js|native] [--epochs N] [--offsite both|tokens|features|none]
+ * The attention variant reads the users' offsite neighbours from the same snapshot the KGE was trained on.
  * Prints the ablation table (stderr: progress) and a final JSON line.
  */
 import * as os from 'os';
 import * as path from 'path';
 import { formatAblation } from '../src/cli/commands/rank';
-import { buildRankingContext, readEmbeddingExport, readImpressions, runAblation } from '../src/ranking';
+import { parseChoice } from '../src/cli/options';
+import { readTripleSet } from '../src/common/triple-set';
+import { OFFSITE_USES, buildRankingContext, readEmbeddingExport, readImpressions, runAblation } from '../src/ranking';
 import { simulatedWorldWithEmbeddings } from '../test/ranking-pipeline';
 
 function arg(name: string, def: string): string {
@@ -28,9 +31,11 @@ async function main(): Promise<void> {
     kge: { model: arg('kge', 'transr') as 'transr', dim: Number(arg('kge-dim', '32')), epochs: Number(arg('kge-epochs', '30')), backend: arg('kge-backend', 'native') as 'native' },
     log,
   });
-  const ctx = buildRankingContext(await readImpressions(p.dataDir), await readEmbeddingExport(p.embeddingsDir), { evalDays });
-  log(`ranking: train ${ctx.split.train.length}, eval ${ctx.split.eval.length} impressions`);
-  const r = await runAblation(ctx, { train: { epochs: Number(arg('epochs', '2')) }, log });
+  const graph = { set: await readTripleSet(p.triplesDir), dir: p.triplesDir };
+  const ctx = buildRankingContext(await readImpressions(p.dataDir), await readEmbeddingExport(p.embeddingsDir), { evalDays, graph });
+  log(`ranking: train ${ctx.split.train.length}, eval ${ctx.split.eval.length} impressions; offsite edges ${ctx.offsite?.edges} of ${ctx.offsite?.users} users`);
+  const offsite = parseChoice('--offsite', OFFSITE_USES)(arg('offsite', 'both'));
+  const r = await runAblation(ctx, { model: { offsite }, train: { epochs: Number(arg('epochs', '2')) }, log });
   process.stdout.write(formatAblation(r) + '\n');
   for (const v of r.variants) {
     const pr = v.train.profile;
@@ -45,6 +50,7 @@ async function main(): Promise<void> {
     evalImpressions: ctx.split.eval.length,
     kgeTriples: p.triples,
     kgeSeconds: Number(p.kgeSeconds.toFixed(1)),
+    offsite: { use: offsite, edges: ctx.offsite?.edges, users: ctx.offsite?.users },
     variants: r.variants.map((v) => ({
       variant: v.variant,
       ctr: { auc: v.ctr.auc, logloss: v.ctr.logloss, aucSparse: v.ctr.aucSparse },

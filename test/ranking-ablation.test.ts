@@ -5,8 +5,9 @@ import { buildProgram } from '../src/cli/main';
 import { formatAblation } from '../src/cli/commands/rank';
 import { getBackendFactory } from '../src/kge';
 import { VARIANTS, buildRankingContext, readEmbeddingExport, readImpressions, readNpy, runAblation } from '../src/ranking';
-import { DAY, START, makeWorld, writeFixtureExport, writeWorld } from './ranking-fixtures';
+import { DAY, START, fixtureGraph, makeWorld, writeFixtureExport, writeWorld } from './ranking-fixtures';
 import { simulatedWorldWithEmbeddings } from './ranking-pipeline';
+import { writeTripleSet, readTripleSet } from '../src/common/triple-set';
 
 /** Runs the CLI in-process and returns what it wrote to stdout. */
 async function cli(args: string[]): Promise<string> {
@@ -31,6 +32,8 @@ describe('adkg rank on a fixture world with known structure', () => {
     await writeWorld(path.join(dir, 'data'), w);
     await writeFixtureExport(path.join(dir, 'emb'), w, { windowTo: new Date(START + 4 * DAY).toISOString() });
     await writeFixtureExport(path.join(dir, 'leaky'), w, { windowTo: new Date(START + 5 * DAY + 1).toISOString() });
+    await writeTripleSet(path.join(dir, 'graph'), fixtureGraph(w, START + 4 * DAY));
+    await writeTripleSet(path.join(dir, 'leaky-graph'), fixtureGraph(w, START + 5 * DAY));
   });
 
   test('ablation --json: every variant learns, KGE helps, the oracle is the ceiling', async () => {
@@ -75,6 +78,21 @@ describe('adkg rank on a fixture world with known structure', () => {
       /reaches into the evaluation days that start at 2026-01-05T00:00:00.000Z \(--eval-days 2\)/,
     );
     await expect(cli(['rank', 'train', '--data', path.join(dir, 'data'), '--variant', 'kge-frozen', '--out', path.join(dir, 'x'), '--quiet'])).rejects.toThrow(/--embeddings <dir> is required/);
+    const leakyGraph = ['--embeddings', path.join(dir, 'emb'), '--triples', path.join(dir, 'leaky-graph'), '--variant', 'attention', '--out', path.join(dir, 'x'), '--quiet'];
+    await expect(cli(['rank', 'train', '--data', path.join(dir, 'data'), ...leakyGraph])).rejects.toThrow(
+      /graph snapshot .*leaky-graph were built from data up to 2026-01-06T00:00:00.000Z, which reaches into the evaluation days/,
+    );
+  });
+
+  test('train --triples: the attention variant reads the users\' offsite neighbours', async () => {
+    const out = path.join(dir, 'out-offsite');
+    const args = ['rank', 'train', '--data', path.join(dir, 'data'), '--embeddings', path.join(dir, 'emb'), '--triples', path.join(dir, 'graph'), '--variant', 'attention'];
+    const text = await cli([...args, '--epochs', '1', '--offsite-tokens', '4', '--out', out, '--json', '--quiet']);
+    expect(JSON.parse(text.trim().split('\n').pop()!).cvr.auc).toBeGreaterThan(0.55);
+    const saved = JSON.parse(await fs.readFile(path.join(out, 'result.json'), 'utf8'));
+    expect(saved.facts).toMatchObject({ offsite: 'both', offsiteWide: 1, offsiteTokens: 4 });
+    await cli([...args, '--epochs', '1', '--offsite', 'none', '--out', out, '--quiet']);
+    expect(JSON.parse(await fs.readFile(path.join(out, 'result.json'), 'utf8')).facts).toMatchObject({ offsite: 'none', offsiteWide: 0 });
   });
 });
 
@@ -89,7 +107,12 @@ describe('ranking on the real pipeline: simulator → graph snapshot → KGE →
     });
     const emb = await readEmbeddingExport(p.embeddingsDir);
     expect(Date.parse(emb.manifest.window.to!)).toBeLessThanOrEqual(p.evalStart);
-    const ctx = buildRankingContext(await readImpressions(p.dataDir), emb, { evalDays: 2 });
+    const graph = await readTripleSet(p.triplesDir);
+    expect(Date.parse(graph.manifest.window.to!)).toBeLessThanOrEqual(p.evalStart);
+    const ctx = buildRankingContext(await readImpressions(p.dataDir), emb, { evalDays: 2, graph: { set: graph, dir: p.triplesDir } });
+    // Opted-in users (60 % by default) leave offsite edges in the graph; the others none.
+    expect(ctx.offsite!.users).toBeGreaterThan(0.3 * ctx.cols.users.size);
+    expect(ctx.offsite!.users).toBeLessThan(0.8 * ctx.cols.users.size);
     const r = await runAblation(ctx, { train: { epochs: 2 } });
     expect(r.oracle).not.toBeNull();
     if (process.env.RANK_TEST_VERBOSE) console.log(formatAblation(r));
@@ -97,6 +120,7 @@ describe('ranking on the real pipeline: simulator → graph snapshot → KGE →
       expect([v.variant, v.ctr.auc! > 0.6]).toEqual([v.variant, true]);
       expect([v.variant, v.cvr.auc! > 0.55]).toEqual([v.variant, true]);
     }
+    expect(r.variants.find((v) => v.variant === 'attention')!.facts.offsite).toBe('both');
     const facts = r.variants.find((v) => v.variant === 'kge-frozen')!.facts;
     // Users with < 4 training impressions get no KGE vector (TransR): about half of this small world's.
     expect(facts.user_kgeCoverage).toBeGreaterThan(0.3);

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { EMBEDDING_FORMAT, EmbeddingManifest } from '../src/common/embedding-export';
 import { ImpressionRecord } from '../src/common/impression';
 import { SeededRandom } from '../src/common/rng';
+import { EntityEntry, TripleSet, makeManifest } from '../src/common/triple-set';
 import { writeNpy } from '../src/ranking/data/npy';
 
 export const DAY = 86_400_000;
@@ -127,4 +128,35 @@ export async function writeFixtureExport(dir: string, w: FixtureWorld, o: { wind
     files: {},
   };
   await fs.writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+}
+
+/**
+ * A graph snapshot for the fixture world: every third user is not opted in (no offsite edges); the
+ * others have PAGE_VISIT to the advertisers of their clicks and CHECKOUT to those of their conversions,
+ * from impressions before `windowTo`.
+ */
+export function fixtureGraph(w: FixtureWorld, windowTo: number): TripleSet {
+  const relations = ['CHECKOUT', 'CLICKED', 'PAGE_VISIT'];
+  const entities: EntityEntry[] = [];
+  const index = new Map<string, number>();
+  const ent = (type: string, id: string) => {
+    const key = `${type}:${id}`;
+    let i = index.get(key);
+    if (i === undefined) (i = entities.length), index.set(key, i), entities.push({ type, id });
+    return i;
+  };
+  const triples = new Map<string, [number, number, number]>();
+  const add = (h: number, r: string, t: number) => triples.set(`${h},${r},${t}`, [h, relations.indexOf(r), t]);
+  for (const r of w.records) {
+    if (Number(r.ts) >= windowTo || r.click !== 1) continue;
+    const u = ent('User', r.userId);
+    add(u, 'CLICKED', ent('Pin', r.pinId));
+    if (Number(r.userId.slice(1)) % 3 === 0) continue;
+    add(u, 'PAGE_VISIT', ent('Advertiser', r.advertiserId));
+    if (r.conversion === 1) add(u, 'CHECKOUT', ent('Advertiser', r.advertiserId));
+  }
+  const rows = [...triples.values()];
+  const train = { heads: Int32Array.from(rows, (x) => x[0]), relations: Int32Array.from(rows, (x) => x[1]), tails: Int32Array.from(rows, (x) => x[2]) };
+  const manifest = makeManifest('test-fixture', entities, relations, { train }, { from: null, to: new Date(windowTo).toISOString() });
+  return { manifest, entities, relations, splits: { train } };
 }

@@ -9,6 +9,7 @@ import { MemoryStore, buildSnapshot, ingestFiles } from '../src/graph';
 import { defaultsFor, trainModel as trainKge, writeEmbeddingExport } from '../src/kge';
 import type { BackendName, ModelName } from '../src/kge/backends/backend';
 import { SimConfig, simulate } from '../src/sim';
+import { writeTripleSet } from '../src/common/triple-set';
 import { DAY_MS } from '../src/ranking/data';
 
 export interface PipelineOptions {
@@ -21,6 +22,8 @@ export interface PipelineOptions {
 export interface PipelineResult {
   dataDir: string;
   embeddingsDir: string;
+  /** The snapshot the export was trained on (TripleSet directory, window ends at evalStart). */
+  triplesDir: string;
   triples: number;
   kgeSeconds: number;
   evalStart: number;
@@ -30,6 +33,7 @@ export async function simulatedWorldWithEmbeddings(dir: string, o: PipelineOptio
   const log = o.log ?? (() => undefined);
   const dataDir = path.join(dir, 'world');
   const embeddingsDir = path.join(dir, 'embeddings');
+  const triplesDir = path.join(dir, 'triples');
   await fs.rm(dir, { recursive: true, force: true });
   const sim = await simulate(o.sim, dataDir);
   log(`simulated ${sim.counts.truth} impressions over ${sim.days} days`);
@@ -44,6 +48,7 @@ export async function simulatedWorldWithEmbeddings(dir: string, o: PipelineOptio
   } finally {
     await store.close();
   }
+  await writeTripleSet(triplesDir, ts);
   const train = ts.splits.train!;
   log(`snapshot: ${ts.entities.length} entities, ${train.heads.length} triples, window to ${ts.manifest.window.to}`);
   const d = defaultsFor(o.kge.model);
@@ -72,5 +77,5 @@ export async function simulatedWorldWithEmbeddings(dir: string, o: PipelineOptio
     version: `test-${o.kge.model}`,
   });
   trained.backend.dispose();
-  return { dataDir, embeddingsDir, triples: train.heads.length, kgeSeconds, evalStart };
+  return { dataDir, embeddingsDir, triplesDir, triples: train.heads.length, kgeSeconds, evalStart };
 }

@@ -4,19 +4,25 @@ import * as path from 'path';
 import { promises as fs } from 'fs';
 import { CtrCvrHeads, RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport, trainModel } from '../src/ranking';
 import { SeededRandom } from '../src/common/rng';
-import { DAY, START, makeWorld, writeFixtureExport } from './ranking-fixtures';
+import { DAY, START, fixtureGraph, makeWorld, writeFixtureExport } from './ranking-fixtures';
 
 beforeAll(async () => {
   await initDenseBackend();
 });
 
 describe('trainer: the sparse arch gets gradients for the looked-up rows only', () => {
-  test.each(['ids', 'attention'] as const)('%s: one batch changes exactly the rows its impressions use (histories included), in every table', async (variant) => {
+  test.each([
+    ['ids', false],
+    ['attention', false],
+    ['attention', true],
+  ] as const)('%s (offsite neighbours: %s): one batch changes exactly the rows its impressions use (histories, neighbours included), in every table', async (variant, offsite) => {
     const w = makeWorld({ users: 60, pins: 40, days: 4 });
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rk-train-'));
     await writeFixtureExport(dir, w, { windowTo: new Date(START + 3 * DAY).toISOString() });
-    const ctx = buildRankingContext(impressionColumns(w.records), await readEmbeddingExport(dir), { evalDays: 1 });
+    const graph = offsite ? { set: fixtureGraph(w, START + 3 * DAY), dir: 'G' } : undefined;
+    const ctx = buildRankingContext(impressionColumns(w.records), await readEmbeddingExport(dir), { evalDays: 1, graph });
     const model = new RankingModel(variant, ctx, null);
+    if (offsite) expect(model.slots.some((s) => s.name === 'offsite_kge')).toBe(true);
     // Late training impressions, so that some have click histories.
     const batch = ctx.split.train.subarray(ctx.split.train.length - 6);
     if (variant === 'attention') expect(Array.from(batch).some((i) => ctx.rows.history[i * ctx.historyLength] >= 0)).toBe(true);

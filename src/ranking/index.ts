@@ -7,4 +7,4 @@ export * from './interaction';
 export * from './pretraining';
 export * from './evaluation';
 export * from './training';
-export { RankingModel, VARIANTS, type Variant, type ModelOptions, type Slot } from './ranking-model';
+export { RankingModel, VARIANTS, OFFSITE_USES, type Variant, type OffsiteUse, type ModelOptions, type Slot, type DenseInput } from './ranking-model';

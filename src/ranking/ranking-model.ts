@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../common/rng';
 import { entityRow } from './data/embedding-export';
+import { OFFSITE_FEATURES, OFFSITE_RELATIONS } from './data/offsite';
 import { Vocabulary } from './data/impressions';
 import { CtrCvrHeads, CvrMode } from './heads/ctr-cvr-heads';
 import { AttentionFinetuner, relationSpaces } from './interaction/attention-finetuner';
@@ -20,7 +21,7 @@ import { IdMapper } from './tables/id-mapper';
 import { initTableFromVectors } from './tables/init';
 import { LidTable } from './tables/lid-table';
 import { RowOptimizerKind } from './tables/row-optimizer';
-import { Mlp } from './towers/mlp';
+import { Mlp, uniqueName } from './towers/mlp';
 import { RankingContext } from './training/context';
 
 export const VARIANTS = ['ids', 'kge-frozen', 'lid-init', 'attention'] as const;
@@ -44,8 +45,23 @@ export interface ModelOptions {
   /** One tower per task (default) instead of a shared one. */
   taskTowers?: boolean;
   cvrMode?: CvrMode;
+  /**
+   * What the attention variant takes from the graph snapshot's offsite edges, when the context has them:
+   * tokens (the user's offsite advertisers as keys/values), features (per-relation neighbour counts and
+   * "opted in", joined to the finetuner's output), both (default) or none.
+   */
+  offsite?: OffsiteUse;
+  /**
+   * With offsite features, also add a linear term of them to the CVR logit (wide & deep): opt-in and
+   * funnel depth act on the conversion odds almost additively, and a linear path learns that from
+   * few conversions where the deep tower overfits. Default true.
+   */
+  offsiteWide?: boolean;
   seed?: number;
 }
+
+export const OFFSITE_USES = ['both', 'tokens', 'features', 'none'] as const;
+export type OffsiteUse = (typeof OFFSITE_USES)[number];
 
 /** One use of a table by the model: `width` rows per impression (1, or the history length). */
 export interface Slot {
@@ -53,19 +69,31 @@ export interface Slot {
   table: LidTable;
   rows: Int32Array;
   width: number;
+  /** Looked up as [B, width, d] with a mask `name:mask` [B, width] (histories, neighbours), else [B, d]. */
+  sequence: boolean;
 }
 
-/** Tensors of one batch, by slot: [B, d] (width 1) or [B, width, d]. */
+/** Per-impression dense input that is not a table (graph features): `data` is [n × prod(shape)]. */
+export interface DenseInput {
+  name: string;
+  data: Float32Array;
+  shape: number[];
+}
+
+/** Tensors of one batch, by slot: [B, d] or [B, width, d] (sequence slots, with `name:mask`), and dense inputs by name. */
 export type SlotLookup = (slot: string) => tf.Tensor;
 
 export class RankingModel {
   readonly tables: LidTable[] = [];
   readonly slots: Slot[] = [];
+  readonly inputs: DenseInput[] = [];
   readonly tower: Mlp;
   /** The CVR task's own tower when `taskTowers` (CVR has ~30× fewer labels; a shared tower leans to CTR). */
   readonly cvrTower: Mlp | null = null;
   readonly heads: CtrCvrHeads;
   readonly finetuner: AttentionFinetuner | null = null;
+  /** [F, 1] linear path from the offsite features to the CVR logit, when used. */
+  readonly cvrWide: tf.Variable | null = null;
   private readonly dots: [string, string][] = [];
   private readonly concat: string[] = [];
   readonly facts: Record<string, number | string> = {};
@@ -83,7 +111,7 @@ export class RankingModel {
       this.tables.push(t);
       return t;
     };
-    const slot = (name: string, t: LidTable, r: Int32Array, width = 1) => this.slots.push({ name, table: t, rows: r, width });
+    const slot = (name: string, t: LidTable, r: Int32Array, width = 1, sequence = false) => this.slots.push({ name, table: t, rows: r, width, sequence });
 
     slot('user_id', table('user_id', mappers.user, idDim, sparseLr), rows.user);
     slot('pin_id', table('pin_id', mappers.pin, idDim, sparseLr), rows.pin);
@@ -123,10 +151,23 @@ export class RankingModel {
       this.concat.push('user_kge', 'pin_kge', 'advertiser_kge');
       this.dots.push(['user_kge', 'pin_kge'], ['user_kge', 'advertiser_kge']);
       if (variant === 'attention') {
-        slot('history_kge', pinK, rows.history, ctx.historyLength);
+        slot('history_kge', pinK, rows.history, ctx.historyLength, true);
         const spaces = relationSpaces(emb, ctx.kgeScale);
         this.facts.attentionRelations = spaces.names.join(',');
-        this.finetuner = new AttentionFinetuner(rng, d, spaces, opts.attnDim ?? 32);
+        const use = ctx.offsite ? (opts.offsite ?? 'both') : 'none';
+        this.facts.offsite = use;
+        if (ctx.offsite) this.facts.offsiteTokens = ctx.offsite.tokens;
+        const off = ctx.offsite;
+        if (off && (use === 'both' || use === 'tokens')) {
+          slot('offsite_kge', advK, off.advertiser, off.tokens, true);
+          this.inputs.push({ name: 'offsite_relation', data: off.relation, shape: [off.tokens, OFFSITE_RELATIONS.length] });
+        }
+        const useFeatures = off !== null && (use === 'both' || use === 'features');
+        if (useFeatures) this.inputs.push({ name: 'offsite_features', data: off.features, shape: [OFFSITE_FEATURES] });
+        this.finetuner = new AttentionFinetuner(rng, d, spaces, opts.attnDim ?? 32, {
+          tokenRelations: use === 'both' || use === 'tokens' ? OFFSITE_RELATIONS.length : 0,
+          features: useFeatures ? OFFSITE_FEATURES : 0,
+        });
       }
       if (!frozen && facet2) {
         const u2 = table('user_facet2', mappers.user, facet2.dim, preLr, 0);
@@ -144,22 +185,33 @@ export class RankingModel {
     this.tower = new Mlp(rng, inDim, opts.hidden ?? [64, 32], 'tower', true);
     if (opts.taskTowers ?? true) this.cvrTower = new Mlp(rng, inDim, opts.hidden ?? [64, 32], 'cvr_tower', true);
     this.heads = new CtrCvrHeads(rng, this.tower.outDim, opts.cvrMode ?? 'clicks');
+    const wide = (this.finetuner?.features ?? 0) > 0 && (opts.offsiteWide ?? true);
+    if (wide) this.cvrWide = tf.variable(tf.zeros([OFFSITE_FEATURES, 1]), true, uniqueName('cvr_wide'));
+    this.facts.offsiteWide = this.cvrWide ? 1 : 0;
     this.facts.towerInputDim = inDim;
   }
 
   get denseVariables(): tf.Variable[] {
-    return [...this.tower.variables, ...(this.cvrTower?.variables ?? []), ...this.heads.variables, ...(this.finetuner?.variables ?? [])];
+    return [...this.tower.variables, ...(this.cvrTower?.variables ?? []), ...this.heads.variables, ...(this.finetuner?.variables ?? []), ...(this.cvrWide ? [this.cvrWide] : [])];
   }
 
-  /** Logits for a batch; `historyMask` [B, H] is needed only by the attention variant. */
-  forward(lookup: SlotLookup, historyMask: tf.Tensor2D | null): { ctrLogit: tf.Tensor1D; cvrLogit: tf.Tensor1D } {
+  /** Logits for a batch. */
+  forward(lookup: SlotLookup): { ctrLogit: tf.Tensor1D; cvrLogit: tf.Tensor1D } {
     const parts: tf.Tensor2D[] = this.concat.map((s) => lookup(s) as tf.Tensor2D);
     for (const [a, b] of this.dots) parts.push(tf.sum(tf.mul(lookup(a), lookup(b)), 1, true) as tf.Tensor2D);
     if (this.finetuner) {
-      parts.push(this.finetuner.apply(lookup('user_kge') as tf.Tensor2D, lookup('pin_kge') as tf.Tensor2D, lookup('advertiser_kge') as tf.Tensor2D, lookup('history_kge') as tf.Tensor3D, historyMask!));
+      const f = this.finetuner;
+      const offsite = f.tokenRelations > 0 ? { advertisers: lookup('offsite_kge') as tf.Tensor3D, mask: lookup('offsite_kge:mask') as tf.Tensor2D, relation: lookup('offsite_relation') as tf.Tensor3D } : null;
+      const features = f.features > 0 ? (lookup('offsite_features') as tf.Tensor2D) : null;
+      parts.push(
+        f.apply(lookup('user_kge') as tf.Tensor2D, lookup('pin_kge') as tf.Tensor2D, lookup('advertiser_kge') as tf.Tensor2D, lookup('history_kge') as tf.Tensor3D, lookup('history_kge:mask') as tf.Tensor2D, offsite, features),
+      );
     }
     const x = tf.concat(parts, 1);
-    return this.heads.apply(this.tower.apply(x), this.cvrTower ? this.cvrTower.apply(x) : undefined);
+    const out = this.heads.apply(this.tower.apply(x), this.cvrTower ? this.cvrTower.apply(x) : undefined);
+    if (!this.cvrWide) return out;
+    const wide = tf.squeeze(tf.matMul(lookup('offsite_features') as tf.Tensor2D, this.cvrWide), [1]) as tf.Tensor1D;
+    return { ctrLogit: out.ctrLogit, cvrLogit: tf.add(out.cvrLogit, wide) as tf.Tensor1D };
   }
 
   dispose(): void {

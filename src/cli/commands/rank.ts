@@ -8,6 +8,8 @@ import {
   EvalMetrics,
   ExperimentOptions,
   RankingContext,
+  OFFSITE_USES,
+  OffsiteUse,
   VARIANTS,
   Variant,
   VariantResult,
@@ -20,11 +22,16 @@ import {
   runAblation,
   runVariant,
 } from '../../ranking';
+import { readTripleSet } from '../../common/triple-set';
 import { parseChoice, parseFloatOption, parseIntOption } from '../options';
 
 interface RankCliOptions {
   data: string;
   embeddings?: string;
+  triples?: string;
+  offsite: OffsiteUse;
+  offsiteTokens: number;
+  offsiteWide: boolean;
   evalDays: number;
   epochs: number;
   batchSize: number;
@@ -49,6 +56,14 @@ function withCommonOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--data <dir>', 'directory with truth.jsonl (adkg simulate) or impressions.jsonl (adkg dataset import), or one such file')
     .option('--embeddings <dir>', 'KGE embedding export (adkg train --out); its manifest window must end before the evaluation days')
+    .option(
+      '--triples <dir>',
+      'graph snapshot (adkg snapshot --out) the embeddings were trained on; the attention variant reads the users\' offsite neighbours ' +
+        '(PAGE_VISIT, ADD_TO_CART, CHECKOUT, SIGNUP, LEAD) from it; its window must end before the evaluation days',
+    )
+    .option('--offsite <use>', 'with --triples, what attention takes from the offsite edges: tokens (neighbour advertisers as keys/values), features (distinct advertisers per relation, opted in), both, none', parseChoice('--offsite', OFFSITE_USES), 'both')
+    .option('--no-offsite-wide', 'with offsite features, no linear path from them to the CVR logit (towers only)')
+    .option('--offsite-tokens <n>', 'offsite neighbour tokens per user (deepest relations first)', parseIntOption('--offsite-tokens', 1), 16)
     .option('--eval-days <n>', 'evaluate on the last N calendar days (UTC); train on the days before', parseIntOption('--eval-days', 1), 2)
     .option('--epochs <n>', 'passes over the training impressions', parseIntOption('--epochs', 1), 2)
     .option('--batch-size <n>', 'impressions per training step', parseIntOption('--batch-size', 1), 512)
@@ -62,7 +77,7 @@ function withCommonOptions(cmd: Command): Command {
     .option('--shared-tower', 'one dense tower shared by CTR and CVR (default: one tower per task)')
     .option('--table-rows <n>', 'cap on rows per id table; larger id spaces are hashed into it', parseIntOption('--table-rows', 1))
     .option('--no-contrastive', 'skip facet 2 (user–pin contrastive pretraining) in lid-init and attention')
-    .option('--allow-unknown-window', 'accept embeddings whose manifest does not say when their data ends')
+    .option('--allow-unknown-window', 'accept embeddings or a graph snapshot whose manifest does not say when their data ends')
     .option('--backend <name>', 'tfjs backend for the dense part (default: tensorflow if tfjs-node is installed, else wasm, else cpu)', parseChoice('--backend', ['wasm', 'cpu', 'tensorflow'] as const))
     .option('--seed <n>', 'seed of initialisation and shuffling', parseIntOption('--seed', 0), 42)
     .option('--json', 'print a JSON summary as the last line of stdout')
@@ -75,9 +90,17 @@ async function prepare(o: RankCliOptions, needEmbeddings: boolean): Promise<{ ct
   const backend = await initDenseBackend(o.backend, log);
   const cols = await readImpressions(o.data);
   const emb = o.embeddings ? await readEmbeddingExport(o.embeddings) : null;
-  const ctx = buildRankingContext(cols, emb, { evalDays: o.evalDays, historyLength: o.history, tableRows: o.tableRows, allowUnknownWindow: o.allowUnknownWindow });
+  const graph = o.triples ? { set: await readTripleSet(o.triples), dir: o.triples } : undefined;
+  const ctx = buildRankingContext(cols, emb, {
+    evalDays: o.evalDays,
+    historyLength: o.history,
+    tableRows: o.tableRows,
+    allowUnknownWindow: o.allowUnknownWindow,
+    graph,
+    offsiteTokens: o.offsiteTokens,
+  });
   const exp: ExperimentOptions = {
-    model: { taskTowers: !o.sharedTower, kgeMinImpressions: o.kgeMinImpressions, sparseOptimizer: o.sparseOptimizer, sparseLearningRate: o.sparseLr, pretrainedLearningRate: o.pretrainedLr, cvrMode: o.cvrMode, seed: o.seed },
+    model: { taskTowers: !o.sharedTower, kgeMinImpressions: o.kgeMinImpressions, sparseOptimizer: o.sparseOptimizer, sparseLearningRate: o.sparseLr, pretrainedLearningRate: o.pretrainedLr, cvrMode: o.cvrMode, offsite: o.offsite, offsiteWide: o.offsiteWide, seed: o.seed },
     train: { epochs: o.epochs, batchSize: o.batchSize, denseLearningRate: o.denseLr, seed: o.seed },
     contrastive: { seed: o.seed },
     noContrastive: !o.contrastive,
@@ -154,7 +177,7 @@ export function register(program: Command): void {
       .description(
         'Train one variant on the days before the last --eval-days and evaluate on those days. Variants: ids (id tables only), ' +
           'kge-frozen (+ KGE vectors concatenated, frozen), lid-init (+ tables initialised from KGE and from user–pin contrastive ' +
-          'pretraining, finetuned), attention (lid-init + the attention KGE finetuner). Writes result.json (metrics) and the model (model.json, tables/*.npy, dense/*.npy, id maps) to --out.',
+          'pretraining, finetuned), attention (lid-init + the attention KGE finetuner; with --triples also the users\' offsite neighbours). Writes result.json (metrics) and the model (model.json, tables/*.npy, dense/*.npy, id maps) to --out.',
       )
       .requiredOption('--variant <name>', VARIANTS.join('|'), parseChoice('--variant', VARIANTS))
       .requiredOption('--out <dir>', 'output directory (result.json, model.json, tables/, dense/)'),
@@ -181,7 +204,7 @@ export function register(program: Command): void {
       .description(
         'Train the ladder ids → kge-frozen → lid-init → attention on the same split and print one table: AUC and log-loss for ' +
           'CTR and CVR, on all users and on sparse users (≤ 3 training impressions), training samples/s, and the oracle AUC of ' +
-          'the true probabilities when the data is the simulator\'s truth.jsonl.',
+          'the true probabilities when the data is the simulator\'s truth.jsonl. With --triples the attention variant also reads the users\' offsite neighbours.',
       )
       .option('--out <dir>', 'also write ablation.json there'),
   ).action(async (o: RankCliOptions & { out?: string }) => {

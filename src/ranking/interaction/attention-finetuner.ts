@@ -5,6 +5,9 @@
  * vectors of the user's recent clicks, and a learned null token (attend to nothing). Each relation
  * token's logit is biased by its TransR score −‖M_r u + r − M_r t‖² against the candidate (t = pin or
  * advertiser), and those scores join the pooled vector as the finetuner's output.
+ * With a graph snapshot, the user's offsite advertisers (PAGE_VISIT … CHECKOUT neighbours) are tokens
+ * too, keyed by the advertiser's vector and the relation, and per-relation neighbour counts join the
+ * output: opt-in and intent, which drive conversion, show there and not in the clicks.
  * The KGE vectors come in as gathered rows of finetuned tables; M_r and r stay fixed.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -53,8 +56,16 @@ export function relationSpaces(set: EmbeddingSet, entityScale: number): Relation
   return { names, tailIsPin, relDim: k, proj, offsets };
 }
 
+/** Offsite inputs: tokenRelations > 0 adds neighbour tokens, features > 0 the per-impression graph features. */
+export interface OffsiteInputs {
+  tokenRelations: number;
+  features: number;
+}
+
 export class AttentionFinetuner {
   readonly attnDim: number;
+  readonly tokenRelations: number;
+  readonly features: number;
   private readonly R: number;
   private readonly k: number;
   private readonly proj: tf.Tensor2D | null;
@@ -68,9 +79,14 @@ export class AttentionFinetuner {
   private readonly wkvHist: tf.Variable;
   private readonly nullKey: tf.Variable;
   private readonly nullValue: tf.Variable;
+  /** [d, 2·dA] keys and values of the offsite advertiser tokens; [R', 2·dA] their relation's part. */
+  private readonly wkvOff: tf.Variable | null;
+  private readonly relOff: tf.Variable | null;
 
-  constructor(rng: SeededRandom, readonly kgeDim: number, readonly spaces: RelationSpaces, attnDim = 32) {
+  constructor(rng: SeededRandom, readonly kgeDim: number, readonly spaces: RelationSpaces, attnDim = 32, offsite: OffsiteInputs = { tokenRelations: 0, features: 0 }) {
     this.attnDim = attnDim;
+    this.tokenRelations = offsite.tokenRelations;
+    this.features = offsite.features;
     this.R = spaces.names.length;
     this.k = spaces.relDim;
     const d = kgeDim;
@@ -79,6 +95,8 @@ export class AttentionFinetuner {
     this.wkvHist = glorot(rng, d, 2 * attnDim, n('wkv_hist'));
     this.nullKey = tf.variable(tf.zeros([1, attnDim]), true, n('null_k'));
     this.nullValue = tf.variable(tf.zeros([1, attnDim]), true, n('null_v'));
+    this.wkvOff = this.tokenRelations > 0 ? glorot(rng, d, 2 * attnDim, n('wkv_off')) : null;
+    this.relOff = this.tokenRelations > 0 ? glorot(rng, this.tokenRelations, 2 * attnDim, n('rel_off')) : null;
     if (this.R > 0) {
       this.proj = tf.tensor2d(spaces.proj, [d, this.R * this.k]);
       this.offsets = tf.tensor1d(spaces.offsets);
@@ -95,19 +113,32 @@ export class AttentionFinetuner {
   get variables(): tf.Variable[] {
     const v = [this.wq, this.wkvHist, this.nullKey, this.nullValue];
     if (this.R > 0) v.push(this.wkvRel!, this.relType!, this.scoreWeight!);
+    if (this.wkvOff) v.push(this.wkvOff, this.relOff!);
     return v;
   }
 
-  /** Width of the output that joins the tower: pooled value plus one TransR score per relation. */
+  /** Width of the output that joins the tower: pooled value, one TransR score per relation, the graph features. */
   get outDim(): number {
-    return this.attnDim + this.R;
+    return this.attnDim + this.R + this.features;
   }
 
   /**
-   * user, pin, advertiser: [B, d]; history: [B, H, d]; historyMask: [B, H] (1 = a real click).
-   * Returns [B, attnDim + R].
+   * user, pin, advertiser: [B, d]; history: [B, H, d]; historyMask: [B, H] (1 = a real click);
+   * offsite: the user's offsite advertisers [B, N, d], their mask [B, N] and one-hot relation [B, N, R'];
+   * features: [B, F]. Returns [B, outDim].
    */
-  apply(user: tf.Tensor2D, pin: tf.Tensor2D, advertiser: tf.Tensor2D, history: tf.Tensor3D, historyMask: tf.Tensor2D): tf.Tensor2D {
+  apply(
+    user: tf.Tensor2D,
+    pin: tf.Tensor2D,
+    advertiser: tf.Tensor2D,
+    history: tf.Tensor3D,
+    historyMask: tf.Tensor2D,
+    offsite: { advertisers: tf.Tensor3D; mask: tf.Tensor2D; relation: tf.Tensor3D } | null = null,
+    features: tf.Tensor2D | null = null,
+  ): tf.Tensor2D {
+    if ((this.tokenRelations > 0) !== (offsite !== null) || (this.features > 0) !== (features !== null)) {
+      throw new Error('AttentionFinetuner.apply: offsite tokens / features do not match how the finetuner was built');
+    }
     const B = user.shape[0];
     const H = history.shape[1];
     const dA = this.attnDim;
@@ -133,6 +164,14 @@ export class AttentionFinetuner {
     const [kHist, vHist] = tf.split(hkv, 2, 2);
     logits.push(tf.add(tf.sum(tf.mul(kHist, tf.expandDims(q, 1)), 2), tf.mul(tf.sub(1, historyMask), -1e9)) as tf.Tensor2D); // padding gets no weight
     values.push(vHist as tf.Tensor3D);
+    if (offsite) {
+      const N = offsite.advertisers.shape[1];
+      const flat = (x: tf.Tensor, w: number) => tf.reshape(x, [B * N, w]) as tf.Tensor2D;
+      const okv = tf.reshape(tf.add(tf.matMul(flat(offsite.advertisers, this.kgeDim), this.wkvOff!), tf.matMul(flat(offsite.relation, this.tokenRelations), this.relOff!)), [B, N, 2 * dA]);
+      const [kOff, vOff] = tf.split(okv, 2, 2);
+      logits.push(tf.add(tf.sum(tf.mul(kOff, tf.expandDims(q, 1)), 2), tf.mul(tf.sub(1, offsite.mask), -1e9)) as tf.Tensor2D);
+      values.push(vOff as tf.Tensor3D);
+    }
     // The null token by broadcasting, not tf.tile: tile's gradient costs a kernel per batch row.
     logits.push(tf.matMul(q, this.nullKey, false, true));
     const scale = 1 / Math.sqrt(dA);
@@ -140,6 +179,9 @@ export class AttentionFinetuner {
     const T = att.shape[1] as number;
     const pooledTokens = tf.sum(tf.mul(tf.concat(values, 1), tf.expandDims(tf.slice(att, [0, 0], [B, T - 1]), 2)), 1);
     const pooled = tf.add(pooledTokens, tf.mul(tf.slice(att, [0, T - 1], [B, 1]), this.nullValue)) as tf.Tensor2D; // [B, dA]
-    return scores ? (tf.concat([pooled, scores], 1) as tf.Tensor2D) : pooled;
+    const out: tf.Tensor2D[] = [pooled];
+    if (scores) out.push(scores);
+    if (features) out.push(features);
+    return out.length > 1 ? (tf.concat(out, 1) as tf.Tensor2D) : pooled;
   }
 }

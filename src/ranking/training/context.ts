@@ -2,8 +2,10 @@
  * RankingContext: everything the variants share for one data set — the time split, feature rows per
  * impression, click histories, sparse-user flags and the (checked) embedding export.
  */
+import { TripleSet } from '../../common/triple-set';
 import { ImpressionColumns } from '../data/impressions';
 import { EmbeddingSet } from '../data/embedding-export';
+import { OFFSITE_RELATIONS, offsiteFeatures, offsiteNeighbours } from '../data/offsite';
 import { TimeSplit, clickHistories, sparseUsers, timeSplit } from '../data/split';
 import { IdMapper } from '../tables/id-mapper';
 import { checkEmbeddingWindow } from './leakage';
@@ -15,6 +17,24 @@ export interface ContextOptions {
   tableRows?: number;
   sparseThreshold?: number;
   allowUnknownWindow?: boolean;
+  /** The graph snapshot (TripleSet) the export was trained on: the users' offsite neighbours come from it. */
+  graph?: { set: TripleSet; dir: string };
+  /** Offsite neighbour tokens per user the attention finetuner sees (deepest relations first; default 16). */
+  offsiteTokens?: number;
+}
+
+/** The user's offsite neighbours from the graph snapshot, per impression (user-level, training window only). */
+export interface OffsiteRows {
+  tokens: number;
+  /** [n × tokens] advertiser table rows, -1 padding */
+  advertiser: Int32Array;
+  /** [n × tokens × R] one-hot relation of each token (OFFSITE_RELATIONS order) */
+  relation: Float32Array;
+  /** [n × OFFSITE_FEATURES], see offsiteFeatures */
+  features: Float32Array;
+  /** Offsite triples read, and users with at least one. */
+  edges: number;
+  users: number;
 }
 
 export interface FeatureRows {
@@ -41,6 +61,8 @@ export interface RankingContext {
   trainImpressions: { user: Int32Array; pin: Int32Array; advertiser: Int32Array };
   /** Scale that brings the export's mean entity norm to 1 (the towers see comparable magnitudes). */
   kgeScale: number;
+  /** Present when a graph snapshot was given. */
+  offsite: OffsiteRows | null;
 }
 
 const NO_CATEGORY = '\u0000none';
@@ -49,6 +71,8 @@ export function buildRankingContext(cols: ImpressionColumns, embeddings: Embeddi
   const evalDays = opts.evalDays ?? 2;
   const split = timeSplit(cols, evalDays);
   if (embeddings) checkEmbeddingWindow(embeddings.manifest, embeddings.dir, split.evalStart, evalDays, opts.allowUnknownWindow);
+  // Its edges include the conversions being evaluated unless the snapshot ends where evaluation starts.
+  if (opts.graph) checkEmbeddingWindow(opts.graph.set.manifest, opts.graph.dir, split.evalStart, evalDays, opts.allowUnknownWindow, 'graph snapshot');
   if (split.eval.length === 0) throw new Error(`${cols.source}: no impressions in the last ${evalDays} day(s)`);
   const H = opts.historyLength ?? 10;
   const cap = opts.tableRows;
@@ -106,7 +130,22 @@ export function buildRankingContext(cols: ImpressionColumns, embeddings: Embeddi
     const mean = N ? normSum / N : 1;
     kgeScale = mean > 0 ? 1 / mean : 1;
   }
+  let offsite: OffsiteRows | null = null;
+  if (opts.graph) {
+    const nb = offsiteNeighbours(opts.graph.set, cols);
+    const N = opts.offsiteTokens ?? 16;
+    const R = OFFSITE_RELATIONS.length;
+    offsite = { tokens: N, advertiser: new Int32Array(n * N).fill(-1), relation: new Float32Array(n * N * R), features: offsiteFeatures(nb, cols), edges: nb.edges, users: nb.byUser.filter((l) => l.length > 0).length };
+    for (let i = 0; i < n; i++) {
+      const list = nb.byUser[cols.user[i]];
+      for (let k = 0; k < Math.min(N, list.length); k++) {
+        offsite.advertiser[i * N + k] = advRow[list[k][1]];
+        offsite.relation[(i * N + k) * R + list[k][0]] = 1;
+      }
+    }
+  }
   return {
+    offsite,
     cols,
     split,
     historyLength: H,

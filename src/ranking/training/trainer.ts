@@ -28,8 +28,8 @@ export interface TrainStats {
 }
 
 interface SparseBatch {
-  lookup: (slot: string) => tf.Tensor;
-  historyMask: tf.Tensor2D | null;
+  /** Slot tensors by name; `name:mask` [B, width] for sequence slots (1 = a real row); the model's dense inputs. */
+  lookup: (name: string) => tf.Tensor;
   /** Per slot of a trainable table: the looked-up rows (−1 = padding) and the tensor they were passed in as. */
   trainable: { slot: Slot; rows: Int32Array; value: tf.Variable }[];
   tensors: tf.Tensor[];
@@ -39,14 +39,13 @@ interface SparseBatch {
  * Looks up each slot's rows in JS and passes them to tfjs as a tensor ([B, d] or [B, width, d]);
  * for training, as a variable, so the gradient with respect to exactly those rows comes back.
  * (Gathering inside the graph would need UnsortedSegmentSum for the backward pass, which the wasm
- * backend lacks; summing duplicate rows in JS is cheap.)
+ * backend does not have; summing duplicate rows in JS is cheap.)
  */
 function sparseBatch(model: RankingModel, idx: Int32Array, forTraining: boolean): SparseBatch {
   const B = idx.length;
   const refs = new Map<string, tf.Tensor>();
   const trainable: SparseBatch['trainable'] = [];
   const tensors: tf.Tensor[] = [];
-  let historyMask: tf.Tensor2D | null = null;
   for (const s of model.slots) {
     const w = s.width;
     const d = s.table.dim;
@@ -55,7 +54,7 @@ function sparseBatch(model: RankingModel, idx: Int32Array, forTraining: boolean)
     const values = new Float32Array(B * w * d);
     const buf = new Float32Array(d);
     for (let j = 0; j < rows.length; j++) if (rows[j] >= 0) values.set(s.table.gather([rows[j]], buf), j * d); // padding stays zero
-    const shape = w > 1 ? [B, w, d] : [B, d];
+    const shape = s.sequence ? [B, w, d] : [B, d];
     const t = tf.tensor(values, shape);
     if (forTraining && !s.table.frozen) {
       const v = tf.variable(t, true);
@@ -66,17 +65,26 @@ function sparseBatch(model: RankingModel, idx: Int32Array, forTraining: boolean)
       tensors.push(t);
       refs.set(s.name, t);
     }
-    if (w > 1 && !historyMask) {
-      historyMask = tf.tensor2d(Float32Array.from(rows, (r) => (r >= 0 ? 1 : 0)), [B, w]);
-      tensors.push(historyMask);
+    if (s.sequence) {
+      const mask = tf.tensor2d(Float32Array.from(rows, (r) => (r >= 0 ? 1 : 0)), [B, w]);
+      tensors.push(mask);
+      refs.set(`${s.name}:mask`, mask);
     }
   }
-  const lookup = (slot: string) => {
-    const t = refs.get(slot);
-    if (!t) throw new Error(`model asked for slot ${slot}, which this variant does not have`);
+  for (const input of model.inputs) {
+    const w = input.shape.reduce((a, x) => a * x, 1);
+    const values = new Float32Array(B * w);
+    for (let b = 0; b < B; b++) values.set(input.data.subarray(idx[b] * w, (idx[b] + 1) * w), b * w);
+    const t = tf.tensor(values, [B, ...input.shape]);
+    tensors.push(t);
+    refs.set(input.name, t);
+  }
+  const lookup = (name: string) => {
+    const t = refs.get(name);
+    if (!t) throw new Error(`model asked for ${name}, which this variant does not have`);
     return t;
   };
-  return { lookup, historyMask, trainable, tensors };
+  return { lookup, trainable, tensors };
 }
 
 /** Sums each table's gradients over its slots and duplicate rows, then steps only those rows. */
@@ -139,7 +147,7 @@ export function trainModel(model: RankingModel, ctx: RankingContext, opts: Train
       sparseMs += performance.now() - t;
       t = performance.now();
       const { value, grads } = tf.variableGrads(() => {
-        const { ctrLogit, cvrLogit } = model.forward(batch.lookup, batch.historyMask);
+        const { ctrLogit, cvrLogit } = model.forward(batch.lookup);
         return model.heads.loss(ctrLogit, cvrLogit, y.click, y.conversion);
       }, [...dense, ...batch.trainable.map((t) => t.value)]);
       const denseGrads: Record<string, tf.Tensor> = {};
@@ -171,7 +179,7 @@ export function predict(model: RankingModel, ctx: RankingContext, indices: Int32
     const idx = indices.subarray(s, Math.min(indices.length, s + batchSize));
     const batch = sparseBatch(model, idx, false);
     const [a, b] = tf.tidy(() => {
-      const { ctrLogit, cvrLogit } = model.forward(batch.lookup, batch.historyMask);
+      const { ctrLogit, cvrLogit } = model.forward(batch.lookup);
       return [tf.sigmoid(ctrLogit), tf.sigmoid(cvrLogit)];
     });
     pCtr.set(a.dataSync() as Float32Array, s);

@@ -1,0 +1,168 @@
+import * as tf from '@tensorflow/tfjs';
+import * as os from 'os';
+import * as path from 'path';
+import { promises as fs } from 'fs';
+import { TripleSet, makeManifest } from '../src/common/triple-set';
+import { SeededRandom } from '../src/common/rng';
+import { ImpressionRecord } from '../src/common/impression';
+import {
+  AttentionFinetuner,
+  LeakageError,
+  OFFSITE_FEATURES,
+  OFFSITE_RELATIONS,
+  RankingModel,
+  buildRankingContext,
+  impressionColumns,
+  initDenseBackend,
+  offsiteFeatures,
+  offsiteNeighbours,
+  predict,
+  readEmbeddingExport,
+  trainModel,
+} from '../src/ranking';
+import { DAY, START, fixtureGraph, makeWorld, writeFixtureExport } from './ranking-fixtures';
+
+beforeAll(async () => {
+  await initDenseBackend();
+});
+
+const rec = (userId: string, advertiserId: string, day: number): ImpressionRecord => ({
+  eventId: `${userId}-${advertiserId}-${day}`,
+  ts: START + day * DAY,
+  userId,
+  pinId: `p-${advertiserId}`,
+  advertiserId,
+  click: 1,
+  conversion: 0,
+});
+
+/** u1 visited a1, a2 and a9 (a9 never shown), carted and checked out at a1; u2 has only a click; u3 nothing. */
+function smallGraph(to: number): TripleSet {
+  const entities = [
+    { type: 'User', id: 'u1' },
+    { type: 'User', id: 'u2' },
+    { type: 'Advertiser', id: 'a1' },
+    { type: 'Advertiser', id: 'a2' },
+    { type: 'Advertiser', id: 'a9' },
+    { type: 'Pin', id: 'p-a1' },
+    { type: 'Product', id: 'x1' },
+    { type: 'User', id: 'ghost' },
+  ];
+  const relations = ['add_to_cart', 'CHECKOUT', 'CLICKED', 'PAGE_VISIT'];
+  const t: [number, number, number][] = [
+    [0, 3, 2],
+    [0, 3, 3],
+    [0, 3, 4],
+    [0, 0, 2],
+    [0, 1, 2],
+    [0, 0, 6], // a product tail: not an advertiser neighbour
+    [1, 2, 5], // onsite only
+    [7, 3, 2], // a user absent from the impressions
+  ];
+  const train = { heads: Int32Array.from(t, (x) => x[0]), relations: Int32Array.from(t, (x) => x[1]), tails: Int32Array.from(t, (x) => x[2]) };
+  return { manifest: makeManifest('test', entities, relations, { train }, { from: null, to: new Date(to).toISOString() }), entities, relations, splits: { train } };
+}
+
+describe('offsite neighbours from the graph snapshot', () => {
+  const cols = impressionColumns([rec('u1', 'a1', 0), rec('u1', 'a2', 1), rec('u2', 'a1', 1), rec('u3', 'a2', 1), rec('u1', 'a3', 2)]);
+  const R = OFFSITE_RELATIONS.length;
+  const rel = (name: string) => OFFSITE_RELATIONS.indexOf(name as (typeof OFFSITE_RELATIONS)[number]);
+
+  test('per user: distinct advertisers per relation, deepest relation first; counts include advertisers never shown', () => {
+    const nb = offsiteNeighbours(smallGraph(START + 2 * DAY), cols);
+    const u1 = cols.users.code('u1');
+    const a = (id: string) => cols.advertisers.code(id);
+    expect(nb.byUser[u1]).toEqual([
+      [rel('CHECKOUT'), a('a1')],
+      [rel('ADD_TO_CART'), a('a1')],
+      [rel('PAGE_VISIT'), a('a1')],
+      [rel('PAGE_VISIT'), a('a2')],
+    ]);
+    expect(Array.from(nb.counts.subarray(u1 * R, u1 * R + R))).toEqual([3, 1, 1, 0, 0]);
+    expect(nb.byUser[cols.users.code('u2')]).toEqual([]);
+    expect(nb.edges).toBe(5);
+  });
+
+  test('features: log(1 + distinct advertisers) per relation and "opted in", per user', () => {
+    const nb = offsiteNeighbours(smallGraph(START + 2 * DAY), cols);
+    const f = offsiteFeatures(nb, cols);
+    const row = (i: number) => Array.from(f.subarray(i * OFFSITE_FEATURES, (i + 1) * OFFSITE_FEATURES));
+    const l = Math.log1p;
+    // cols are time-sorted: 0 = u1/a1, then day 1 (u1/a2, u2/a1, u3/a2), then u1/a3.
+    const u1 = [l(3), l(1), l(1), 0, 0, 1].map(Math.fround);
+    expect(row(0)).toEqual(u1);
+    expect(row(1)).toEqual(u1);
+    expect(row(4)).toEqual(u1);
+    expect(row(2)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
+    expect(row(3)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
+  });
+
+  test('the snapshot must end before the evaluation days', () => {
+    const leaky = { set: smallGraph(START + 2 * DAY + 1), dir: 'G' };
+    expect(() => buildRankingContext(cols, null, { evalDays: 1, graph: leaky })).toThrow(LeakageError);
+    expect(() => buildRankingContext(cols, null, { evalDays: 1, graph: leaky })).toThrow(/graph snapshot G were built from data up to .*reaches into the evaluation days/);
+    const ok = buildRankingContext(cols, null, { evalDays: 1, graph: { set: smallGraph(START + 2 * DAY), dir: 'G' }, offsiteTokens: 3 });
+    // Per impression: the user's first 3 tokens as advertiser table rows (-1 padding), one-hot relation.
+    const off = ok.offsite!;
+    const i = 0;
+    const advRow = (id: string) => ok.mappers.advertiser.row(id);
+    expect(Array.from(off.advertiser.subarray(i * 3, i * 3 + 3))).toEqual([advRow('a1'), advRow('a1'), advRow('a1')]);
+    expect(Array.from(off.relation.subarray(0, R))).toEqual([0, 0, 1, 0, 0]);
+    expect(Array.from(off.advertiser.subarray(2 * 3, 3 * 3))).toEqual([-1, -1, -1]);
+    expect(off.users).toBe(1);
+  });
+});
+
+describe('attention with offsite inputs', () => {
+  const w = makeWorld({ users: 60, pins: 40, days: 4 });
+  const evalStart = START + 3 * DAY;
+
+  async function context() {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rk-off-'));
+    await writeFixtureExport(dir, w, { windowTo: new Date(evalStart).toISOString() });
+    return buildRankingContext(impressionColumns(w.records), await readEmbeddingExport(dir), { evalDays: 1, graph: { set: fixtureGraph(w, evalStart), dir: 'G' } });
+  }
+
+  test('tokens and features reach the prediction: dropping a user\'s offsite edges changes it', async () => {
+    const ctx = await context();
+    expect(ctx.offsite!.users).toBeGreaterThan(20);
+    const model = new RankingModel('attention', ctx, null, { seed: 3 });
+    expect(model.facts.offsite).toBe('both');
+    trainModel(model, ctx, { epochs: 1, batchSize: 128 });
+    const idx = Int32Array.from(ctx.split.eval.filter((i) => ctx.offsite!.advertiser[i * ctx.offsite!.tokens] >= 0)).subarray(0, 20);
+    const before = predict(model, ctx, idx);
+    const stripped = { ...ctx, offsite: { ...ctx.offsite!, advertiser: ctx.offsite!.advertiser.slice().fill(-1), features: new Float32Array(ctx.offsite!.features.length) } };
+    // The trained weights in a model built on other inputs (slots and inputs hold the context's arrays).
+    const copy = (c: typeof ctx) => {
+      const m = new RankingModel('attention', c, null, { seed: 3 });
+      m.tables.forEach((t, k) => {
+        for (let r = 0; r < t.rows; r++) t.setRow(r, model.tables[k].row(r));
+      });
+      m.denseVariables.forEach((v, k) => v.assign(model.denseVariables[k]));
+      return m;
+    };
+    const control = copy(ctx);
+    expect(Array.from(predict(control, ctx, idx).pCvr)).toEqual(Array.from(before.pCvr));
+    const model2 = copy(stripped);
+    const after = predict(model2, stripped, idx);
+    const diff = before.pCvr.reduce((s, p, k) => s + Math.abs(p - after.pCvr[k]), 0);
+    expect(diff).toBeGreaterThan(1e-3);
+    control.dispose();
+    model.dispose();
+    model2.dispose();
+  });
+
+  test('--offsite none builds the plain finetuner; a finetuner called with inputs it was not built for throws', async () => {
+    const ctx = await context();
+    const model = new RankingModel('attention', ctx, null, { offsite: 'none' });
+    expect(model.slots.some((s) => s.name === 'offsite_kge')).toBe(false);
+    expect(model.inputs).toEqual([]);
+    model.dispose();
+    const f = new AttentionFinetuner(new SeededRandom(1), 4, { names: [], tailIsPin: [], relDim: 4, proj: new Float32Array(0), offsets: new Float32Array(0) });
+    const z = (...s: number[]) => tf.zeros(s);
+    expect(() => f.apply(z(2, 4) as tf.Tensor2D, z(2, 4) as tf.Tensor2D, z(2, 4) as tf.Tensor2D, z(2, 3, 4) as tf.Tensor3D, z(2, 3) as tf.Tensor2D, null, z(2, OFFSITE_FEATURES) as tf.Tensor2D)).toThrow(
+      /do not match how the finetuner was built/,
+    );
+    tf.dispose(f.variables);
+  });
+});
