@@ -4,13 +4,15 @@
  * bench/ingest: events/s and peak RSS of `adkg ingest` into Neo4j and into the memory store.
  *
  * Plain JavaScript on the compiled library (no ts-node in this project): run `npm run build` first, then
- *   node bench/ingest.js [--events 1000000] [--batch 10000] [--concurrency N (default: the store's own, 2 for Neo4j with adkg.writeEvents)] [--only neo4j|memory] [--reingest]
+ *   node bench/ingest.js [--events 1000000] [--second] [--batch 10000] [--concurrency N (default: the store's own, 2 for Neo4j with adkg.writeEvents)] [--only neo4j|memory] [--reingest]
  *
  * It writes a synthetic event file (src/graph/synthetic-events.ts: catalog, onsite and offsite events with
  * 1% duplicates, 0.1% invalid lines, 10% of offsite without consent), then ingests it in a child process per
  * store, so each peak RSS is that store's alone. Neo4j: a private server from the tools/neo4j launcher on a free
  * port with a temporary home (or the server at ADKG_BENCH_NEO4J_URI, in a fresh namespace), idempotent writes
  * as in production. RSS is sampled through the run to show whether memory grows with the file.
+ * --second: then ingest a second file of as many new events (other eventIds, same users and pins) into the same,
+ * now warm, server that already holds the first: the steady state of a long-running server, beside the cold one.
  * Progress goes to stderr; the last line on stdout is one JSON object.
  */
 const { spawn } = require('child_process');
@@ -166,6 +168,19 @@ async function main() {
           result.neo4j.serverCpuMicrosPerEvent = Math.round((1e6 * (cpu1 - cpu0)) / result.neo4j.read);
         }
         log('neo4j', JSON.stringify(result.neo4j));
+        if (flag('second')) {
+          const second = path.join(work, 'events-2.jsonl');
+          await graph.writeSyntheticEventFile(second, { events, seed: 1, eventIdPrefix: 'ev2-', startMs: Date.UTC(2026, 1, 1) });
+          log('ingesting a second file of new events into the same (warm) server');
+          const c0 = server ? serverCpu() : null;
+          result.neo4jSecond = await runChild(['--phase', 'neo4j', '--file', second, '--uri', uri, '--namespace', namespace, '--batch', batch, '--concurrency', concurrency]);
+          const c1 = server ? serverCpu() : null;
+          if (c0 !== null && c1 !== null) {
+            result.neo4jSecond.serverCpuSeconds = Number((c1 - c0).toFixed(2));
+            result.neo4jSecond.serverCpuMicrosPerEvent = Math.round((1e6 * (c1 - c0)) / result.neo4jSecond.read);
+          }
+          log('neo4j second file', JSON.stringify(result.neo4jSecond));
+        }
         if (flag('reingest')) {
           log('re-ingesting the same file into Neo4j (everything a duplicate)');
           result.neo4jReingest = await runChild(['--phase', 'neo4j', '--file', file, '--uri', uri, '--namespace', namespace, '--batch', batch, '--concurrency', concurrency]);

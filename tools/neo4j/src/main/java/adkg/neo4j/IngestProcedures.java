@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import org.neo4j.exceptions.KernelException;
 import org.neo4j.graphdb.ConstraintViolationException;
 import org.neo4j.graphdb.Direction;
 import org.neo4j.graphdb.Label;
@@ -15,6 +16,13 @@ import org.neo4j.graphdb.NotFoundException;
 import org.neo4j.graphdb.Relationship;
 import org.neo4j.graphdb.RelationshipType;
 import org.neo4j.graphdb.Transaction;
+import org.neo4j.internal.kernel.api.NodeValueIndexCursor;
+import org.neo4j.internal.kernel.api.PropertyIndexQuery;
+import org.neo4j.internal.kernel.api.TokenRead;
+import org.neo4j.token.api.TokenConstants;
+import org.neo4j.internal.schema.IndexDescriptor;
+import org.neo4j.internal.schema.SchemaDescriptors;
+import org.neo4j.kernel.api.KernelTransaction;
 import org.neo4j.procedure.Context;
 import org.neo4j.procedure.Description;
 import org.neo4j.procedure.Mode;
@@ -44,6 +52,10 @@ public final class IngestProcedures {
     @Context
     public Transaction tx;
 
+    /** For locking unique-index seeks, the kernel's MERGE primitive (as a plugin: dbms.security.procedures.unrestricted=adkg.*). */
+    @Context
+    public KernelTransaction ktx;
+
     public static final class WriteResult {
         /** events written now */
         public long stored;
@@ -71,11 +83,36 @@ public final class IngestProcedures {
             @Name("surfaces") List<Object> surfaces,
             @Name("values") List<Object> values,
             @Name("currencies") List<Object> currencies) {
+        try {
+            return Stream.of(write(labels, eventIds, ts, relationTypes, offsite, userIds, pinIds, advertiserIds, productIds, surfaces, values, currencies));
+        } catch (RuntimeException e) {
+            // A deadlock with a concurrent batch reaches the client as a failed procedure call, which drivers do not
+            // retry: mark it (no cause attached: Neo4j reports a procedure failure by its root cause's message).
+            for (Throwable x = e; x != null; x = x.getCause()) {
+                if (x.getClass().getSimpleName().contains("Deadlock")) throw new IllegalStateException(RETRY + " deadlock with a concurrent batch (" + x.getMessage() + ")");
+            }
+            throw e;
+        }
+    }
+
+    private WriteResult write(
+            Map<String, Object> labels,
+            List<String> eventIds,
+            List<Object> ts,
+            List<String> relationTypes,
+            List<Boolean> offsite,
+            List<String> userIds,
+            List<Object> pinIds,
+            List<Object> advertiserIds,
+            List<Object> productIds,
+            List<Object> surfaces,
+            List<Object> values,
+            List<Object> currencies) {
         int n = eventIds.size();
         for (List<?> l : List.of(ts, relationTypes, offsite, userIds, pinIds, advertiserIds, productIds, surfaces, values, currencies)) {
             if (l.size() != n) throw new IllegalArgumentException("adkg.writeEvents: argument lists differ in length (" + l.size() + " vs " + n + " eventIds)");
         }
-        Label event = label(labels, "Event");
+        Nodes events = new Nodes(label(labels, "Event"));
         Nodes users = new Nodes(label(labels, "User"));
         Nodes pins = new Nodes(label(labels, "Pin"));
         Nodes advertisers = new Nodes(label(labels, "Advertiser"));
@@ -86,14 +123,13 @@ public final class IngestProcedures {
         long stored = 0, duplicates = 0;
         for (int i = 0; i < n; i++) {
             String id = eventIds.get(i);
-            if (tx.findNode(event, "id", id) != null) {
+            long t = ((Number) ts.get(i)).longValue();
+            events.merge(id);
+            if (events.created == null) {
                 duplicates++;
                 continue;
             }
-            long t = ((Number) ts.get(i)).longValue();
-            Node e = tx.createNode(event);
-            setUnique(e, event, id);
-            e.setProperty("ts", t);
+            events.created.setProperty("ts", t);
             RelationshipType type = types.computeIfAbsent(relationTypes.get(i), RelationshipType::withName);
             Node user = users.merge(userIds.get(i));
             Node advertiser = advertisers.merge((String) advertiserIds.get(i));
@@ -118,7 +154,7 @@ public final class IngestProcedures {
         RelationshipType promotedBy = RelationshipType.withName("PROMOTED_BY"), soldByType = RelationshipType.withName("SOLD_BY");
         promoted.forEach((pin, ads) -> ads.forEach(advertiser -> mergeEdge(pin, advertiser, promotedBy)));
         soldBy.forEach((product, ads) -> ads.forEach(advertiser -> mergeEdge(product, advertiser, soldByType)));
-        return Stream.of(new WriteResult(stored, duplicates));
+        return new WriteResult(stored, duplicates);
     }
 
     private static Label label(Map<String, Object> labels, String key) {
@@ -127,28 +163,63 @@ public final class IngestProcedures {
         return Label.label(s);
     }
 
-    /** Nodes of one label found by id, or created: MERGE on the unique id, once per id per batch. */
+    /**
+     * Nodes of one label found by id, or created: MERGE on the unique id, once per id per batch. The seek is the
+     * kernel's locking unique-index seek, as Cypher's MERGE uses: when the id is absent it locks the index entry, so a
+     * concurrent batch with the same new id waits for our commit and then finds our node instead of racing us.
+     */
     private final class Nodes {
         private final Label label;
+        private final int propertyKey;
+        private final IndexDescriptor index;
         private final Map<String, Node> byId = new HashMap<>();
+        /** The node the last merge created (null when it found an existing one). */
+        Node created;
 
         Nodes(Label label) {
             this.label = label;
+            TokenRead tokens = ktx.tokenRead();
+            int labelId = tokens.nodeLabel(label.name());
+            this.propertyKey = tokens.propertyKey("id");
+            IndexDescriptor unique = null;
+            if (labelId != TokenConstants.NO_TOKEN && propertyKey != TokenConstants.NO_TOKEN) {
+                var it = ktx.schemaRead().indexForSchemaNonTransactional(SchemaDescriptors.forLabel(labelId, propertyKey));
+                while (it.hasNext()) {
+                    IndexDescriptor d = it.next();
+                    if (d.isUnique()) unique = d;
+                }
+            }
+            if (unique == null) throw new IllegalStateException("adkg.writeEvents: no uniqueness constraint on " + label.name() + ".id (Neo4jStore applies cypher/schema.cypher on open)");
+            this.index = unique;
         }
 
+        /** The node with this id: found, or created now (then also in {@link #created}); null for a null id. */
         Node merge(String id) {
+            created = null;
             if (id == null) return null;
             Node node = byId.get(id);
-            if (node == null) {
-                node = tx.findNode(label, "id", id);
-                if (node == null) {
-                    node = tx.createNode(label);
-                    setUnique(node, label, id);
-                }
-                byId.put(id, node);
+            if (node != null) return node;
+            long found;
+            try (NodeValueIndexCursor cursor = ktx.cursors().allocateNodeValueIndexCursor(ktx.cursorContext(), ktx.memoryTracker())) {
+                found = ktx.dataRead().lockingNodeUniqueIndexSeek(index, cursor, PropertyIndexQuery.exact(propertyKey, id));
+            } catch (KernelException e) {
+                throw new IllegalStateException("adkg.writeEvents: seek on " + label.name() + ".id failed: " + e.getMessage(), e);
             }
+            if (found == -1) {
+                node = tx.createNode(label);
+                setUnique(node, label, id);
+                created = node;
+            } else {
+                node = getNode(found);
+            }
+            byId.put(id, node);
             return node;
         }
+    }
+
+    @SuppressWarnings("deprecation") // an id the locking seek just returned, in this transaction
+    private Node getNode(long id) {
+        return tx.getNodeById(id);
     }
 
     /** Sets the unique id; a concurrent transaction's node with the same id makes this batch retry. */
