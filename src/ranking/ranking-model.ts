@@ -187,7 +187,7 @@ export class RankingModel {
     this.heads = new CtrCvrHeads(rng, this.tower.outDim, opts.cvrMode ?? 'clicks');
     const wide = (this.finetuner?.features ?? 0) > 0 && (opts.offsiteWide ?? true);
     if (wide) this.cvrWide = tf.variable(tf.zeros([OFFSITE_FEATURES, 1]), true, uniqueName('cvr_wide'));
-    this.facts.offsiteWide = this.cvrWide ? 1 : 0;
+    if (this.finetuner) this.facts.offsiteWide = this.cvrWide ? 1 : 0;
     this.facts.towerInputDim = inDim;
   }
 
