@@ -158,6 +158,17 @@ describe.each(['procedure', 'cypher'] as const)('Neo4jStore, %s write path', (wr
     expect(snap.entities.some((e) => e.type === 'User' && e.id === 'u1')).toBe(false);
     expect(await neo.eraseUser('nobody-here')).toEqual({ userFound: false, events: 0 });
   });
+
+  test('edge properties have the same types on either path (values as floats, ts as integers)', async () => {
+    // A whole-number value too: JSON (the procedure's wire format) would otherwise hand Java an integer.
+    const e = { kind: 'offsite' as const, eventId: `whole-${ns}`, ts: Date.UTC(2026, 0, 3), userId: 'u-whole', advertiserId: 'a1', relation: 'CHECKOUT' as const, value: 12, currency: 'USD' };
+    expect(await neo.write({ events: [e], pins: [], advertisers: [] })).toEqual({ stored: 1, duplicates: 0 });
+    const res = await driver.executeQuery(
+      `MATCH (:\`${ns}_User\`)-[r]->() WHERE r.value IS NOT NULL RETURN DISTINCT valueType(r.value) AS v, valueType(r.ts) AS t`,
+    );
+    expect(res.records.map((r) => [r.get('v'), r.get('t')])).toEqual([['FLOAT NOT NULL', 'INTEGER NOT NULL']]);
+    await neo.eraseUser('u-whole');
+  });
 });
 
 describe('Neo4jStore edge cases', () => {

@@ -338,20 +338,24 @@ export class Neo4jStore implements GraphStore {
   private async writeEventsProcedure(tx: ManagedTransaction, events: InteractionEvent[]): Promise<WriteResult> {
     const L = this.labels;
     const res = await tx.run(
-      `CALL adkg.writeEvents($labels, $e, $t, $r, $off, $u, $p, $a, $pr, $s, $v, $c) YIELD stored, duplicates RETURN stored, duplicates`,
+      `CALL adkg.writeEvents($labels, $batch) YIELD stored, duplicates RETURN stored, duplicates`,
       {
         labels: { Event: bareLabel(L.Event), User: bareLabel(L.User), Pin: bareLabel(L.Pin), Advertiser: bareLabel(L.Advertiser), Product: bareLabel(L.Product) },
-        e: events.map((e) => e.eventId),
-        t: events.map((e) => e.ts),
-        r: events.map((e) => e.relation),
-        off: events.map((e) => e.kind === 'offsite'),
-        u: events.map((e) => e.userId),
-        p: events.map((e) => e.pinId ?? null),
-        a: events.map((e) => e.advertiserId ?? null),
-        pr: events.map((e) => (e.kind === 'offsite' ? e.productId ?? null : null)),
-        s: events.map((e) => (e.kind === 'onsite' ? e.surface ?? null : null)),
-        v: events.map((e) => (e.kind === 'offsite' ? e.value ?? null : null)),
-        c: events.map((e) => (e.kind === 'offsite' ? e.currency ?? null : null)),
+        // One string instead of 12 lists of values: the driver packs each Bolt value with type checks that cost
+        // more client CPU than parsing the events; JSON.stringify is native, and the procedure parses it in Java.
+        batch: JSON.stringify({
+          e: events.map((e) => e.eventId),
+          t: events.map((e) => e.ts),
+          r: events.map((e) => e.relation),
+          off: events.map((e) => e.kind === 'offsite'),
+          u: events.map((e) => e.userId),
+          p: events.map((e) => e.pinId ?? null),
+          a: events.map((e) => e.advertiserId ?? null),
+          pr: events.map((e) => (e.kind === 'offsite' ? e.productId ?? null : null)),
+          s: events.map((e) => (e.kind === 'onsite' ? e.surface ?? null : null)),
+          v: events.map((e) => (e.kind === 'offsite' ? e.value ?? null : null)),
+          c: events.map((e) => (e.kind === 'offsite' ? e.currency ?? null : null)),
+        }),
       },
     );
     const r = res.records[0];

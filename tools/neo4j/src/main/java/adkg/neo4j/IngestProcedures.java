@@ -1,11 +1,15 @@
 package adkg.neo4j;
 
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.neo4j.exceptions.KernelException;
 import org.neo4j.graphdb.ConstraintViolationException;
@@ -44,10 +48,15 @@ import org.neo4j.procedure.Procedure;
  * Whatever a concurrent transaction did first (created the same node or event, erased a user whose node we found)
  * fails this transaction with a message starting {@value #RETRY}: the caller rolls back and retries the batch, and
  * the retry sees the other transaction's work. Null-valued properties are not set, as with Cypher's CREATE.
+ * The batch arrives as one JSON string of parallel arrays: packing 10k events × 12 values as Bolt values cost the
+ * client (neo4j-driver's per-value type checks) more CPU than reading and validating the events.
  */
 public final class IngestProcedures {
     /** Prefix of the messages that mean "roll back and retry the batch" (Neo4jStore looks for it). */
     public static final String RETRY = "adkg-retry:";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final TypeReference<Map<String, List<Object>>> COLUMNS = new TypeReference<>() {};
 
     @Context
     public Transaction tx;
@@ -69,22 +78,16 @@ public final class IngestProcedures {
     }
 
     @Procedure(name = "adkg.writeEvents", mode = Mode.WRITE)
-    @Description("adkg ingest: writes a batch of interaction events (see Neo4jStore); all lists are parallel, one entry per event")
-    public Stream<WriteResult> writeEvents(
-            @Name("labels") Map<String, Object> labels,
-            @Name("eventIds") List<String> eventIds,
-            @Name("ts") List<Object> ts,
-            @Name("relationTypes") List<String> relationTypes,
-            @Name("offsite") List<Boolean> offsite,
-            @Name("userIds") List<String> userIds,
-            @Name("pinIds") List<Object> pinIds,
-            @Name("advertiserIds") List<Object> advertiserIds,
-            @Name("productIds") List<Object> productIds,
-            @Name("surfaces") List<Object> surfaces,
-            @Name("values") List<Object> values,
-            @Name("currencies") List<Object> currencies) {
+    @Description("adkg ingest: writes a batch of interaction events (see Neo4jStore); the batch is one JSON object of parallel arrays")
+    public Stream<WriteResult> writeEvents(@Name("labels") Map<String, Object> labels, @Name("batch") String batch) {
+        Map<String, List<Object>> columns;
         try {
-            return Stream.of(write(labels, eventIds, ts, relationTypes, offsite, userIds, pinIds, advertiserIds, productIds, surfaces, values, currencies));
+            columns = JSON.readValue(batch, COLUMNS);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("adkg.writeEvents: the batch is not a JSON object of arrays: " + e.getMessage());
+        }
+        try {
+            return Stream.of(write(labels, columns));
         } catch (RuntimeException e) {
             // A deadlock with a concurrent batch reaches the client as a failed procedure call, which drivers do not
             // retry: mark it (no cause attached: Neo4j reports a procedure failure by its root cause's message).
@@ -95,23 +98,21 @@ public final class IngestProcedures {
         }
     }
 
-    private WriteResult write(
-            Map<String, Object> labels,
-            List<String> eventIds,
-            List<Object> ts,
-            List<String> relationTypes,
-            List<Boolean> offsite,
-            List<String> userIds,
-            List<Object> pinIds,
-            List<Object> advertiserIds,
-            List<Object> productIds,
-            List<Object> surfaces,
-            List<Object> values,
-            List<Object> currencies) {
+    /** Column of the batch by its key (the keys Neo4jStore.writeEventsProcedure sends), checked for length. */
+    private static List<Object> column(Map<String, List<Object>> columns, String key, int n) {
+        List<Object> c = columns.get(key);
+        if (c == null) throw new IllegalArgumentException("adkg.writeEvents: the batch has no \"" + key + "\" array");
+        if (n >= 0 && c.size() != n) throw new IllegalArgumentException("adkg.writeEvents: batch arrays differ in length (\"" + key + "\" has " + c.size() + ", \"e\" " + n + ")");
+        return c;
+    }
+
+    private WriteResult write(Map<String, Object> labels, Map<String, List<Object>> columns) {
+        List<Object> eventIds = column(columns, "e", -1);
         int n = eventIds.size();
-        for (List<?> l : List.of(ts, relationTypes, offsite, userIds, pinIds, advertiserIds, productIds, surfaces, values, currencies)) {
-            if (l.size() != n) throw new IllegalArgumentException("adkg.writeEvents: argument lists differ in length (" + l.size() + " vs " + n + " eventIds)");
-        }
+        List<Object> ts = column(columns, "t", n), relationTypes = column(columns, "r", n), offsite = column(columns, "off", n);
+        List<Object> userIds = column(columns, "u", n), pinIds = column(columns, "p", n), advertiserIds = column(columns, "a", n);
+        List<Object> productIds = column(columns, "pr", n), surfaces = column(columns, "s", n), values = column(columns, "v", n);
+        List<Object> currencies = column(columns, "c", n);
         Nodes events = new Nodes(label(labels, "Event"));
         Nodes users = new Nodes(label(labels, "User"));
         Nodes pins = new Nodes(label(labels, "Pin"));
@@ -122,7 +123,7 @@ public final class IngestProcedures {
         Map<Node, Set<Node>> promoted = new HashMap<>(), soldBy = new HashMap<>();
         long stored = 0, duplicates = 0;
         for (int i = 0; i < n; i++) {
-            String id = eventIds.get(i);
+            String id = (String) eventIds.get(i);
             long t = ((Number) ts.get(i)).longValue();
             events.merge(id);
             if (events.created == null) {
@@ -130,17 +131,19 @@ public final class IngestProcedures {
                 continue;
             }
             events.created.setProperty("ts", t);
-            RelationshipType type = types.computeIfAbsent(relationTypes.get(i), RelationshipType::withName);
-            Node user = users.merge(userIds.get(i));
+            RelationshipType type = types.computeIfAbsent((String) relationTypes.get(i), RelationshipType::withName);
+            Node user = users.merge((String) userIds.get(i));
             Node advertiser = advertisers.merge((String) advertiserIds.get(i));
-            if (!offsite.get(i)) {
+            if (!Boolean.TRUE.equals(offsite.get(i))) {
                 Node pin = pins.merge((String) pinIds.get(i));
                 Relationship r = link(user, pin, type, id, t);
                 setIfPresent(r, "surface", surfaces.get(i));
                 if (advertiser != null) promoted.computeIfAbsent(pin, k -> new HashSet<>()).add(advertiser);
             } else {
                 Relationship r = link(user, advertiser, type, id, t);
-                setIfPresent(r, "value", values.get(i));
+                // JSON gives 12 for 12.0; Cypher's path stores every value as a float, so this one does too.
+                Object value = values.get(i);
+                setIfPresent(r, "value", value == null ? null : ((Number) value).doubleValue());
                 setIfPresent(r, "currency", currencies.get(i));
                 setIfPresent(r, "pinId", pinIds.get(i));
                 Node product = products.merge((String) productIds.get(i));
