@@ -107,29 +107,24 @@ function bareLabel(label: string): string {
   return label.replace(/^`|`$/g, '');
 }
 
-/** adkg.writeEvents lost a race with a concurrent transaction (its messages start with this): retry the batch. */
-function hasRetryMark(e: unknown): boolean {
-  for (let x = e as { message?: unknown; cause?: unknown } | undefined, depth = 0; x && depth < 5; x = x.cause as typeof x, depth++) {
-    if (typeof x.message === 'string' && x.message.includes('adkg-retry:')) return true;
-  }
-  return false;
-}
-
 /** The server-side half of the procedure write path: tools/neo4j/src/main/java/adkg/neo4j/IngestProcedures.java. */
 const INGEST_PROCEDURES = ['adkg.writeEvents'];
 
-/** Each attempt after a conflict sees more of the other writers' events as stored, so a few always suffice. */
+/** Each attempt after a lost race sees the other writers' work as stored, so a few suffice. */
 const MAX_BATCH_ATTEMPTS = 8;
 
 /**
- * A concurrent batch stored one of our events first (unique constraint on Event.id). Recognised by the message,
- * which names the label, through the cause chain: a conflict that reached us wrapped, unrecognised by its code,
- * once failed a whole two-writer ingest (the code alone would also match other constraints).
+ * Whether this error means "a concurrent transaction got there first: roll back and retry the batch". Cypher path:
+ * the unique constraint on Event.id, recognised by its message, which names the label as spliced into Cypher,
+ * backticks included (the code alone would also match other constraints). Procedure path: adkg.writeEvents marks
+ * such messages 'adkg-retry:'. Both are looked for through the cause chain: errors can reach us wrapped, and one
+ * unrecognised conflict once failed a whole two-writer ingest.
  */
-/** eventLabel as spliced into Cypher, backticks included, which is also how Neo4j's message quotes it. */
-function isEventConflict(e: unknown, eventLabel: string): boolean {
+function isLostRace(e: unknown, eventLabel: string): boolean {
+  const marks = [`already exists with label ${eventLabel} `, 'adkg-retry:'];
   for (let x = e as { message?: unknown; cause?: unknown } | undefined, depth = 0; x && depth < 5; x = x.cause as typeof x, depth++) {
-    if (typeof x.message === 'string' && x.message.includes(`already exists with label ${eventLabel} `)) return true;
+    const message = x.message;
+    if (typeof message === 'string' && marks.some((m) => message.includes(m))) return true;
   }
   return false;
 }
@@ -271,8 +266,10 @@ export class Neo4jStore implements GraphStore {
         const r = await this.withWrite('a batch write', (tx) => this.writeInTransaction(tx, batch));
         return { stored: r.stored, duplicates: r.duplicates + repeats };
       } catch (e) {
-        const retriable = isEventConflict(e, this.labels.Event) || hasRetryMark(e) || e instanceof EdgeShortfallError;
+        const retriable = isLostRace(e, this.labels.Event) || e instanceof EdgeShortfallError;
         if (attempt >= MAX_BATCH_ATTEMPTS || !retriable) throw e;
+        // Jittered back-off, so the batches that collided do not collide again at once.
+        await new Promise((r) => setTimeout(r, Math.random() * 50 * attempt));
       }
     }
   }

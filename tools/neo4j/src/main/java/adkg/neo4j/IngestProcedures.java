@@ -2,7 +2,9 @@ package adkg.neo4j;
 
 import java.io.IOException;
 import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.TreeSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -45,9 +47,10 @@ import org.neo4j.procedure.Procedure;
  * <li>one interaction edge per event, a second one to the Product when an offsite event names it;</li>
  * <li>PROMOTED_BY (pin→advertiser) and SOLD_BY (product→advertiser) MERGEd once per pair.</li>
  * </ul>
- * Whatever a concurrent transaction did first (created the same node or event, erased a user whose node we found)
- * fails this transaction with a message starting {@value #RETRY}: the caller rolls back and retries the batch, and
- * the retry sees the other transaction's work. Null-valued properties are not set, as with Cypher's CREATE.
+ * Lookups take the index-entry locks Cypher's MERGE takes, in one sorted order, so concurrent batches wait for each
+ * other rather than race. What still goes wrong because of a concurrent transaction (a deadlock, an erase that
+ * deleted a node we found) fails this call with a message starting {@value #RETRY}: the caller rolls back and
+ * retries the batch, and the retry sees the other transaction's work. Null-valued properties are not set, as with Cypher's CREATE.
  * The batch arrives as one JSON string of parallel arrays: packing 10k events × 12 values as Bolt values cost the
  * client (neo4j-driver's per-value type checks) more CPU than reading and validating the events.
  */
@@ -121,16 +124,29 @@ public final class IngestProcedures {
         Map<String, RelationshipType> types = new HashMap<>();
         // Distinct (from, to) pairs: a pin or product may name more than one advertiser across events.
         Map<Node, Set<Node>> promoted = new HashMap<>(), soldBy = new HashMap<>();
+        // Every lock this batch takes on index entries, in one global order (label by label, ids sorted), as the
+        // Cypher path's sorted MERGEs do: concurrent batches then queue for each other instead of deadlocking.
+        Map<String, Node> fresh = new HashMap<>();
+        for (String id : sortedDistinct(eventIds, null)) {
+            events.merge(id);
+            if (events.created != null) fresh.put(id, events.created);
+        }
+        boolean[] keep = new boolean[n];
+        for (int i = 0; i < n; i++) keep[i] = fresh.containsKey((String) eventIds.get(i));
+        for (String id : sortedDistinct(userIds, keep)) users.merge(id);
+        for (String id : sortedDistinct(pinIds, keep)) pins.merge(id);
+        for (String id : sortedDistinct(advertiserIds, keep)) advertisers.merge(id);
+        for (String id : sortedDistinct(productIds, keep)) products.merge(id);
         long stored = 0, duplicates = 0;
         for (int i = 0; i < n; i++) {
             String id = (String) eventIds.get(i);
             long t = ((Number) ts.get(i)).longValue();
-            events.merge(id);
-            if (events.created == null) {
+            Node eventNode = fresh.remove(id);
+            if (eventNode == null) {
                 duplicates++;
                 continue;
             }
-            events.created.setProperty("ts", t);
+            eventNode.setProperty("ts", t);
             RelationshipType type = types.computeIfAbsent((String) relationTypes.get(i), RelationshipType::withName);
             Node user = users.merge((String) userIds.get(i));
             Node advertiser = advertisers.merge((String) advertiserIds.get(i));
@@ -158,6 +174,16 @@ public final class IngestProcedures {
         promoted.forEach((pin, ads) -> ads.forEach(advertiser -> mergeEdge(pin, advertiser, promotedBy)));
         soldBy.forEach((product, ads) -> ads.forEach(advertiser -> mergeEdge(product, advertiser, soldByType)));
         return new WriteResult(stored, duplicates);
+    }
+
+    /** The distinct non-null ids of a column (of the rows kept, when keep is given), sorted. */
+    private static List<String> sortedDistinct(List<Object> column, boolean[] keep) {
+        TreeSet<String> ids = new TreeSet<>();
+        for (int i = 0; i < column.size(); i++) {
+            Object id = column.get(i);
+            if (id != null && (keep == null || keep[i])) ids.add((String) id);
+        }
+        return new ArrayList<>(ids);
     }
 
     private static Label label(Map<String, Object> labels, String key) {
