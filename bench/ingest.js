@@ -4,7 +4,7 @@
  * bench/ingest: events/s and peak RSS of `adkg ingest` into Neo4j and into the memory store.
  *
  * Plain JavaScript on the compiled library (no ts-node in this project): run `npm run build` first, then
- *   node bench/ingest.js [--events 1000000] [--second] [--batch 10000] [--concurrency N (default: the store's own, 2 for Neo4j with adkg.writeEvents)] [--only neo4j|memory] [--reingest]
+ *   node bench/ingest.js [--events 1000000] [--second] [--batch 5000] [--concurrency N (default: the store's own, 2 for Neo4j with adkg.writeEvents)] [--only neo4j|memory] [--reingest]
  *
  * It writes a synthetic event file (src/graph/synthetic-events.ts: catalog, onsite and offsite events with
  * 1% duplicates, 0.1% invalid lines, 10% of offsite without consent), then ingests it in a child process per
@@ -49,7 +49,7 @@ async function childPhase() {
       : await graph.MemoryStore.open({ dbPath: arg('db') });
   const progress = [];
   const summary = await graph.ingestFiles(opened, [file], {
-    batchSize: Number(arg('batch', 10000)),
+    batchSize: Number(arg('batch', graph.DEFAULT_BATCH_SIZE)),
     concurrency: arg('concurrency', 'store') === 'store' ? undefined : Number(arg('concurrency')),
     onProgress: (p) => progress.push([p.bytesRead / p.totalBytes, process.memoryUsage().rss]),
   });
@@ -128,7 +128,7 @@ async function startNeo4j(home) {
 async function main() {
   if (arg('phase')) return childPhase();
   const events = Number(arg('events', 1000000));
-  const batch = arg('batch', '10000');
+  const batch = arg('batch', String(graph.DEFAULT_BATCH_SIZE));
   const concurrency = arg('concurrency', 'store');
   const only = arg('only', null);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'adkg-bench-ingest-'));

@@ -57,7 +57,12 @@ export interface IngestOptions {
   onProgress?: (p: IngestProgress) => void;
 }
 
-export const DEFAULT_BATCH_SIZE = 10000;
+/**
+ * Records per write transaction. 5,000: with two writes in flight into Neo4j, a second 1M events into a warm server
+ * went at 27–30k/s with 5,000, 26.8k/s with 2,500 and 21.8k/s with 10,000 (docs/benchmarks.md, bench/ingest
+ * --second); the memory store does not care.
+ */
+export const DEFAULT_BATCH_SIZE = 5000;
 /**
  * Writes in flight at once when neither the caller nor the store says (GraphStore.preferredConcurrency).
  * Parsing always overlaps the writes in flight.
