@@ -2,6 +2,7 @@ import { existsSync, promises as fs, readdirSync } from 'fs';
 import * as path from 'path';
 import { readTripleSet, TripleSet } from '../src/common/triple-set';
 import { buildSnapshot, ingestFiles, IngestSummary, MemoryStore, writeSyntheticEventFile } from '../src/graph';
+import { laneOf } from '../src/graph/ingest/ingest';
 import { FIXTURES, runCli, tmpDir } from './fixtures/graph/helpers';
 
 const JSONL = path.join(FIXTURES, 'events.jsonl');
@@ -69,6 +70,34 @@ describe('MemoryStore ingestion', () => {
     expect(again.stored).toBe(0);
     expect(again.duplicates).toBe(9);
     expect(await (await MemoryStore.open({ dbPath: db, readOnly: true })).counts()).toEqual(before);
+  });
+
+  test('several writes in flight (one lane of users each) store the same graph as one', async () => {
+    const file = path.join(dir, 'lanes.jsonl');
+    await writeSyntheticEventFile(file, { events: 3000, seed: 4, duplicateShare: 0.05 });
+    const run = async (db: string, concurrency: number) => {
+      const store = await MemoryStore.open({ dbPath: db });
+      try {
+        return await ingestFiles(store, [file], { batchSize: 97, concurrency });
+      } finally {
+        await store.close();
+      }
+    };
+    const one = await run(path.join(dir, 'one.jsonl'), 1);
+    const three = await run(path.join(dir, 'three.jsonl'), 3);
+    const { seconds: _a, eventsPerSecond: _b, store: _s1, ...oneCounts } = one;
+    const { seconds: _c, eventsPerSecond: _d, store: _s3, ...threeCounts } = three;
+    expect(threeCounts).toEqual(oneCounts);
+    expect(one.stored).toBeGreaterThan(2500);
+    expect(tripleStrings(await snapshotOf(path.join(dir, 'three.jsonl')))).toEqual(tripleStrings(await snapshotOf(path.join(dir, 'one.jsonl'))));
+  });
+
+  test('laneOf spreads users over the lanes and keeps each user in one', () => {
+    const counts = [0, 0, 0];
+    for (let u = 0; u < 3000; u++) counts[laneOf(`u${u}`, 3)]++;
+    for (const c of counts) expect(c).toBeGreaterThan(800);
+    expect(laneOf('u42', 3)).toBe(laneOf('u42', 3));
+    expect(laneOf('anything', 1)).toBe(0);
   });
 
   test('CSV with a header row gives the same graph as the same events in JSONL', async () => {
