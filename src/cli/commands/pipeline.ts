@@ -93,7 +93,8 @@ export function register(program: Command): void {
       const trainArgs = ['train', '--triples', triples, '--model', opts.model, '--backend', backend, '--seed', seed, '--out', kge];
       if (opts.epochs) trainArgs.push('--epochs', String(opts.epochs));
       step(`train ${opts.model} (${backend})`, trainArgs);
-      step('rank ablation', ['rank', 'ablation', '--data', sim, '--embeddings', kge, '--eval-days', String(opts.evalDays), '--out', rank]);
+      // The same snapshot the embeddings came from: attention also reads the users' offsite neighbours in it.
+      step('rank ablation', ['rank', 'ablation', '--data', sim, '--embeddings', kge, '--triples', triples, '--eval-days', String(opts.evalDays), '--out', rank]);
       process.stderr.write(`\npipeline done: artefacts in ${out}\n`);
     });
 }
