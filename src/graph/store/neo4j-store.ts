@@ -7,9 +7,12 @@
  * edge (u)-[:CHECKOUT {eventId, ts}]->(:Product); structural (p)-[:PROMOTED_BY]->(a), (p)-[:IN_CATEGORY]->(c),
  * (pr)-[:SOLD_BY]->(a). ts is epoch milliseconds (integer).
  *
- * A batch is one executeWrite transaction: one index-seek statement finds the eventIds already stored; for the
- * fresh events the nodes are MERGEd once per distinct id, Event nodes created, and edges created between nodes
- * found by internal id, one statement per relation type.
+ * A batch is one executeWrite transaction, written one of two ways (docs/graph.md; ADKG_NEO4J_WRITE_PATH):
+ * - procedure: one CALL adkg.writeEvents (tools/neo4j IngestProcedures.java, the kernel API on the server) with
+ *   the batch as one JSON string — 1.8–1.9× the events/s of the Cypher path, and it scales with writers in flight;
+ * - cypher: one index-seek statement finds the eventIds already stored; for the fresh events the nodes are MERGEd
+ *   once per distinct id, Event nodes created, and edges created between nodes found by internal id, one statement
+ *   per relation type.
  * Values always travel as parameters; only labels and relation types, from fixed tables, are spliced in.
  */
 import { promises as fs } from 'fs';
