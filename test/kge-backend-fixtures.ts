@@ -52,7 +52,7 @@ export function baseConfig(over: Partial<TrainConfig>): TrainConfig {
 
 export function makeInit(g: Graph, model: ModelName, config: TrainConfig, dim = 16, relDim = 12): BackendInit {
   const anchors = model === 'transra' ? anchorIndex(g.N, 7, 3, 99) : null;
-  const tables = allocateTables({ model, numEntities: g.N, numRelations: g.R, dim, relDim: model === 'transe' ? dim : relDim, anchorIndex: anchors });
+  const tables = allocateTables({ model, numEntities: g.N, numRelations: g.R, dim, relDim, anchorIndex: anchors });
   initializeTables(tables, 7, 0.5);
   if (tables.projection) {
     const rng = new SeededRandom(5);
@@ -63,14 +63,15 @@ export function makeInit(g: Graph, model: ModelName, config: TrainConfig, dim = 
   return { tables, optimizer, config, sampling };
 }
 
-export function cloneInit(init: BackendInit): BackendInit {
+/** A deep copy of the tables and optimizer state (config replaced when given), for running two backends from one start. */
+export function cloneInit(init: BackendInit, config: TrainConfig = init.config): BackendInit {
   const c = <T extends Float32Array | null>(a: T): T => (a ? (a.slice() as T) : a);
   const t = init.tables;
   const optimizer: BackendInit['optimizer'] = {};
   for (const [k, v] of Object.entries(init.optimizer)) optimizer[k as keyof typeof optimizer] = { s1: v!.s1.slice(), s2: v!.s2 ? v!.s2.slice() : null };
   return {
     tables: { ...t, entity: t.entity.slice(), relation: t.relation.slice(), projection: c(t.projection), anchor: c(t.anchor), anchorLogit: c(t.anchorLogit) },
-    optimizer, config: init.config, sampling: init.sampling,
+    optimizer, config, sampling: init.sampling,
   };
 }
 

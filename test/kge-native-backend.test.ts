@@ -3,43 +3,18 @@
  * loss trajectory and final tables within tolerance, the same gradients and scores; more threads give
  * the same loss within tolerance; the event loop keeps running during a long native call.
  */
-import { TRAJECTORY_TOLERANCE, type BackendInit, type KgeBackend, type ModelName, type TrainConfig, type TrainBatch } from '../src/kge/backends/backend';
+import { TRAJECTORY_TOLERANCE, type TrainBatch } from '../src/kge/backends/backend';
 import { jsBackendFactory } from '../src/kge/backends/js';
 import { nativeBackendFactory } from '../src/kge/backends/native';
-import { allocateTables, initializeTables, createOptimizerState } from '../src/kge/model';
-import { buildSamplingTables } from '../src/kge/sampling';
-import { SeededRandom } from '../src/common';
-import { CASES, anchorIndex, baseConfig, batches, maxRelDiff, randomGraph, trajectory, type Graph } from './kge-backend-fixtures';
+import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, randomGraph, trajectory } from './kge-backend-fixtures';
 
 const available = nativeBackendFactory.available();
 const describeNative = available.ok ? describe : describe.skip;
 if (!available.ok) console.warn(`kge-native tests skipped: ${available.reason}`);
 
 // 40 and 36: whole SIMD tiles (8 and 16 lanes) plus a remainder, so every kernel path runs.
-function makeInit(g: Graph, model: ModelName, config: TrainConfig, dim = 40, relDim = 36): BackendInit {
-  const anchors = model === 'transra' ? anchorIndex(g.N, 7, 3, 99) : null;
-  const tables = allocateTables({ model, numEntities: g.N, numRelations: g.R, dim, relDim, anchorIndex: anchors });
-  initializeTables(tables, 7, 0.5);
-  if (tables.projection) {
-    // Perturb the identity so TransR's projection matters.
-    const rng = new SeededRandom(5);
-    for (let i = 0; i < tables.projection.length; i++) tables.projection[i] += (rng.next() - 0.5) * 0.2;
-  }
-  const optimizer = createOptimizerState(tables, config.entityOptimizer, config.relationOptimizer);
-  const sampling = buildSamplingTables({ heads: g.heads, relations: g.relations, tails: g.tails }, g.entities, g.R);
-  return { tables, optimizer, config, sampling };
-}
-
-function cloneInit(init: BackendInit, config: TrainConfig = init.config): BackendInit {
-  const c = <T extends Float32Array | null>(a: T): T => (a ? (a.slice() as T) : a);
-  const t = init.tables;
-  const optimizer: BackendInit['optimizer'] = {};
-  for (const [k, v] of Object.entries(init.optimizer)) optimizer[k as keyof typeof optimizer] = { s1: v!.s1.slice(), s2: v!.s2 ? v!.s2.slice() : null };
-  return {
-    tables: { ...t, entity: t.entity.slice(), relation: t.relation.slice(), projection: c(t.projection), anchor: c(t.anchor), anchorLogit: c(t.anchorLogit) },
-    optimizer, config, sampling: init.sampling,
-  };
-}
+const DIM = 40;
+const REL_DIM = 36;
 
 /** ‖a − b‖ / ‖a‖: whole tables (a single Adagrad-amplified rounding residual may move one entry by a step). */
 function tableDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -55,7 +30,7 @@ describeNative('native backend vs js reference', () => {
   const g = randomGraph(60, 4, 300, 1);
 
   test.each(CASES)('%s %j: same negatives, loss trajectory and tables as js', async (model, over) => {
-    const init = makeInit(g, model, baseConfig(over));
+    const init = makeInit(g, model, baseConfig(over), DIM, REL_DIM);
     const jsInit = cloneInit(init), nInit = cloneInit(init);
     const js = jsBackendFactory.create(jsInit);
     const nat = nativeBackendFactory.create(nInit);
@@ -78,7 +53,7 @@ describeNative('native backend vs js reference', () => {
   });
 
   test.each(CASES)('%s %j: gradients and scoreAll equal js', async (model, over) => {
-    const init = makeInit(g, model, baseConfig(over));
+    const init = makeInit(g, model, baseConfig(over), DIM, REL_DIM);
     const js = jsBackendFactory.create(init);
     const nat = nativeBackendFactory.create(init);
     const batch = batches(g, 64, 1)[2];
@@ -106,7 +81,7 @@ describeNative('native backend vs js reference', () => {
 
   test('threads=2 gives the loss of threads=1 within tolerance (transr, shared and independent)', async () => {
     for (const sampling of ['independent', 'shared'] as const) {
-      const init = makeInit(g, 'transr', baseConfig({ sampling, threads: 1 }));
+      const init = makeInit(g, 'transr', baseConfig({ sampling, threads: 1 }), DIM, REL_DIM);
       const one = nativeBackendFactory.create(cloneInit(init, { ...init.config, threads: 1 }));
       const two = nativeBackendFactory.create(cloneInit(init, { ...init.config, threads: 2 }));
       const bs = batches(g, 64, 3);
