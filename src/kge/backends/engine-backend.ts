@@ -3,17 +3,14 @@
  * same calls on the JS-owned tables, so the enum encoding of the config, the table handles and the
  * KgeBackend methods live here once. Each subclass only loads its addon and constructs its engine.
  */
-import type { BackendInit, Gradients, KgeBackend, NegativeSample, ScoreQueries, TrainBatch } from './backend';
+import type { BackendInit, Gradients, KgeBackend, ModelShape, NegativeSample, ScoreQueries, TrainBatch } from './backend';
 
-/** The engine config both addons read. Numbers are the enums of native/src/engine.h and kernels.h. */
-export interface EngineConfig {
+/**
+ * The engine config both addons read: the model's shape with its name as a number, and the training config.
+ * Numbers are the enums of native/src/engine.h and kernels.h.
+ */
+export interface EngineConfig extends Omit<ModelShape, 'model'> {
   model: number;
-  numEntities: number;
-  numRelations: number;
-  dim: number;
-  relDim: number;
-  numAnchors: number;
-  anchorsPerEntity: number;
   loss: number;
   norm: number;
   margin: number;
@@ -57,13 +54,8 @@ export function engineConfig(init: BackendInit): EngineConfig {
   const { shape } = init.tables;
   const c = init.config;
   return {
+    ...shape,
     model: MODEL[shape.model],
-    numEntities: shape.numEntities,
-    numRelations: shape.numRelations,
-    dim: shape.dim,
-    relDim: shape.relDim,
-    numAnchors: shape.numAnchors,
-    anchorsPerEntity: shape.anchorsPerEntity,
     loss: LOSS[c.loss],
     norm: NORM[c.norm],
     margin: c.margin,
