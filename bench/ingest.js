@@ -158,33 +158,30 @@ async function main() {
           return null;
         }
       };
-      try {
-        log(`ingesting into Neo4j at ${uri}${namespace ? ` namespace ${namespace}` : ''}`);
+      // One ingest child into this server, with the server's CPU over it when the server is ours.
+      const ingestNeo4j = async (what, eventsFile) => {
         const cpu0 = server ? serverCpu() : null;
-        result.neo4j = await runChild(['--phase', 'neo4j', '--file', file, '--uri', uri, '--namespace', namespace, '--batch', batch, '--concurrency', concurrency]);
+        const r = await runChild(['--phase', 'neo4j', '--file', eventsFile, '--uri', uri, '--namespace', namespace, '--batch', batch, '--concurrency', concurrency]);
         const cpu1 = server ? serverCpu() : null;
         if (cpu0 !== null && cpu1 !== null) {
-          result.neo4j.serverCpuSeconds = Number((cpu1 - cpu0).toFixed(2));
-          result.neo4j.serverCpuMicrosPerEvent = Math.round((1e6 * (cpu1 - cpu0)) / result.neo4j.read);
+          r.serverCpuSeconds = Number((cpu1 - cpu0).toFixed(2));
+          r.serverCpuMicrosPerEvent = Math.round((1e6 * (cpu1 - cpu0)) / r.read);
         }
-        log('neo4j', JSON.stringify(result.neo4j));
+        log(what, JSON.stringify(r));
+        return r;
+      };
+      try {
+        log(`ingesting into Neo4j at ${uri}${namespace ? ` namespace ${namespace}` : ''}`);
+        result.neo4j = await ingestNeo4j('neo4j', file);
         if (flag('second')) {
           const second = path.join(work, 'events-2.jsonl');
           await graph.writeSyntheticEventFile(second, { events, seed: 1, eventIdPrefix: 'ev2-', startMs: Date.UTC(2026, 1, 1) });
           log('ingesting a second file of new events into the same (warm) server');
-          const c0 = server ? serverCpu() : null;
-          result.neo4jSecond = await runChild(['--phase', 'neo4j', '--file', second, '--uri', uri, '--namespace', namespace, '--batch', batch, '--concurrency', concurrency]);
-          const c1 = server ? serverCpu() : null;
-          if (c0 !== null && c1 !== null) {
-            result.neo4jSecond.serverCpuSeconds = Number((c1 - c0).toFixed(2));
-            result.neo4jSecond.serverCpuMicrosPerEvent = Math.round((1e6 * (c1 - c0)) / result.neo4jSecond.read);
-          }
-          log('neo4j second file', JSON.stringify(result.neo4jSecond));
+          result.neo4jSecond = await ingestNeo4j('neo4j second file', second);
         }
         if (flag('reingest')) {
           log('re-ingesting the same file into Neo4j (everything a duplicate)');
-          result.neo4jReingest = await runChild(['--phase', 'neo4j', '--file', file, '--uri', uri, '--namespace', namespace, '--batch', batch, '--concurrency', concurrency]);
-          log('neo4j re-ingest', JSON.stringify(result.neo4jReingest));
+          result.neo4jReingest = await ingestNeo4j('neo4j re-ingest', file);
         }
         if (namespace) {
           const s = await graph.Neo4jStore.open({ uri, namespace });
