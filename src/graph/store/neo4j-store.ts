@@ -176,8 +176,8 @@ export class Neo4jStore implements GraphStore {
 
   /**
    * Two with the procedure: each batch's kernel work runs on its own server thread, so two keep two cores busy
-   * (bench/ingest: 13.3k vs 8.6k events/s on the 2-core box). One with Cypher: concurrent batches contended on
-   * hub nodes and were slower than one (2.4–2.7k vs 4.1–4.7k).
+   * (ingestFiles gives each its own users). One with Cypher: concurrent batches contended on hub nodes and were
+   * slower than one. Figures: docs/benchmarks.md, ingest.
    */
   get preferredConcurrency(): number {
     return this.useProcedure ? 2 : 1;
@@ -290,8 +290,8 @@ export class Neo4jStore implements GraphStore {
     if (batch.pins.length > 0) await this.mergePins(tx, batch.pins.map((p) => ({ pinId: p.pinId, advertiserId: p.advertiserId, category: p.category ?? null })));
     if (batch.events.length === 0) return { stored: 0, duplicates: 0 };
 
-    // Index seeks find what is stored already; the rest is created with plain CREATEs, cheaper than a MERGE per event.
     if (this.useProcedure) return this.writeEventsProcedure(tx, batch.events);
+    // Index seeks find what is stored already; the rest is created with plain CREATEs, cheaper than a MERGE per event.
     const existing = await tx.run(`UNWIND $ids AS id MATCH (e:${L.Event} {id: id}) RETURN collect(id) AS ids`, { ids: batch.events.map((e) => e.eventId) });
     const stored = new Set(existing.records[0].get('ids') as string[]);
     const fresh = stored.size === 0 ? batch.events : batch.events.filter((e) => !stored.has(e.eventId));
@@ -332,8 +332,8 @@ export class Neo4jStore implements GraphStore {
 
   /**
    * The procedure write path: the whole batch of events in one adkg.writeEvents call, which does on the server,
-   * through the kernel API, what the pre-check and writeEvents do in Cypher (1.6× less server time per event and
-   * more, docs/benchmarks.md). Lost races come back as errors marked 'adkg-retry:' and the batch is retried.
+   * through the kernel API, what the pre-check and writeEvents do in Cypher (1.8–1.9× the events/s with one writer,
+   * docs/benchmarks.md). Lost races come back as errors marked 'adkg-retry:' and the batch is retried.
    */
   private async writeEventsProcedure(tx: ManagedTransaction, events: InteractionEvent[]): Promise<WriteResult> {
     const L = this.labels;
@@ -363,9 +363,11 @@ export class Neo4jStore implements GraphStore {
   }
 
   /**
-   * The Cypher write path for events known to be new: their nodes first (each id once per batch), the Event nodes
-   * and edges (writeEventsCypher), then the structural edges. Parameters are parallel lists of primitives, cheaper
-   * to send than a map per row. A shortfall (an end deleted by a concurrent erase) fails the batch, which is retried.
+   * The Cypher write path for events known to be new: their nodes first (each id once per batch), the Event nodes,
+   * then one statement per relation type (a static type plans better than a dynamic one) creating the edges between
+   * nodes found by internal id, each counting what it created, then the structural edges. Parameters are parallel
+   * lists of primitives, cheaper to send than a map per row. A shortfall (an end deleted by a concurrent erase)
+   * fails the batch, which is retried.
    */
   private async writeEvents(tx: ManagedTransaction, events: InteractionEvent[]): Promise<void> {
     const L = this.labels;
@@ -376,25 +378,6 @@ export class Neo4jStore implements GraphStore {
     const advertisers = await this.mergeNodes(tx, L.Advertiser, events.map((e) => e.advertiserId));
     const products = await this.mergeNodes(tx, L.Product, offsite.map((e) => e.productId));
 
-    await this.writeEventsCypher(tx, events, users, pins, advertisers, products);
-    await this.mergeStructure(tx, onsite, offsite, pins, advertisers, products);
-  }
-
-  /**
-   * The Cypher write path: Event nodes, then one statement per relation type (a static type plans better than a
-   * dynamic one) creating the edges between nodes found by internal id, each counting what it created.
-   */
-  private async writeEventsCypher(
-    tx: ManagedTransaction,
-    events: InteractionEvent[],
-    users: Map<string, unknown>,
-    pins: Map<string, unknown>,
-    advertisers: Map<string, unknown>,
-    products: Map<string, unknown>,
-  ): Promise<void> {
-    const L = this.labels;
-    const onsite = events.filter((e) => e.kind === 'onsite');
-    const offsite = events.filter((e) => e.kind === 'offsite');
     await tx.run(`UNWIND range(0, size($e) - 1) AS i CREATE (:${L.Event} {id: $e[i], ts: toInteger($t[i])})`, {
       e: events.map((e) => e.eventId),
       t: events.map((e) => e.ts),
@@ -438,6 +421,7 @@ export class Neo4jStore implements GraphStore {
         `offsite ${rel}`,
       );
     }
+    await this.mergeStructure(tx, onsite, offsite, pins, advertisers, products);
   }
 
   /** PROMOTED_BY and SOLD_BY edges the batch's events reveal, MERGEd once per distinct pair. */
