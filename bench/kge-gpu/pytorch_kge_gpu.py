@@ -6,9 +6,11 @@ same triples and batches as adkg (files written by run.js).
   shared:      chunks of 256 positives of one relation share 64 negatives, as PyTorch-BigGraph does it:
                negatives gathered and projected once per chunk, scores by torch.cdist over the chunk.
 
-Usage: python3 pytorch_kge_gpu.py PLAN.json  -> last line {"transe":{"independent":P,"shared":P},"transr":{...}} (positives/s)
+Usage: python3 pytorch_kge_gpu.py PLAN.json  -> last line {"transe":{CONFIG:P,...},"transr":{...}} (positives/s per
+plan config: {name, sampling, batch})
 """
 import json
+import os
 import sys
 import time
 
@@ -70,9 +72,15 @@ def step_shared(model, ent, rel, proj, h, r, t, n, n_ent, gamma, chunk, d, k):
     return 0.5 * (F.softplus(pos - gamma) + F.softplus(gamma - negd).mean(dim=2)).mean()
 
 
+def sync(dev):
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def main():
     plan = json.load(open(sys.argv[1]))
-    dev = torch.device("cuda")
+    # ADKG_TORCH_DEVICE=cpu: a local dry run of this script (the bench itself is on the GPU).
+    dev = torch.device(os.environ.get("ADKG_TORCH_DEVICE", "cuda"))
     torch.manual_seed(0)
     T = None
     tri = np.fromfile(plan["triples"], dtype=np.int32)
@@ -82,13 +90,15 @@ def main():
     tails = torch.from_numpy(tri[2 * T:].astype(np.int64)).to(dev)
     n_ent, n_rel, d, n = plan["entities"], plan["relations"], plan["dim"], plan["negatives"]
     k = d
-    gamma, warmup, steps = plan["margin"], plan["warmup"], plan["steps"]
+    gamma, warmup, steps_wanted = plan["margin"], plan["warmup"], plan["steps"]
     out = {}
-    print(f"pytorch {torch.__version__} on {torch.cuda.get_device_name(0)}", file=sys.stderr)
+    print(f"pytorch {torch.__version__} on {torch.cuda.get_device_name(0) if dev.type == 'cuda' else 'cpu'}", file=sys.stderr)
     for model in plan["models"]:
         out[model] = {}
-        for sampling in plan["samplings"]:
-            B = plan["batch"][sampling]
+        for tc in plan["configs"]:
+            sampling, B = tc["sampling"], tc["batch"]
+            nb = (len(tri) // 3) // B
+            steps = min(steps_wanted, nb - warmup)
             order = torch.from_numpy(np.fromfile(plan["batches"][sampling], dtype=np.int32).astype(np.int64)).to(dev)
             ent, rel, proj, dense = build(model, n_ent, n_rel, d, k, dev)
             sparse_opt = torch.optim.SparseAdam(list(ent.parameters()), lr=plan["lr"])
@@ -96,7 +106,7 @@ def main():
             t0 = None
             for i in range(warmup + steps):
                 if i == warmup:
-                    torch.cuda.synchronize()
+                    sync(dev)
                     t0 = time.perf_counter()
                 idx = order[i * B:(i + 1) * B]
                 h, r, t = heads[idx], rels[idx], tails[idx]
@@ -109,12 +119,13 @@ def main():
                 loss.backward()
                 sparse_opt.step()
                 dense_opt.step()
-            torch.cuda.synchronize()
+            sync(dev)
             seconds = time.perf_counter() - t0
-            out[model][sampling] = steps * B / seconds
-            print(f"pytorch {model} {sampling}: {out[model][sampling]:.0f} positives/s (loss {loss.item():.4f})", file=sys.stderr)
+            out[model][tc["name"]] = steps * B / seconds
+            print(f"pytorch {model} {tc['name']}: {out[model][tc['name']]:.0f} positives/s (loss {loss.item():.4f})", file=sys.stderr)
             del ent, rel, proj, dense, sparse_opt, dense_opt
-            torch.cuda.empty_cache()
+            if dev.type == "cuda":
+                torch.cuda.empty_cache()
     print(json.dumps(out))
 
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
@@ -141,6 +143,8 @@ CudaEngine::~CudaEngine() {
     if (p) cudaFree(p);
   for (void* p : pinned_)
     if (p) cudaFreeHost(p);
+  for (auto e : profEvents_)
+    if (e) cudaEventDestroy(e);
   if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -658,18 +662,50 @@ void CudaEngine::enqueueStep(const DevPlan& plan, const DevBatch& batch, double 
   DevModel m = m_;
   m.lossAccum = lossAccum;
   const bool projected = cfg_.model != adkg::MODEL_TRANSE;
+  profMark(0);
   launchIndex(stream_, m, plan, batch, dc_);
   if (cfg_.model == adkg::MODEL_TRANSRA) launchCompose(stream_, m);
+  profMark(1);
   if (projected) {
     int mode = launchLoss(stream_, m, plan, batch, dc_, sharedLimit_, true);
     if (mode == 0) CK(cudaMemsetAsync(batch.dP, 0, sizeof(float) * plan.rows * cfg_.k, stream_));
     launchProject(stream_, m, plan, batch);
   }
+  profMark(2);
   launchLoss(stream_, m, plan, batch, dc_, sharedLimit_);
+  profMark(3);
   if (projected) launchProjectBackward(stream_, m, plan, batch);
+  profMark(4);
   const double bc1 = 1 - std::pow(0.9, step), bc2 = 1 - std::pow(0.999, step);
   launchStep(stream_, m, dc_, bc1, bc2, out);
+  profMark(5);
   CK(cudaGetLastError());
+}
+
+// ADKG_CUDA_PROFILE=1: CUDA events around each phase of every step; trainRun prints the sums to stderr.
+void CudaEngine::profMark(int i) {
+  if (!profile_) return;
+  if (!profEvents_[0])
+    for (auto& e : profEvents_) CK(cudaEventCreate(&e));
+  CK(cudaEventRecord(profEvents_[i], stream_));
+  if (i != 5) return;
+  CK(cudaEventSynchronize(profEvents_[5]));
+  for (int p = 0; p < 5; p++) {
+    float ms = 0;
+    CK(cudaEventElapsedTime(&ms, profEvents_[p], profEvents_[p + 1]));
+    profMs_[p] += ms;
+  }
+}
+
+void CudaEngine::profReport(const char* what) {
+  if (!profile_) return;
+  static const char* names[5] = {"index+compose", "project", "loss", "project-backward", "optimizer"};
+  double total = 0;
+  for (double v : profMs_) total += v;
+  std::fprintf(stderr, "adkg cuda profile (%s): %.1f ms in steps:", what, total);
+  for (int p = 0; p < 5; p++) std::fprintf(stderr, " %s %.1f (%.0f%%)", names[p], profMs_[p], total > 0 ? 100 * profMs_[p] / total : 0);
+  std::fprintf(stderr, "\n");
+  for (double& v : profMs_) v = 0;
 }
 
 double CudaEngine::stagedStep(const adkg::BatchInput& b, const adkg::GradientOutputs* gout) {
@@ -812,6 +848,8 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
   const int nb = (int)((L + B - 1) / B);
   const bool projected = cfg_.model != adkg::MODEL_TRANSE, shared = cfg_.sampling == adkg::SAMPLING_SHARED;
   double t0 = seconds();
+  const char* prof = std::getenv("ADKG_CUDA_PROFILE");  // read per call, so a caller can profile one run
+  profile_ = prof && *prof && std::string(prof) != "0";
 
   // Plans of every batch, built once and uploaded once.
   std::vector<HostPlan> plans(nb);
@@ -874,6 +912,7 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
     CK(cudaStreamSynchronize(stream_));
     double t2 = seconds();
     res.stepSeconds = t2 - t1;
+    profReport("resident");
     CK(cudaMemcpy(losses, dLoss, (size_t)nb * 8, cudaMemcpyDeviceToHost));
     stageOutRange(0, cfg_.N, 0);
     relationsOut(allRels);
@@ -957,6 +996,7 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
     CK(cudaStreamSynchronize(stream_));
     double t2 = seconds();
     res.stepSeconds = t2 - t1;
+    profReport("hybrid");
     CK(cudaMemcpy(losses, dLoss, (size_t)nb * 8, cudaMemcpyDeviceToHost));
     stageOut(hot.data(), H, 0);
     relationsOut(allRels);

@@ -101,6 +101,8 @@ class CudaEngine {
   // One step on device data that is in place; returns the loss (synchronises).
   void enqueueStep(const DevPlan& plan, const DevBatch& batch, double step, double* lossAccum, const GradOut* out);
   double stagedStep(const adkg::BatchInput& b, const adkg::GradientOutputs* out);
+  void profMark(int i);
+  void profReport(const char* what);
   size_t bytesPerSlot() const;
   size_t batchBytes(int B, int64_t rows) const;
   int64_t maxRows(int B) const;
@@ -129,6 +131,9 @@ class CudaEngine {
   std::vector<size_t> pinnedSize_ = std::vector<size_t>(4, 0);
   std::vector<int32_t> slotOf_;  // entity → staged slot, -1 when none
   std::vector<int32_t> hotSlot_;
+  bool profile_ = false;
+  cudaEvent_t profEvents_[6] = {};
+  double profMs_[5] = {};
 };
 
 }  // namespace adkg_cuda
