@@ -1,6 +1,6 @@
 import { existsSync, promises as fs, readdirSync } from 'fs';
 import * as path from 'path';
-import { readTripleSet, TripleSet } from '../src/common/triple-set';
+import { makeManifest, readTripleSet, TripleSet, writeTripleSet } from '../src/common/triple-set';
 import { buildSnapshot, ingestFiles, IngestSummary, MemoryStore, writeSyntheticEventFile } from '../src/graph';
 import { laneOf } from '../src/graph/ingest/ingest';
 import { FIXTURES, runCli, tmpDir } from './fixtures/graph/helpers';
@@ -177,33 +177,47 @@ describe('MemoryStore ingestion', () => {
     }
   });
 
-  test('every snapshot triple comes from an event inside the window (synthetic data, several windows)', async () => {
+  test('every snapshot triple comes from an event inside the window, and counts its events (synthetic data, several windows)', async () => {
     const db = path.join(dir, 'g.jsonl');
     const file = path.join(dir, 'events.jsonl');
     const start = Date.UTC(2026, 0, 1);
     await writeSyntheticEventFile(file, { events: 4000, seed: 3, startMs: start, spanMs: 10 * 86400000 });
     await ingestInto(db, [file], 700);
     const lines = (await fs.readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    let repeated = 0;
     for (const [fromDay, toDay] of [[0, 3], [2, 2.5], [7, 10]]) {
       const window = { from: start + fromDay * 86400000, to: start + toDay * 86400000 };
-      const expected = new Set<string>();
+      const expected = new Map<string, number>();
+      const ids = new Set<string>();
+      const add = (k: string) => expected.set(k, (expected.get(k) ?? 0) + 1);
       for (const o of lines) {
         if (o.kind !== 'onsite' && o.kind !== 'offsite') continue;
         if (!o.pinId && o.kind === 'onsite') continue; // the generator's invalid lines
         if (o.kind === 'offsite' && o.consent !== true) continue;
+        if (ids.has(o.eventId)) continue; // a repeated line is one event
+        ids.add(o.eventId);
         const ts = typeof o.ts === 'number' ? o.ts : Date.parse(o.ts);
         if (ts < window.from || ts >= window.to) continue;
         const rel = { impression: 'IMPRESSED', click: 'CLICKED', save: 'SAVED', closeup: 'CLOSEUP', hide: 'HID', page_visit: 'PAGE_VISIT', add_to_cart: 'ADD_TO_CART', checkout: 'CHECKOUT', signup: 'SIGNUP', lead: 'LEAD' }[o.action as string];
-        if (o.kind === 'onsite') expected.add(`User:${o.userId} -${rel}-> Pin:${o.pinId}`);
+        if (o.kind === 'onsite') add(`User:${o.userId} -${rel}-> Pin:${o.pinId}`);
         else {
-          expected.add(`User:${o.userId} -${rel}-> Advertiser:${o.advertiserId}`);
-          if (o.productId) expected.add(`User:${o.userId} -${rel}-> Product:${o.productId}`);
+          add(`User:${o.userId} -${rel}-> Advertiser:${o.advertiserId}`);
+          if (o.productId) add(`User:${o.userId} -${rel}-> Product:${o.productId}`);
         }
       }
-      const got = tripleStrings(await snapshotOf(db, window)).filter((t) => t.startsWith('User:'));
-      expect(new Set(got)).toEqual(expected);
-      expect(got.length).toBe(expected.size);
+      const snap = await snapshotOf(db, window);
+      const counts = snap.splits.train!.eventCounts!;
+      const got = new Map<string, number>();
+      tripleStrings(snap).forEach((t, i) => {
+        if (t.startsWith('User:')) got.set(t, counts[i]);
+        else expect({ t, events: counts[i] }).toEqual({ t, events: 0 }); // structural
+      });
+      expect(got).toEqual(expected);
+      expect(snap.manifest.eventCountFiles).toEqual({ train: 'train.events.bin' });
+      repeated += [...expected.values()].filter((n) => n > 1).length;
     }
+    // The skewed generator repeats (user, relation, target) often: the counts are not all 1.
+    expect(repeated).toBeGreaterThan(50);
   });
 });
 
@@ -283,4 +297,41 @@ describe('adkg ingest / erase / snapshot on the memory store', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--from');
   }, 60000);
+});
+
+describe('per-triple event counts in the TripleSet', () => {
+  test('written beside train.bin, listed in the manifest; a reader that ignores them sees the same triples', async () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 'g.jsonl');
+    const file = path.join(dir, 'events.jsonl');
+    await writeSyntheticEventFile(file, { events: 3000, seed: 4, startMs: Date.UTC(2026, 0, 1), spanMs: 3 * 86400000 });
+    await ingestInto(db, [file], 500);
+    const snap = await snapshotOf(db);
+    const withCounts = path.join(dir, 'with');
+    await writeTripleSet(withCounts, snap);
+    const back = await readTripleSet(withCounts);
+    expect(back.manifest.eventCountFiles).toEqual({ train: 'train.events.bin' });
+    expect(back.splits.train!.eventCounts).toEqual(snap.splits.train!.eventCounts);
+    // Every stored event is behind its user→target triple (offsite events with a product behind two).
+    const total = back.splits.train!.eventCounts!.reduce((a, b) => a + b, 0);
+    const store = await MemoryStore.open({ dbPath: db, readOnly: true });
+    const c = await store.counts();
+    expect(total).toBe(Object.values(c.interactionEdges).reduce((a, b) => a + b, 0));
+
+    // The same triples without counts: train.bin is byte-identical, so KGE training reads exactly what it did.
+    const { eventCounts, ...plain } = snap.splits.train!;
+    expect(eventCounts!.length).toBe(plain.heads.length);
+    const without = path.join(dir, 'without');
+    await writeTripleSet(without, { ...snap, manifest: makeManifest('x', snap.entities, snap.relations, { train: plain }), splits: { train: plain } });
+    expect((await fs.readFile(path.join(without, 'train.bin'))).equals(await fs.readFile(path.join(withCounts, 'train.bin')))).toBe(true);
+    expect(existsSync(path.join(without, 'train.events.bin'))).toBe(false);
+    const old = await readTripleSet(without);
+    expect(old.manifest.eventCountFiles).toBeUndefined();
+    expect(old.splits.train!.eventCounts).toBeUndefined();
+    expect(old.splits.train!.heads).toEqual(back.splits.train!.heads);
+
+    // A listed counts file of the wrong size is refused, naming it.
+    await fs.writeFile(path.join(withCounts, 'train.events.bin'), Buffer.alloc(8));
+    await expect(readTripleSet(withCounts)).rejects.toThrow(/train\.events\.bin: size 8 bytes, expected \d+/);
+  });
 });

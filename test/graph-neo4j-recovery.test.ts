@@ -83,6 +83,7 @@ test('Neo4j killed mid-ingest: the ingest fails loudly, and re-running it stores
     expect(a.entities).toEqual(b.entities);
     expect(Buffer.from(a.splits.train!.heads.buffer).equals(Buffer.from(b.splits.train!.heads.buffer))).toBe(true);
     expect(Buffer.from(a.splits.train!.tails.buffer).equals(Buffer.from(b.splits.train!.tails.buffer))).toBe(true);
+    expect(a.splits.train!.eventCounts).toEqual(b.splits.train!.eventCounts); // no event counted twice after the crash
   } finally {
     await neo.close();
   }

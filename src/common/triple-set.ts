@@ -8,6 +8,9 @@
  *   train.bin, valid.bin, test.bin
  *                      one file per split that has triples; each is three little-endian int32
  *                      arrays back to back: heads[n], relations[n], tails[n]
+ *   train.events.bin   optional, per split: one little-endian int32 per triple, how many events gave it
+ *                      (snapshots; 0 for structural triples). Listed in manifest.eventCountFiles, so readers
+ *                      that do not know it never open it, and the triple files stay as they were.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
@@ -24,11 +27,13 @@ export interface EntityEntry {
   type: string;
 }
 
-/** Triples of one split, column-wise. All three arrays have the same length. */
+/** Triples of one split, column-wise. All arrays have the same length. */
 export interface TripleArrays {
   heads: Int32Array;
   relations: Int32Array;
   tails: Int32Array;
+  /** Per triple, how many events in the window produced it (snapshots only; 0 for structural triples). */
+  eventCounts?: Int32Array;
 }
 
 export interface TripleSetManifest {
@@ -45,6 +50,8 @@ export interface TripleSetManifest {
   /** Time window of the events the triples came from (ISO-8601), null when unknown (public datasets). */
   window: { from: string | null; to: string | null };
   created: string;
+  /** Per split that has them, the file of per-triple event counts (TripleArrays.eventCounts). */
+  eventCountFiles?: Partial<Record<SplitName, string>>;
   /** Free-form extra facts (snapshot options, dataset split names ...). */
   meta?: Record<string, unknown>;
 }
@@ -74,6 +81,11 @@ function checkTriples(name: string, t: TripleArrays, entities: number, relations
   if (t.relations.length !== n || t.tails.length !== n) {
     throw new Error(`TripleSet split ${name}: heads/relations/tails lengths differ (${n}, ${t.relations.length}, ${t.tails.length})`);
   }
+  if (t.eventCounts) {
+    if (t.eventCounts.length !== n) throw new Error(`TripleSet split ${name}: ${t.eventCounts.length} event counts for ${n} triples`);
+    const bad = t.eventCounts.findIndex((c) => c < 0);
+    if (bad >= 0) throw new Error(`TripleSet split ${name}: triple ${bad} has a negative event count (${t.eventCounts[bad]})`);
+  }
   for (let i = 0; i < n; i++) {
     const h = t.heads[i], r = t.relations[i], tl = t.tails[i];
     if (h < 0 || h >= entities || tl < 0 || tl >= entities || r < 0 || r >= relations) {
@@ -92,9 +104,11 @@ export function makeManifest(
   meta?: Record<string, unknown>,
 ): TripleSetManifest {
   const counts: Partial<Record<SplitName, number>> = {};
+  const eventCountFiles: Partial<Record<SplitName, string>> = {};
   for (const s of SPLIT_NAMES) {
     const t = splits[s];
     if (t) counts[s] = t.heads.length;
+    if (t?.eventCounts) eventCountFiles[s] = eventCountFile(s);
   }
   const entityTypes: Record<string, number> = {};
   for (const e of entities) entityTypes[e.type] = (entityTypes[e.type] ?? 0) + 1;
@@ -108,8 +122,18 @@ export function makeManifest(
     entityTypes,
     window,
     created: new Date().toISOString(),
+    ...(Object.keys(eventCountFiles).length ? { eventCountFiles } : {}),
     ...(meta ? { meta } : {}),
   };
+}
+
+/** The event-count file of a split: "train.events.bin". */
+export function eventCountFile(split: SplitName): string {
+  return `${split}.events.bin`;
+}
+
+function int32Buffer(a: Int32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
 function encodeSplit(t: TripleArrays): Buffer {
@@ -131,6 +155,19 @@ function decodeSplit(buf: Buffer, file: string): TripleArrays {
   return { heads: all.subarray(0, n), relations: all.subarray(n, 2 * n), tails: all.subarray(2 * n, 3 * n) };
 }
 
+async function readEventCounts(file: string, triples: number): Promise<Int32Array> {
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(file);
+  } catch (e) {
+    throw new Error(`${file}: listed in manifest.eventCountFiles but cannot be read (${(e as Error).message})`);
+  }
+  if (buf.length !== triples * 4) throw new Error(`${file}: size ${buf.length} bytes, expected ${triples * 4} (one int32 per triple)`);
+  const counts = new Int32Array(triples);
+  new Uint8Array(counts.buffer).set(buf);
+  return counts;
+}
+
 /** Writes a TripleSet directory (creating it). Validates ranges first so nothing half-valid is written. */
 export async function writeTripleSet(dir: string, ts: TripleSet): Promise<void> {
   for (const s of SPLIT_NAMES) {
@@ -143,6 +180,9 @@ export async function writeTripleSet(dir: string, ts: TripleSet): Promise<void> 
     const file = path.join(dir, `${s}.bin`);
     if (t) await fs.writeFile(file, encodeSplit(t));
     else await fs.rm(file, { force: true });
+    const counts = path.join(dir, eventCountFile(s));
+    if (t?.eventCounts) await fs.writeFile(counts, int32Buffer(t.eventCounts));
+    else await fs.rm(counts, { force: true });
   }
   await fs.writeFile(path.join(dir, 'entities.json'), JSON.stringify(ts.entities));
   await fs.writeFile(path.join(dir, 'relations.json'), JSON.stringify(ts.relations));
@@ -174,6 +214,8 @@ export async function readTripleSet(dir: string): Promise<TripleSet> {
       continue;
     }
     const t = decodeSplit(buf, file);
+    const countsName = manifest.eventCountFiles?.[s];
+    if (countsName !== undefined) t.eventCounts = await readEventCounts(path.join(dir, countsName), t.heads.length);
     checkTriples(s, t, entities.length, relations.length);
     splits[s] = t;
   }

@@ -3,7 +3,7 @@ export * from './schema';
 export { classifyEvent, classifyWithSchema, parseTimestamp, eventSchema, MAX_ID_LENGTH } from './events';
 export type { ClassifiedEvent, InteractionEvent, PinCatalogRecord, AdvertiserCatalogRecord, RawEvent } from './events';
 export * from './errors';
-export type { GraphStore, StoreKind, WriteBatch, WriteResult, EraseResult, TimeWindow, KeyedTriple, SnapshotEdges, StoreCounts } from './store/graph-store';
+export type { GraphStore, StoreKind, WriteBatch, WriteResult, EraseResult, TimeWindow, KeyedTriple, CountedTriple, SnapshotEdges, StoreCounts } from './store/graph-store';
 export { STORE_KINDS } from './store/graph-store';
 export { MemoryStore, DEFAULT_MEMORY_DB, defaultMemoryDbPath } from './store/memory-store';
 export { Neo4jStore, labelsFor } from './store/neo4j-store';

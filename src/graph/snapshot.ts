@@ -4,7 +4,7 @@
  * byte-identical entities.json, relations.json and train.bin from Neo4j and from the memory store.
  */
 import { EntityEntry, makeManifest, TripleSet, writeTripleSet } from '../common/triple-set';
-import type { KeyedTriple, SnapshotEdges, TimeWindow } from './store/graph-store';
+import type { SnapshotEdges, TimeWindow } from './store/graph-store';
 import { openStore, OpenStoreOptions } from './store/open-store';
 
 export interface SnapshotOptions {
@@ -27,28 +27,36 @@ function splitKey(key: string): EntityEntry {
   return { type: key.slice(0, i), id: key.slice(i + 1) };
 }
 
+/** A triple kept by the snapshot and its events in the window (0 for structural triples). */
+type Row = { h: string; r: string; t: string; events: number };
+
 /**
  * The window's distinct interaction triples, plus the structural triples whose head is among their
  * entities (a pin's advertiser and category, a product's advertiser), pruned to minDegree.
  * Entities are sorted by type then id, relations by name, triples by (head, relation, tail).
+ * Each triple keeps how many events produced it (train.eventCounts), for readers that want repeats.
  */
 export function buildSnapshot(edges: SnapshotEdges, options: SnapshotOptions): TripleSet {
-  const triples = new Map<string, KeyedTriple>();
+  const triples = new Map<string, Row>();
   const present = new Set<string>();
-  for (const t of edges.interactions) {
-    triples.set(t[0] + SEP + t[1] + SEP + t[2], t);
-    present.add(t[0]);
-    present.add(t[2]);
+  for (const [h, r, t, events] of edges.interactions) {
+    const key = h + SEP + r + SEP + t;
+    const seen = triples.get(key);
+    // A store may hand a triple over in parts; its events add up.
+    if (seen) seen.events += events;
+    else triples.set(key, { h, r, t, events });
+    present.add(h);
+    present.add(t);
   }
-  for (const t of edges.structural) {
-    if (present.has(t[0])) triples.set(t[0] + SEP + t[1] + SEP + t[2], t);
+  for (const [h, r, t] of edges.structural) {
+    if (present.has(h)) triples.set(h + SEP + r + SEP + t, { h, r, t, events: 0 });
   }
   let kept = [...triples.values()];
   if (options.minDegree > 1) kept = pruneToMinDegree(kept, options.minDegree);
 
   const keys = new Set<string>();
   const relationNames = new Set<string>();
-  for (const [h, r, t] of kept) {
+  for (const { h, r, t } of kept) {
     keys.add(h);
     keys.add(t);
     relationNames.add(r);
@@ -58,14 +66,15 @@ export function buildSnapshot(edges: SnapshotEdges, options: SnapshotOptions): T
   const entityIndex = new Map(entities.map((e, i) => [`${e.type}:${e.id}`, i]));
   const relationIndex = new Map(relations.map((r, i) => [r, i]));
 
-  const rows = kept.map(([h, r, t]) => [entityIndex.get(h) as number, relationIndex.get(r) as number, entityIndex.get(t) as number]);
+  const rows = kept.map(({ h, r, t, events }) => [entityIndex.get(h) as number, relationIndex.get(r) as number, entityIndex.get(t) as number, events]);
   rows.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
   const n = rows.length;
-  const train = { heads: new Int32Array(n), relations: new Int32Array(n), tails: new Int32Array(n) };
-  rows.forEach(([h, r, t], i) => {
+  const train = { heads: new Int32Array(n), relations: new Int32Array(n), tails: new Int32Array(n), eventCounts: new Int32Array(n) };
+  rows.forEach(([h, r, t, events], i) => {
     train.heads[i] = h;
     train.relations[i] = r;
     train.tails[i] = t;
+    train.eventCounts[i] = events;
   });
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const manifest = makeManifest(
@@ -80,15 +89,15 @@ export function buildSnapshot(edges: SnapshotEdges, options: SnapshotOptions): T
 }
 
 /** Drops triples touching an entity of degree < minDegree until none is left (a k-core on the multigraph of distinct triples). */
-function pruneToMinDegree(triples: KeyedTriple[], minDegree: number): KeyedTriple[] {
+function pruneToMinDegree(triples: Row[], minDegree: number): Row[] {
   let current = triples;
   for (;;) {
     const degree = new Map<string, number>();
-    for (const [h, , t] of current) {
+    for (const { h, t } of current) {
       degree.set(h, (degree.get(h) ?? 0) + 1);
       degree.set(t, (degree.get(t) ?? 0) + 1);
     }
-    const next = current.filter(([h, , t]) => (degree.get(h) as number) >= minDegree && (degree.get(t) as number) >= minDegree);
+    const next = current.filter(({ h, t }) => (degree.get(h) as number) >= minDegree && (degree.get(t) as number) >= minDegree);
     if (next.length === current.length) return next;
     current = next;
   }

@@ -34,9 +34,12 @@ export interface TimeWindow {
 /** An edge between entity keys ("Type:id", see common/entityKey). */
 export type KeyedTriple = readonly [head: string, relation: RelationName, tail: string];
 
+/** An interaction triple and how many of the window's events produced it (≥ 1). */
+export type CountedTriple = readonly [head: string, relation: RelationName, tail: string, events: number];
+
 export interface SnapshotEdges {
-  /** Distinct interaction triples of the events in the window. */
-  interactions: KeyedTriple[];
+  /** Distinct interaction triples of the events in the window, each with its number of events. */
+  interactions: CountedTriple[];
   /** Every structural triple (PROMOTED_BY, IN_CATEGORY, SOLD_BY); the snapshot keeps those whose head is present. */
   structural: KeyedTriple[];
 }

@@ -29,7 +29,7 @@ import {
   StructuralRelation,
 } from '../schema';
 import { userHash } from '../user-hash';
-import type { EraseResult, GraphStore, KeyedTriple, SnapshotEdges, StoreCounts, TimeWindow, WriteBatch, WriteResult } from './graph-store';
+import type { CountedTriple, EraseResult, GraphStore, KeyedTriple, SnapshotEdges, StoreCounts, TimeWindow, WriteBatch, WriteResult } from './graph-store';
 
 export const MEMORY_STORE_FORMAT = 'adkg.memory-graph';
 export const MEMORY_STORE_VERSION = 1;
@@ -165,14 +165,13 @@ export class MemoryStore implements GraphStore {
   }
 
   async snapshotEdges(window: TimeWindow): Promise<SnapshotEdges> {
-    const seen = new Set<string>();
-    const interactions: KeyedTriple[] = [];
+    // Counted from the events, not the edges' `count`: that one covers all time, the snapshot only its window.
+    const events = new Map<string, { h: string; r: RelationName; t: string; n: number }>();
     const add = (h: string, r: RelationName, t: string) => {
       const k = h + SEP + r + SEP + t;
-      if (!seen.has(k)) {
-        seen.add(k);
-        interactions.push([h, r, t]);
-      }
+      const seen = events.get(k);
+      if (seen) seen.n++;
+      else events.set(k, { h, r, t, n: 1 });
     };
     for (const e of this.events.values()) {
       if ((window.from !== null && e.ts < window.from) || (window.to !== null && e.ts >= window.to)) continue;
@@ -183,6 +182,7 @@ export class MemoryStore implements GraphStore {
         if (e.productId !== undefined) add(user, e.relation, nodeKey('Product', e.productId));
       }
     }
+    const interactions: CountedTriple[] = [...events.values()].map(({ h, r, t, n }) => [h, r, t, n]);
     const structural: KeyedTriple[] = [];
     this.graph.forEachEdge((_edge, attrs, source, target) => {
       if (attrs.count === 0) structural.push([source, attrs.relation, target]);

@@ -30,7 +30,7 @@ import {
   STRUCTURAL_RELATIONS,
 } from '../schema';
 import { userHash } from '../user-hash';
-import type { EraseResult, GraphStore, KeyedTriple, SnapshotEdges, StoreCounts, TimeWindow, WriteBatch, WriteResult } from './graph-store';
+import type { CountedTriple, EraseResult, GraphStore, KeyedTriple, SnapshotEdges, StoreCounts, TimeWindow, WriteBatch, WriteResult } from './graph-store';
 import { Neo4jSettings, neo4jSettingsFromEnv } from './neo4j-settings';
 
 export const SCHEMA_FILE = path.resolve(__dirname, '..', '..', '..', 'cypher', 'schema.cypher');
@@ -492,15 +492,16 @@ export class Neo4jStore implements GraphStore {
       ...OFFSITE_RELATIONS.map((r): [InteractionRelation, NodeType] => [r, 'Product']),
     ];
     return this.withRead('a snapshot', async (tx) => {
-      const interactions: KeyedTriple[] = [];
+      const interactions: CountedTriple[] = [];
       for (const [rel, tailType] of targets) {
+        // One relationship per event (and per event's product), so count(r) is the triple's events in the window.
         const res = tx.run(
           `MATCH (h:${L.User})-[r:${rel}]->(t:${L[tailType]})
            WHERE ($from IS NULL OR r.ts >= $from) AND ($to IS NULL OR r.ts < $to)
-           RETURN DISTINCT h.id AS h, t.id AS t`,
+           RETURN h.id AS h, t.id AS t, count(r) AS n`,
           params,
         );
-        for await (const rec of res) interactions.push([`User:${rec.get('h') as string}`, rel, `${tailType}:${rec.get('t') as string}`]);
+        for await (const rec of res) interactions.push([`User:${rec.get('h') as string}`, rel, `${tailType}:${rec.get('t') as string}`, toNumber(rec.get('n'))]);
       }
       const structural: KeyedTriple[] = [];
       for (const rel of STRUCTURAL_RELATIONS) {
