@@ -20,6 +20,10 @@ __device__ __forceinline__ float warpSum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
+__device__ __forceinline__ double warpSumD(double v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
 __device__ __forceinline__ float warpMax(float v) {
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
@@ -512,18 +516,19 @@ __global__ void entityStepKernel(StepArgs a) {
   if (m.model == MODEL_TRANSRA) {
     const int32_t* of = m.anchorOf + slot * K;
     const float* al = m.alpha + slot * K;
-    // ∂ā += α u; ∂λ_i = α_i (ā_i·u − Σ_j α_j ā_j·u)
-    float mean = 0.f;
+    // ∂ā += α u; ∂λ_i = α_i (ā_i·u − Σ_j α_j ā_j·u). The dots are summed in double, as js and native do:
+    // ∂λ is a small difference of near-equal terms, and Adagrad/Adam's first steps follow its sign.
+    double mean = 0;
     for (int i = 0; i < K; i++) {
       if (of[i] < 0) continue;
       const float* an = m.anchor.w + (int64_t)of[i] * d;
       float* ga = m.gradA + (int64_t)of[i] * d;
-      float dt = 0.f;
+      double dt = 0;
       for (int e = lane; e < d; e += WARP) {
         atomicAdd(ga + e, al[i] * u[e]);
-        dt += an[e] * u[e];
+        dt += (double)an[e] * u[e];
       }
-      mean += al[i] * warpSum(dt);
+      mean += al[i] * warpSumD(dt);
     }
     if (a.learnAnchorWeights) {
       // Lane i owns logit i (K ≤ 32 is checked by the engine).
@@ -531,10 +536,10 @@ __global__ void entityStepKernel(StepArgs a) {
       for (int i = 0; i < K; i++) {
         if (of[i] < 0) continue;
         const float* an = m.anchor.w + (int64_t)of[i] * d;
-        float dt = 0.f;
-        for (int e = lane; e < d; e += WARP) dt += an[e] * u[e];
-        dt = warpSum(dt);
-        if (lane == i) gl = al[i] * (dt - mean);
+        double dt = 0;
+        for (int e = lane; e < d; e += WARP) dt += (double)an[e] * u[e];
+        dt = warpSumD(dt);
+        if (lane == i) gl = (float)(al[i] * (dt - mean));
       }
       if (lane < K) {
         if (a.toOut) {
