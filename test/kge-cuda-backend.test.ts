@@ -10,14 +10,14 @@ import { TRAJECTORY_TOLERANCE, type BackendInit } from '../src/kge/backends/back
 import { jsBackendFactory } from '../src/kge/backends/js';
 import { createBackend, getBackendFactory } from '../src/kge/backends/registry';
 import { CudaBackend, cudaBackendFactory, cudaAddonPath, cudaDeviceInfo, cudaUnavailableReason } from '../src/kge/backends/cuda';
-import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableDiff, randomGraph, trajectory } from './kge-backend-fixtures';
+import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
 
 const available = cudaBackendFactory.available();
 const describeGpu = available.ok ? describe : describe.skip;
 if (!available.ok) console.warn(`kge-cuda device battery skipped: ${available.reason}`);
 
 function expectTablesClose(a: BackendInit, b: BackendInit): void {
-  expect(maxTableDiff(a, b)).toBeLessThan(1e-2);
+  expect(maxTableNormDiff(a, b)).toBeLessThan(1e-2);
 }
 
 describe('cuda backend availability', () => {

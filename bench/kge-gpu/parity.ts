@@ -7,7 +7,7 @@
 import { TRAJECTORY_TOLERANCE } from '../../src/kge/backends/backend';
 import { jsBackendFactory } from '../../src/kge/backends/js';
 import { CudaBackend, cudaUnavailableReason } from '../../src/kge/backends/cuda';
-import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
+import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
 
 let passed = 0, failed = 0;
 function check(name: string, ok: boolean, detail: string): void {
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
       check(`${label} negatives`, same, same ? 'identical' : 'differ');
       const lj = await trajectory(js, bs);
       const lc = await trajectory(cu, bs);
-      const d = maxRelDiff(lj, lc), td = maxTableDiff(jsInit, cInit);
+      const d = maxRelDiff(lj, lc), td = maxTableNormDiff(jsInit, cInit);
       check(`${label} trainBatch`, d < TRAJECTORY_TOLERANCE && td < 1e-2, `loss rel diff ${d.toExponential(2)}, tables ${td.toExponential(2)}`);
       cu.dispose();
       for (const placement of ['resident', 'hybrid'] as const) {
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
           const r = await cr.trainRun({ heads: g.heads, relations: g.relations, tails: g.tails, epoch, offset: 0, batchSize: 64, firstStep: 1 + epoch * 5 });
           lc2.push(...r.losses);
         }
-        const d2 = maxRelDiff(lj2, lc2), td2 = maxTableDiff(jInit, rInit);
+        const d2 = maxRelDiff(lj2, lc2), td2 = maxTableNormDiff(jInit, rInit);
         check(`${label} trainRun ${placement}`, lc2.length === lj2.length && d2 < TRAJECTORY_TOLERANCE && td2 < 1e-2, `loss rel diff ${d2.toExponential(2)}, tables ${td2.toExponential(2)}`);
         cr.dispose();
       }
