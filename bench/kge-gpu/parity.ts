@@ -7,7 +7,7 @@
 import { TRAJECTORY_TOLERANCE } from '../../src/kge/backends/backend';
 import { jsBackendFactory } from '../../src/kge/backends/js';
 import { CudaBackend, cudaUnavailableReason } from '../../src/kge/backends/cuda';
-import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
+import { CASES, TF32_TABLE_TOLERANCE, TF32_TRAJECTORY_TOLERANCE, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
 
 let passed = 0, failed = 0;
 function check(name: string, ok: boolean, detail: string): void {
@@ -50,6 +50,26 @@ async function main(): Promise<void> {
         const d2 = maxRelDiff(lj2, lc2), td2 = maxTableNormDiff(jInit, rInit);
         check(`${label} trainRun ${placement}`, lc2.length === lj2.length && d2 < TRAJECTORY_TOLERANCE && td2 < 1e-2, `loss rel diff ${d2.toExponential(2)}, tables ${td2.toExponential(2)}`);
         cr.dispose();
+      }
+      if (model !== 'transe') {
+        // The tf32 matmul: follows js within TF32 rounding, and differs from the fp32 run (the tensor cores ran).
+        const runs: number[][] = [];
+        let d3 = 0, td3 = 0;
+        for (const matmul of ['fp32', 'tf32'] as const) {
+          const tInit = cloneInit(init), jInit = cloneInit(init);
+          const lj3 = await trajectory(jsBackendFactory.create(jInit), batches(g, 64, 2));
+          const ct = new CudaBackend(tInit, { placement: 'resident', matmul });
+          const lc3: number[] = [];
+          for (let epoch = 0; epoch < 2; epoch++) lc3.push(...(await ct.trainRun({ heads: g.heads, relations: g.relations, tails: g.tails, epoch, offset: 0, batchSize: 64, firstStep: 1 + epoch * 5 })).losses);
+          ct.dispose();
+          runs.push(lc3);
+          if (matmul === 'tf32') {
+            d3 = maxRelDiff(lj3, lc3);
+            td3 = maxTableNormDiff(jInit, tInit);
+          }
+        }
+        const apart = maxRelDiff(runs[0], runs[1]);
+        check(`${label} trainRun tf32`, d3 < TF32_TRAJECTORY_TOLERANCE && td3 < TF32_TABLE_TOLERANCE && apart > 0, `loss rel diff ${d3.toExponential(2)}, tables ${td3.toExponential(2)}, vs fp32 ${apart.toExponential(2)}`);
       }
       const gInit = cloneInit(init);
       const gj = await jsBackendFactory.create(gInit).gradients(bs[2]);

@@ -4,6 +4,9 @@
 // on the touched rows only.
 #include <cfloat>
 #include <cmath>
+#include <cstdlib>
+#include <mma.h>
+#include <type_traits>
 
 #include "device_rng.cuh"
 #include "kernels.h"
@@ -220,7 +223,91 @@ __device__ __forceinline__ void tileGemm(int Kdim, const LA& loadA, const LB& lo
   }
 }
 
+// The same 128×128 tile on the tensor cores in TF32 (inputs rounded to a 10-bit mantissa, products summed in
+// FP32), for the opt-in matmul precision "tf32": 8 warps of 64×32 each (4×2 wmma 16×16×8 fragments),
+// K-steps of 32 through shared memory; the finished tile is left in smem as C[m][n] with leading dim 132.
+constexpr int TC_KS = 32;
+constexpr int TC_LDC = 128 + 4;
+constexpr size_t TC_SMEM_BYTES = sizeof(float) * 128 * TC_LDC;
+
+template <bool A_QFAST, bool B_QFAST, class LA, class LB>
+__device__ __forceinline__ void tileGemmTf32(int Kdim, const LA& loadA, const LB& loadB, float* sm) {
+  using namespace nvcuda;
+  // A(m,q): q-fast in memory → row-major [m][KS+4]; else col-major [q][132]. B(q,n) likewise.
+  float* As = sm;
+  float* Bs = sm + 128 * (TC_KS + 4);
+  constexpr int lda = A_QFAST ? TC_KS + 4 : TC_LDC, ldb = B_QFAST ? TC_KS + 4 : TC_LDC;
+  using LayoutA = typename std::conditional<A_QFAST, wmma::row_major, wmma::col_major>::type;
+  using LayoutB = typename std::conditional<B_QFAST, wmma::col_major, wmma::row_major>::type;
+  const int tid = threadIdx.x, warp = tid / WARP, wm = (warp / 4) * 64, wn = (warp % 4) * 32;
+  wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[4][2];
+#pragma unroll
+  for (int i = 0; i < 4; i++)
+#pragma unroll
+    for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.f);
+  for (int q0 = 0; q0 < Kdim; q0 += TC_KS) {
+    for (int x = tid; x < 128 * TC_KS; x += BLOCK) {
+      const int am = A_QFAST ? x / TC_KS : x % 128, aq = A_QFAST ? x % TC_KS : x / 128;
+      const float va = q0 + aq < Kdim ? loadA(am, q0 + aq) : 0.f;
+      As[A_QFAST ? am * lda + aq : aq * lda + am] = va;
+      const int bn = B_QFAST ? x / TC_KS : x % 128, bq = B_QFAST ? x % TC_KS : x / 128;
+      const float vb = q0 + bq < Kdim ? loadB(q0 + bq, bn) : 0.f;
+      Bs[B_QFAST ? bn * ldb + bq : bq * ldb + bn] = vb;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < TC_KS; kk += 8) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, LayoutA> fa[4];
+      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, LayoutB> fb[2];
+#pragma unroll
+      for (int i = 0; i < 4; i++) {
+        const int m = wm + 16 * i;
+        wmma::load_matrix_sync(fa[i], A_QFAST ? As + m * lda + kk : As + kk * lda + m, lda);
+#pragma unroll
+        for (int t = 0; t < fa[i].num_elements; t++) fa[i].x[t] = wmma::__float_to_tf32(fa[i].x[t]);
+      }
+#pragma unroll
+      for (int j = 0; j < 2; j++) {
+        const int nn = wn + 16 * j;
+        wmma::load_matrix_sync(fb[j], B_QFAST ? Bs + nn * ldb + kk : Bs + kk * ldb + nn, ldb);
+#pragma unroll
+        for (int t = 0; t < fb[j].num_elements; t++) fb[j].x[t] = wmma::__float_to_tf32(fb[j].x[t]);
+      }
+#pragma unroll
+      for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int i = 0; i < 4; i++)
+#pragma unroll
+    for (int j = 0; j < 2; j++)
+      wmma::store_matrix_sync(sm + (wm + 16 * i) * TC_LDC + wn + 16 * j, acc[i][j], TC_LDC, wmma::mem_row_major);
+  __syncthreads();
+}
+
+// One 128×128 tile, FP32 SIMT or TF32 tensor cores; out(m, n, value) for every element of the tile.
+template <bool TF32, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT>
+__device__ __forceinline__ void gemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT& out) {
+  if constexpr (TF32) {
+    extern __shared__ float smem[];
+    tileGemmTf32<A_QFAST, B_QFAST>(Kdim, loadA, loadB, smem);
+    for (int x = threadIdx.x; x < 128 * 128; x += BLOCK) out(x / 128, x % 128, smem[(x / 128) * TC_LDC + x % 128]);
+  } else {
+    float acc[8][8];
+    tileGemm<A_QFAST, B_QFAST>(Kdim, loadA, loadB, acc);
+    const int tm = threadIdx.x / 16, tn = threadIdx.x % 16;
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+#pragma unroll
+      for (int j = 0; j < 8; j++) out(tm + 16 * i, tn + 16 * j, acc[i][j]);
+  }
+}
+
 // P[row] = M_r x[rowSlot[row]] for the rows of a tile (rowSlot null: slot = row).
+template <bool TF32>
 __global__ void __launch_bounds__(BLOCK) projectKernel(const float* X, const float* proj, const int32_t* rowSlot,
                                                        const int32_t* tileRel, const int64_t* tileRow,
                                                        const int32_t* tileCount, int64_t uniformCount, int d, int k,
@@ -244,20 +331,13 @@ __global__ void __launch_bounds__(BLOCK) projectKernel(const float* X, const flo
     return X[slot * d + q];
   };
   auto loadB = [&](int q, int nn) -> float { return n0 + nn < k ? M[(int64_t)(n0 + nn) * d + q] : 0.f; };
-  float acc[8][8];
-  tileGemm<true, true>(d, loadA, loadB, acc);
-  const int tm = threadIdx.x / 16, tn = threadIdx.x % 16;
-  for (int i = 0; i < 8; i++) {
-    int mm = tm + 16 * i;
-    if (mm >= count) continue;
-    for (int j = 0; j < 8; j++) {
-      int nn = n0 + tn + 16 * j;
-      if (nn < k) P[(row0 + mm) * k + nn] = acc[i][j];
-    }
-  }
+  gemmTile<TF32, true, true>(d, loadA, loadB, [&](int mm, int nn, float v) {
+    if (mm < count && n0 + nn < k) P[(row0 + mm) * k + n0 + nn] = v;
+  });
 }
 
 // ∂x[rowSlot[row]] += M_rᵀ ∂P[row].
+template <bool TF32>
 __global__ void __launch_bounds__(BLOCK) projectBackXKernel(const float* dP, const float* proj, const int32_t* rowSlot,
                                                             const int32_t* tileRel, const int64_t* tileRow,
                                                             const int32_t* tileCount, int d, int k, float* gradX) {
@@ -267,21 +347,13 @@ __global__ void __launch_bounds__(BLOCK) projectBackXKernel(const float* dP, con
   const int n0 = blockIdx.y * 128;
   auto loadA = [&](int mm, int q) -> float { return mm < count ? dP[(row0 + mm) * k + q] : 0.f; };
   auto loadB = [&](int q, int nn) -> float { return n0 + nn < d ? M[(int64_t)q * d + n0 + nn] : 0.f; };
-  float acc[8][8];
-  tileGemm<true, false>(k, loadA, loadB, acc);
-  const int tm = threadIdx.x / 16, tn = threadIdx.x % 16;
-  for (int i = 0; i < 8; i++) {
-    int mm = tm + 16 * i;
-    if (mm >= count) continue;
-    int64_t slot = rowSlot[row0 + mm];
-    for (int j = 0; j < 8; j++) {
-      int nn = n0 + tn + 16 * j;
-      if (nn < d && acc[i][j] != 0.f) atomicAdd(&gradX[slot * d + nn], acc[i][j]);
-    }
-  }
+  gemmTile<TF32, true, false>(k, loadA, loadB, [&](int mm, int nn, float v) {
+    if (mm < count && n0 + nn < d && v != 0.f) atomicAdd(&gradX[(int64_t)rowSlot[row0 + mm] * d + n0 + nn], v);
+  });
 }
 
 // ∂M_r += Σ_rows ∂P[row] x[rowSlot[row]]ᵀ over up to MTILE_ROWS rows of one relation.
+template <bool TF32>
 __global__ void __launch_bounds__(BLOCK) projectBackMKernel(const float* dP, const float* X, const int32_t* rowSlot,
                                                             const int32_t* mtRel, const int64_t* mtRow,
                                                             const int32_t* mtCount, int d, int k, float* gradM) {
@@ -291,17 +363,9 @@ __global__ void __launch_bounds__(BLOCK) projectBackMKernel(const float* dP, con
   const int m0 = blockIdx.y * 128, n0 = blockIdx.z * 128;
   auto loadA = [&](int mm, int q) -> float { return m0 + mm < k ? dP[(row0 + q) * k + m0 + mm] : 0.f; };
   auto loadB = [&](int q, int nn) -> float { return n0 + nn < d ? X[(int64_t)rowSlot[row0 + q] * d + n0 + nn] : 0.f; };
-  float acc[8][8];
-  tileGemm<false, false>(count, loadA, loadB, acc);
-  const int tm = threadIdx.x / 16, tn = threadIdx.x % 16;
-  for (int i = 0; i < 8; i++) {
-    int mm = m0 + tm + 16 * i;
-    if (mm >= k) continue;
-    for (int j = 0; j < 8; j++) {
-      int nn = n0 + tn + 16 * j;
-      if (nn < d && acc[i][j] != 0.f) atomicAdd(&dM[(int64_t)mm * d + nn], acc[i][j]);
-    }
-  }
+  gemmTile<TF32, false, false>(count, loadA, loadB, [&](int mm, int nn, float v) {
+    if (m0 + mm < k && n0 + nn < d && v != 0.f) atomicAdd(&dM[(int64_t)(m0 + mm) * d + n0 + nn], v);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -325,6 +389,51 @@ struct LossArgs {
   float margin, tau, invB;
   double* lossAccum;
 };
+
+// The weights and loss of one positive's n negatives, lanes over j: weights 1/n, or softmax(−τ·dist⁻) held
+// constant; coef[j] = ∂ℓ/∂dist_j · invB (divided by dist_j when overDist: the L2 matrix-product form; 0 when
+// dist_j = 0); coef may alias dist. Returns the warp's loss (the positive's included); cPos = ∂ℓ/∂dist⁺ · invB.
+__device__ float negativeWeights(const LossArgs& a, const float* dist, float* coef, float distPos, bool overDist,
+                                 float& cPosOut) {
+  const int lane = threadIdx.x & 31, n = a.n;
+  float mx = -FLT_MAX;
+  if (a.tau != 0.f)
+    for (int j = lane; j < n; j += WARP) mx = fmaxf(mx, -a.tau * dist[j]);
+  mx = warpMax(mx);
+  float z = 0.f;
+  if (a.tau != 0.f)
+    for (int j = lane; j < n; j += WARP) z += expf(-a.tau * dist[j] - mx);
+  z = warpSum(z);
+  float lossPart = 0.f, cPos = 0.f;
+  for (int j = lane; j < n; j += WARP) {
+    const float dj = dist[j];
+    float w = a.tau != 0.f ? expf(-a.tau * dj - mx) / z : 1.f / n;
+    float c;
+    if (a.loss == LOSS_MARGIN) {
+      float x = a.margin + distPos - dj;
+      if (x > 0.f) {
+        lossPart += w * x;
+        cPos += w;
+        c = -w;
+      } else {
+        c = 0.f;
+      }
+    } else {
+      float x = a.margin - dj;
+      lossPart += 0.5f * w * softplusf(x);
+      c = -0.5f * w * sigmoidf(x);
+    }
+    coef[j] = overDist ? (dj > 0.f ? c * a.invB / dj : 0.f) : c * a.invB;
+  }
+  lossPart = warpSum(lossPart);
+  cPos = warpSum(cPos);
+  if (a.loss == LOSS_SOFTPLUS) {
+    lossPart += 0.5f * softplusf(distPos - a.margin);
+    cPos = 0.5f * sigmoidf(distPos - a.margin);
+  }
+  cPosOut = cPos * a.invB;
+  return lossPart;
+}
 
 __global__ void __launch_bounds__(BLOCK) lossKernel(LossArgs a) {
   extern __shared__ float smem[];
@@ -385,43 +494,8 @@ __global__ void __launch_bounds__(BLOCK) lossKernel(LossArgs a) {
       if (lane == 0) dist[j] = p2;
     }
     __syncwarp();
-    // Weights: 1/n, or softmax(−τ·dist⁻) held constant.
-    float mx = -FLT_MAX;
-    if (a.tau != 0.f)
-      for (int j = lane; j < n; j += WARP) mx = fmaxf(mx, -a.tau * dist[j]);
-    mx = warpMax(mx);
-    float z = 0.f;
-    if (a.tau != 0.f)
-      for (int j = lane; j < n; j += WARP) z += expf(-a.tau * dist[j] - mx);
-    z = warpSum(z);
-    float lossPart = 0.f, cPos = 0.f;
-    for (int j = lane; j < n; j += WARP) {
-      float w = a.tau != 0.f ? expf(-a.tau * dist[j] - mx) / z : 1.f / n;
-      float c;
-      if (a.loss == LOSS_MARGIN) {
-        float x = a.margin + distPos - dist[j];
-        if (x > 0.f) {
-          lossPart += w * x;
-          cPos += w;
-          c = -w;
-        } else {
-          c = 0.f;
-        }
-      } else {
-        float x = a.margin - dist[j];
-        lossPart += 0.5f * w * softplusf(x);
-        c = -0.5f * w * sigmoidf(x);
-      }
-      coef[j] = c * a.invB;
-    }
-    lossPart = warpSum(lossPart);
-    cPos = warpSum(cPos);
-    if (a.loss == LOSS_SOFTPLUS) {
-      lossPart += 0.5f * softplusf(distPos - a.margin);
-      cPos = 0.5f * sigmoidf(distPos - a.margin);
-    }
-    cPos *= a.invB;
-    lossLocal += (double)lossPart;
+    float cPos;
+    lossLocal += (double)negativeWeights(a, dist, coef, distPos, false, cPos);
     __syncwarp();
     float* gh = a.dV + (int64_t)a.hIdx[i] * k;
     float* gt = a.dV + (int64_t)a.tIdx[i] * k;
@@ -466,12 +540,379 @@ __global__ void __launch_bounds__(BLOCK) lossKernel(LossArgs a) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Loss with independent negatives, k ≤ 128 and k % 4 == 0: a warp per positive as in lossKernel, but each
+// lane owns four consecutive components (one 16-byte load per row), four negatives are in flight at a
+// time, 1/dist is taken once per negative, and gradients go out as one 16-byte atomic per lane (sm_90).
+
+__device__ __forceinline__ void atomicAdd4(float* p, float4 v) {
+#if __CUDA_ARCH__ >= 900
+  atomicAdd(reinterpret_cast<float4*>(p), v);
+#else
+  atomicAdd(p, v.x);
+  atomicAdd(p + 1, v.y);
+  atomicAdd(p + 2, v.z);
+  atomicAdd(p + 3, v.w);
+#endif
+}
+__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+__device__ __forceinline__ void st4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+__device__ __forceinline__ float4 add4(float4 a, float4 b) { return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w); }
+__device__ __forceinline__ float4 sub4(float4 a, float4 b) { return make_float4(a.x - b.x, a.y - b.y, a.z - b.z, a.w - b.w); }
+__device__ __forceinline__ float4 scale4(float4 a, float s) { return make_float4(a.x * s, a.y * s, a.z * s, a.w * s); }
+__device__ __forceinline__ float norm4(float4 v, int norm) {
+  return norm == NORM_L1 ? fabsf(v.x) + fabsf(v.y) + fabsf(v.z) + fabsf(v.w) : v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+}
+__device__ __forceinline__ float sgn(float v) { return v > 0.f ? 1.f : (v < 0.f ? -1.f : 0.f); }
+// ∂dist/∂v times c: l1 c·sign(v); l2 v·(c/dist), with cOverDist precomputed (0 when dist = 0).
+__device__ __forceinline__ float4 normGrad4(float4 v, float c, float cOverDist, int norm) {
+  if (norm == NORM_L1) return make_float4(c * sgn(v.x), c * sgn(v.y), c * sgn(v.z), c * sgn(v.w));
+  return scale4(v, cOverDist);
+}
+
+__global__ void __launch_bounds__(BLOCK) independentLossKernel(LossArgs a) {
+  extern __shared__ float smem[];
+  const int k = a.k, n = a.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int s = blockIdx.x, g = a.segGroup[s], r = a.gRel[g];
+  float* dRS = smem;                         // k
+  float* dist = smem + k + warp * 2 * n;     // n per warp
+  float* coef = dist + n;                    // n per warp
+  for (int e = threadIdx.x; e < k; e += BLOCK) dRS[e] = 0.f;
+  __syncthreads();
+  const bool on = 4 * lane < k;
+  const int e4 = on ? 4 * lane : 0;
+  const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
+  const float4 r4 = on ? ld4(a.rel + (int64_t)r * k + e4) : zero;
+  float4 dr = zero;
+  const int i0 = a.segStart[s], cnt = a.segCount[s];
+  double lossLocal = 0;
+  for (int pi = warp; pi < cnt; pi += WARPS) {
+    const int i = i0 + pi;
+    const float4 h4 = on ? ld4(a.V + (int64_t)a.hIdx[i] * k + e4) : zero;
+    const float4 t4 = on ? ld4(a.V + (int64_t)a.tIdx[i] * k + e4) : zero;
+    const float4 aT = add4(h4, r4), aH = sub4(t4, r4), pv = sub4(aT, t4);
+    const float distPos = normFinish(warpSum(norm4(pv, a.norm)), a.norm);
+    const int32_t* nIdx = a.nIdx + (int64_t)i * n;
+    const uint8_t* nHead = a.nHead + (int64_t)i * n;
+    for (int j0 = 0; j0 < n; j0 += 4) {
+      float part[4];
+#pragma unroll
+      for (int q = 0; q < 4; q++) {
+        const int j = j0 + q;
+        part[q] = 0.f;
+        if (j < n && on) part[q] = norm4(sub4(nHead[j] ? aH : aT, ld4(a.V + (int64_t)nIdx[j] * k + e4)), a.norm);
+      }
+#pragma unroll
+      for (int q = 0; q < 4; q++) part[q] = warpSum(part[q]);
+      if (lane < 4 && j0 + lane < n) dist[j0 + lane] = normFinish(lane == 0 ? part[0] : lane == 1 ? part[1] : lane == 2 ? part[2] : part[3], a.norm);
+    }
+    __syncwarp();
+    float cPos;
+    lossLocal += (double)negativeWeights(a, dist, coef, distPos, false, cPos);
+    __syncwarp();
+    float4 sT = zero, sH = zero;
+    for (int j = 0; j < n; j++) {
+      const float c = coef[j];
+      if (c == 0.f && !a.exclusive) continue;  // exclusive rows are stored, so a zero is written too
+      const bool hs = nHead[j] != 0;
+      float* gy = a.dV + (int64_t)nIdx[j] * k + e4;
+      if (!on) continue;
+      const float4 diff = sub4(hs ? aH : aT, ld4(a.V + (int64_t)nIdx[j] * k + e4));
+      const float4 gg = normGrad4(diff, c, dist[j] > 0.f ? c / dist[j] : 0.f, a.norm);
+      if (hs) sH = add4(sH, gg);
+      else sT = add4(sT, gg);
+      if (a.exclusive) st4(gy, scale4(gg, -1.f));
+      else atomicAdd4(gy, scale4(gg, -1.f));
+    }
+    if (on) {
+      const float4 gpos = normGrad4(pv, cPos, distPos > 0.f ? cPos / distPos : 0.f, a.norm);
+      const float4 vh = add4(gpos, sT), vt = sub4(sH, gpos);
+      float* gh = a.dV + (int64_t)a.hIdx[i] * k + e4;
+      float* gt = a.dV + (int64_t)a.tIdx[i] * k + e4;
+      if (a.exclusive) {
+        st4(gh, vh);
+        st4(gt, vt);
+      } else {
+        atomicAdd4(gh, vh);
+        atomicAdd4(gt, vt);
+      }
+      dr = add4(dr, sub4(vh, sH));  // gpos + sT − sH
+    }
+    __syncwarp();
+  }
+  if (lane == 0 && lossLocal != 0) atomicAdd(a.lossAccum, lossLocal * (double)a.invB);
+  if (on) {
+    atomicAdd(&dRS[e4], dr.x);
+    atomicAdd(&dRS[e4 + 1], dr.y);
+    atomicAdd(&dRS[e4 + 2], dr.z);
+    atomicAdd(&dRS[e4 + 3], dr.w);
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e < k; e += BLOCK)
+    if (dRS[e] != 0.f) atomicAdd(&a.gradR[(int64_t)r * k + e], dRS[e]);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Loss with shared negatives and the L2 norm, as matrix products: one block per group (positives of one
+// relation in one chunk, sharing the chunk's n negatives Y). Per tile of GT positives with queries A
+// (a = h + r, or t − r when heads are replaced): D²_ij = ‖a_i − y_j‖² (a GT×n tile over k), the row pass
+// turns distances into loss and coefficients C_ij = coef_ij / dist_ij, then ∂a = rowsum(C)∘a − C·Y and
+// ∂Y += colsum(C)∘Y − Cᵀ·A, all from shared memory; ∂Y stays in registers across the group's tiles.
+// Same arithmetic as lossKernel (which keeps L1, more than 64 negatives and k > 128).
+
+constexpr int GT = 64;             // positives per tile
+constexpr int GMAX_N = 64;         // negatives per group (4 column blocks of 16)
+constexpr int GMAX_KC = 8;         // k ≤ 16·8 = 128
+
+size_t groupLossSmemFloats(int k, int n) {
+  return (size_t)2 * k + (size_t)GT * (k + 1) + (size_t)n * (k + 1) + (size_t)GT * (n + 1) + 3 * GT;
+}
+
+__global__ void __launch_bounds__(BLOCK) groupLossKernel(LossArgs a) {
+  extern __shared__ float smem[];
+  const int k = a.k, n = a.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int ldk = k + 1, ldn = n + 1;
+  const int g = blockIdx.x, r = a.gRel[a.segGroup[g]];
+  const int grp = a.segGroup[g];
+  float* rS = smem;
+  float* dRS = rS + k;
+  float* As = dRS + k;             // GT × ldk
+  float* Ys = As + GT * ldk;       // n × ldk
+  float* Cs = Ys + n * ldk;        // GT × ldn
+  float* distPos = Cs + GT * ldn;  // GT
+  float* rowSum = distPos + GT;    // GT
+  float* cPosS = rowSum + GT;      // GT
+  for (int e = threadIdx.x; e < k; e += BLOCK) {
+    rS[e] = a.rel[(int64_t)r * k + e];
+    dRS[e] = 0.f;
+  }
+  for (int x = threadIdx.x; x < n * k; x += BLOCK) {
+    int j = x / k, e = x % k;
+    Ys[j * ldk + e] = a.V[(int64_t)a.nIdx[(int64_t)grp * n + j] * k + e];
+  }
+  const bool headSide = a.nHead[grp] != 0;
+  const int i0 = a.segStart[g], cnt = a.segCount[g];
+  const int tj = threadIdx.x % 16, ti = threadIdx.x / 16;
+  float accY[4][GMAX_KC];
+  float colSum[4];
+#pragma unroll
+  for (int q = 0; q < 4; q++) {
+    colSum[q] = 0.f;
+#pragma unroll
+    for (int c = 0; c < GMAX_KC; c++) accY[q][c] = 0.f;
+  }
+  float drPart[GMAX_KC];
+#pragma unroll
+  for (int c = 0; c < GMAX_KC; c++) drPart[c] = 0.f;
+  double lossLocal = 0;
+  __syncthreads();
+  for (int t0 = 0; t0 < cnt; t0 += GT) {
+    const int rows = min(GT, cnt - t0);
+    // Queries and positive distances: a warp per row.
+    for (int row = warp; row < GT; row += WARPS) {
+      float part = 0.f;
+      if (row < rows) {
+        const int i = i0 + t0 + row;
+        const float* h = a.V + (int64_t)a.hIdx[i] * k;
+        const float* t = a.V + (int64_t)a.tIdx[i] * k;
+        for (int e = lane; e < k; e += WARP) {
+          float he = h[e], te = t[e], re = rS[e];
+          As[row * ldk + e] = headSide ? te - re : he + re;
+          float v = he + re - te;
+          part += v * v;
+        }
+      } else {
+        for (int e = lane; e < k; e += WARP) As[row * ldk + e] = 0.f;
+      }
+      part = warpSum(part);
+      if (lane == 0) distPos[row] = sqrtf(part);
+    }
+    __syncthreads();
+    // D² tile: rows ti + 16·q, columns tj + 16·b.
+    {
+      float acc[4][4];
+#pragma unroll
+      for (int q = 0; q < 4; q++)
+#pragma unroll
+        for (int b = 0; b < 4; b++) acc[q][b] = 0.f;
+      for (int e = 0; e < k; e++) {
+        float av[4], yv[4];
+#pragma unroll
+        for (int q = 0; q < 4; q++) av[q] = As[(ti + 16 * q) * ldk + e];
+#pragma unroll
+        for (int b = 0; b < 4; b++) yv[b] = tj + 16 * b < n ? Ys[(tj + 16 * b) * ldk + e] : 0.f;
+#pragma unroll
+        for (int q = 0; q < 4; q++)
+#pragma unroll
+          for (int b = 0; b < 4; b++) {
+            float v = av[q] - yv[b];
+            acc[q][b] = fmaf(v, v, acc[q][b]);
+          }
+      }
+#pragma unroll
+      for (int q = 0; q < 4; q++)
+#pragma unroll
+        for (int b = 0; b < 4; b++)
+          if (tj + 16 * b < n) Cs[(ti + 16 * q) * ldn + tj + 16 * b] = acc[q][b];
+    }
+    __syncthreads();
+    // Row pass: distances → loss, weights, coefficients C = coef/dist (in place), row sums, cPos.
+    for (int row = warp; row < GT; row += WARPS) {
+      float* C = Cs + row * ldn;
+      if (row >= rows) {
+        for (int j = lane; j < n; j += WARP) C[j] = 0.f;
+        if (lane == 0) {
+          rowSum[row] = 0.f;
+          cPosS[row] = 0.f;
+        }
+        continue;
+      }
+      for (int j = lane; j < n; j += WARP) C[j] = sqrtf(C[j]);
+      __syncwarp();
+      const float dp = distPos[row];
+      float cPos;
+      const float lossPart = negativeWeights(a, C, C, dp, true, cPos);
+      __syncwarp();
+      float rs = 0.f;
+      for (int j = lane; j < n; j += WARP) rs += C[j];
+      rs = warpSum(rs);
+      if (lane == 0) {
+        lossLocal += (double)lossPart;
+        rowSum[row] = rs;
+        cPosS[row] = dp > 0.f ? cPos / dp : 0.f;  // ∂dist⁺/∂v = v / dist⁺
+      }
+    }
+    __syncthreads();
+    // ∂a = rowsum∘a − C·Y and the positives' own term; rows ti + 16·q, columns tj + 16·c.
+    {
+      float acc[4][GMAX_KC];
+#pragma unroll
+      for (int q = 0; q < 4; q++)
+#pragma unroll
+        for (int c = 0; c < GMAX_KC; c++) acc[q][c] = 0.f;
+      for (int j = 0; j < n; j++) {
+        float cv[4], yv[GMAX_KC];
+#pragma unroll
+        for (int q = 0; q < 4; q++) cv[q] = Cs[(ti + 16 * q) * ldn + j];
+#pragma unroll
+        for (int c = 0; c < GMAX_KC; c++) yv[c] = tj + 16 * c < k ? Ys[j * ldk + tj + 16 * c] : 0.f;
+#pragma unroll
+        for (int q = 0; q < 4; q++)
+#pragma unroll
+          for (int c = 0; c < GMAX_KC; c++) acc[q][c] = fmaf(cv[q], yv[c], acc[q][c]);
+      }
+#pragma unroll
+      for (int q = 0; q < 4; q++) {
+        const int row = ti + 16 * q;
+        if (row >= rows) continue;
+        const int i = i0 + t0 + row;
+        const float rsum = rowSum[row], cp = cPosS[row];
+        float* gh = a.dV + (int64_t)a.hIdx[i] * k;
+        float* gt = a.dV + (int64_t)a.tIdx[i] * k;
+        // h + r − t from the query and the other side's row: a − t (tails replaced) or h − a (heads replaced).
+        const float* other = a.V + (int64_t)(headSide ? a.hIdx[i] : a.tIdx[i]) * k;
+#pragma unroll
+        for (int c = 0; c < GMAX_KC; c++) {
+          const int e = tj + 16 * c;
+          if (e >= k) continue;
+          const float av = As[row * ldk + e];
+          const float da = rsum * av - acc[q][c];
+          const float u = headSide ? other[e] - av : av - other[e];
+          const float gpos = cp * u;
+          const float vh = headSide ? gpos : gpos + da, vt = headSide ? da - gpos : -gpos;
+          if (a.exclusive) {
+            gh[e] = vh;
+            gt[e] = vt;
+          } else {
+            atomicAdd(gh + e, vh);
+            atomicAdd(gt + e, vt);
+          }
+          drPart[c] += headSide ? gpos - da : gpos + da;
+        }
+      }
+    }
+    // ∂Y += colsum∘Y − Cᵀ·A (the colsum term is applied once, at the end): rows j = ti + 16·q.
+    for (int i = 0; i < rows; i++) {
+      float cv[4], av[GMAX_KC];
+#pragma unroll
+      for (int q = 0; q < 4; q++) cv[q] = ti + 16 * q < n ? Cs[i * ldn + ti + 16 * q] : 0.f;
+#pragma unroll
+      for (int c = 0; c < GMAX_KC; c++) av[c] = tj + 16 * c < k ? As[i * ldk + tj + 16 * c] : 0.f;
+#pragma unroll
+      for (int q = 0; q < 4; q++) {
+        colSum[q] += cv[q];
+#pragma unroll
+        for (int c = 0; c < GMAX_KC; c++) accY[q][c] = fmaf(-cv[q], av[c], accY[q][c]);
+      }
+    }
+    __syncthreads();
+  }
+  if (lane == 0 && lossLocal != 0) atomicAdd(a.lossAccum, lossLocal * (double)a.invB);
+#pragma unroll
+  for (int c = 0; c < GMAX_KC; c++)
+    if (tj + 16 * c < k && drPart[c] != 0.f) atomicAdd(&dRS[tj + 16 * c], drPart[c]);
+#pragma unroll
+  for (int q = 0; q < 4; q++) {
+    const int j = ti + 16 * q;
+    if (j >= n) continue;
+    float* dst = a.dV + (int64_t)a.nIdx[(int64_t)grp * n + j] * k;
+#pragma unroll
+    for (int c = 0; c < GMAX_KC; c++) {
+      const int e = tj + 16 * c;
+      if (e >= k) continue;
+      const float v = colSum[q] * Ys[j * ldk + e] + accY[q][c];
+      if (a.exclusive) dst[e] = v;
+      else if (v != 0.f) atomicAdd(dst + e, v);
+    }
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e < k; e += BLOCK)
+    if (dRS[e] != 0.f) atomicAdd(&a.gradR[(int64_t)r * k + e], dRS[e]);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Optimizer steps (backend.ts "Update", step 4–5): warp-cooperative rows, exactly native's arithmetic.
+
+__device__ __forceinline__ float stepOne(float& w, float& s1, float* s2, float g, int kind, float lr, float ib1, float ib2) {
+  if (kind == OPT_ADAGRAD) {
+    float acc = s1 + g * g;
+    s1 = acc;
+    w -= lr * g / (sqrtf(acc) + 1e-10f);
+  } else {
+    float m1 = 0.9f * s1 + 0.1f * g;
+    float m2 = 0.999f * *s2 + 0.001f * g * g;
+    s1 = m1;
+    *s2 = m2;
+    w -= lr * (m1 * ib1) / (sqrtf(m2 * ib2) + 1e-8f);
+  }
+  return w * w;
+}
 
 __device__ void stepRow(float* w, float* s1, float* s2, float* g, int len, int kind, float lr, float ib1, float ib2,
                         bool unitBall, bool zeroGrad) {
   const int lane = threadIdx.x & 31;
   float n2 = 0.f;
+  if (len % 4 == 0) {
+    // 16-byte lanes (rows are 16-byte aligned when len % 4 == 0): the same arithmetic, a quarter of the accesses.
+    for (int i = 4 * lane; i < len; i += 4 * WARP) {
+      float4 gv = ld4(g + i), wv = ld4(w + i), a1 = ld4(s1 + i);
+      float4 a2 = s2 ? ld4(s2 + i) : make_float4(0.f, 0.f, 0.f, 0.f);
+      n2 += stepOne(wv.x, a1.x, &a2.x, gv.x, kind, lr, ib1, ib2);
+      n2 += stepOne(wv.y, a1.y, &a2.y, gv.y, kind, lr, ib1, ib2);
+      n2 += stepOne(wv.z, a1.z, &a2.z, gv.z, kind, lr, ib1, ib2);
+      n2 += stepOne(wv.w, a1.w, &a2.w, gv.w, kind, lr, ib1, ib2);
+      st4(w + i, wv);
+      st4(s1 + i, a1);
+      if (s2) st4(s2 + i, a2);
+      if (zeroGrad) st4(g + i, make_float4(0.f, 0.f, 0.f, 0.f));
+    }
+    if (!unitBall) return;
+    n2 = warpSum(n2);
+    if (n2 > 1.f) {
+      float inv = 1.f / sqrtf(n2);
+      for (int i = lane; i < len; i += WARP) w[i] *= inv;
+    }
+    return;
+  }
   for (int i = lane; i < len; i += WARP) {
     float gi = g[i];
     float wi = w[i];
@@ -679,6 +1120,17 @@ __global__ void __launch_bounds__(BLOCK) distanceKernel(const float* A, int Q, c
 // ---------------------------------------------------------------------------------------------------
 // Launchers.
 
+namespace {
+void tf32Attributes() {
+  static bool done = false;  // per process: the attribute belongs to the kernel, not to a stream
+  if (done) return;
+  cudaFuncSetAttribute(projectKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)TC_SMEM_BYTES);
+  cudaFuncSetAttribute(projectBackXKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)TC_SMEM_BYTES);
+  cudaFuncSetAttribute(projectBackMKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)TC_SMEM_BYTES);
+  done = true;
+}
+}  // namespace
+
 void launchDraw(cudaStream_t s, const DevBatch& b, const int32_t* hEnt, const int32_t* tEnt, int B, double offset,
                 uint32_t epoch, const DevConfig& c, const DevSampling& smp, int n) {
   const uint32_t sideKey = streamKey(c.seed, negativeStream(epoch, PURPOSE_SIDE));
@@ -714,21 +1166,27 @@ void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const
                         float* P) {
   if (T == 0) return;
   dim3 grid(T, (k + 127) / 128);
-  projectKernel<<<grid, BLOCK, 0, s>>>(X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
+  projectKernel<false><<<grid, BLOCK, 0, s>>>(X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
 }
 
-void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b) {
+void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c) {
   if (p.T == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 grid(p.T, (m.k + 127) / 128);
-  projectKernel<<<grid, BLOCK, 0, s>>>(X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0, m.d, m.k,
-                                       b.P);
+  if (c.tf32) {
+    tf32Attributes();
+    projectKernel<true><<<grid, BLOCK, TC_SMEM_BYTES, s>>>(X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow,
+                                                            p.tileCount, 0, m.d, m.k, b.P);
+  } else {
+    projectKernel<false><<<grid, BLOCK, 0, s>>>(X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0,
+                                                m.d, m.k, b.P);
+  }
 }
 
 void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P) {
   if (count == 0) return;
   dim3 grid(gridFor(count, TILE_ROWS), (k + 127) / 128);
-  projectKernel<<<grid, BLOCK, 0, s>>>(X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
+  projectKernel<false><<<grid, BLOCK, 0, s>>>(X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
 }
 
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
@@ -756,6 +1214,27 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   a.tau = c.tau;
   a.invB = 1.f / (float)p.B;
   a.lossAccum = m.lossAccum;
+  // Shared negatives with the L2 norm: the tiled kernel (matrix products from shared memory).
+  const size_t groupBytes = sizeof(float) * groupLossSmemFloats(m.k, m.n);
+  if (c.sampling && c.norm == NORM_L2 && m.n <= GMAX_N && m.k <= 16 * GMAX_KC && groupBytes <= sharedLimit &&
+      !std::getenv("ADKG_CUDA_NO_TILED_LOSS")) {
+    a.negInSmem = 1;
+    a.exclusive = projected;  // projected rows belong to one group; entity slots may repeat (TransE)
+    if (dryRun || p.S == 0) return a.exclusive ? 1 : 0;
+    cudaFuncSetAttribute(groupLossKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)groupBytes);
+    groupLossKernel<<<p.S, BLOCK, groupBytes, s>>>(a);
+    return a.exclusive ? 1 : 0;
+  }
+  // Independent negatives, k ≤ 128 in 16-byte lanes: the vectorised kernel.
+  const size_t indepBytes = sizeof(float) * ((size_t)m.k + (size_t)WARPS * 2 * m.n);
+  if (!c.sampling && m.k % 4 == 0 && m.k <= 128 && indepBytes <= sharedLimit && !std::getenv("ADKG_CUDA_NO_TILED_LOSS")) {
+    a.negInSmem = 0;
+    a.exclusive = projected;  // every projected row belongs to one positive
+    if (dryRun || p.S == 0) return a.exclusive ? 1 : 0;
+    cudaFuncSetAttribute(independentLossKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)indepBytes);
+    independentLossKernel<<<p.S, BLOCK, indepBytes, s>>>(a);
+    return a.exclusive ? 1 : 0;
+  }
   size_t base = sizeof(float) * ((size_t)2 * m.k + (size_t)WARPS * (4 * m.k + 2 * m.n));
   size_t withY = base + sizeof(float) * 2 * (size_t)m.n * m.k;
   a.negInSmem = c.sampling && withY <= sharedLimit;
@@ -769,14 +1248,23 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   return a.exclusive ? 1 : 0;
 }
 
-void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b) {
+void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c) {
   if (p.T == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 gx(p.T, (m.d + 127) / 128);
-  projectBackXKernel<<<gx, BLOCK, 0, s>>>(b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d, m.k,
-                                          m.gradX);
   dim3 gm(p.TM, (m.k + 127) / 128, (m.d + 127) / 128);
-  projectBackMKernel<<<gm, BLOCK, 0, s>>>(b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
+  if (c.tf32) {
+    tf32Attributes();
+    projectBackXKernel<true><<<gx, BLOCK, TC_SMEM_BYTES, s>>>(b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow,
+                                                               p.tileCount, m.d, m.k, m.gradX);
+    projectBackMKernel<true><<<gm, BLOCK, TC_SMEM_BYTES, s>>>(b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d,
+                                                               m.k, m.gradM);
+  } else {
+    projectBackXKernel<false><<<gx, BLOCK, 0, s>>>(b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount,
+                                                   m.d, m.k, m.gradX);
+    projectBackMKernel<false><<<gm, BLOCK, 0, s>>>(b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k,
+                                                   m.gradM);
+  }
 }
 
 void launchStep(cudaStream_t s, const DevModel& m, const DevConfig& c, double bc1, double bc2, const GradOut* gradOut) {
