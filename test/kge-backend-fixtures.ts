@@ -136,7 +136,3 @@ export function maxTableNormDiff(a: BackendInit, b: BackendInit): number {
   if (a.tables.anchor) m = Math.max(m, tableNormDiff(a.tables.anchor, b.tables.anchor!));
   return m;
 }
-
-/** cuda's matmul "tf32" against js: TF32 rounds projection inputs to a 10-bit mantissa (2⁻¹¹ relative per product). */
-export const TF32_TRAJECTORY_TOLERANCE = 1e-2;
-export const TF32_TABLE_TOLERANCE = 5e-2;

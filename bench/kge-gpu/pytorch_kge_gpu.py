@@ -93,11 +93,8 @@ def main():
     gamma, warmup, steps_wanted = plan["margin"], plan["warmup"], plan["steps"]
     out = {}
     print(f"pytorch {torch.__version__} on {torch.cuda.get_device_name(0) if dev.type == 'cuda' else 'cpu'}", file=sys.stderr)
-    for name in plan["models"]:
-        out[name] = {}
-        model = name.replace("-tf32", "")
-        # "-tf32": matrix products on the tensor cores (bmm, and cdist's matmul path), as adkg's matmul "tf32".
-        torch.backends.cuda.matmul.allow_tf32 = name.endswith("-tf32")
+    for model in plan["models"]:
+        out[model] = {}
         for tc in plan["configs"]:
             sampling, B = tc["sampling"], tc["batch"]
             nb = (len(tri) // 3) // B
@@ -124,8 +121,8 @@ def main():
                 dense_opt.step()
             sync(dev)
             seconds = time.perf_counter() - t0
-            out[name][tc["name"]] = steps * B / seconds
-            print(f"pytorch {name} {tc['name']}: {out[name][tc['name']]:.0f} positives/s (loss {loss.item():.4f})", file=sys.stderr)
+            out[model][tc["name"]] = steps * B / seconds
+            print(f"pytorch {model} {tc['name']}: {out[model][tc['name']]:.0f} positives/s (loss {loss.item():.4f})", file=sys.stderr)
             del ent, rel, proj, dense, sparse_opt, dense_opt
             if dev.type == "cuda":
                 torch.cuda.empty_cache()

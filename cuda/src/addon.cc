@@ -173,9 +173,6 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
       throw Napi::RangeError::New(env, "options.placement must be auto, resident or hybrid, got " + opt.placement);
     if (oo.Get("memoryBudget").IsNumber()) opt.memoryBudget = oo.Get("memoryBudget").As<Napi::Number>().DoubleValue();
     if (oo.Get("hotRows").IsNumber()) opt.hotRows = (int64_t)oo.Get("hotRows").As<Napi::Number>().DoubleValue();
-    if (oo.Get("matmul").IsString()) opt.matmul = oo.Get("matmul").As<Napi::String>().Utf8Value();
-    if (opt.matmul != "fp32" && opt.matmul != "tf32")
-      throw Napi::RangeError::New(env, "options.matmul must be fp32 or tf32, got " + opt.matmul);
     opt.typeCount = (int)types - 1;
     try {
       engine_ = std::make_unique<CudaEngine>(cfg, t, opt);

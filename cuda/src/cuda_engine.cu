@@ -89,7 +89,6 @@ CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& 
   dc_.unitBall = cfg.unitBall;
   dc_.learnAnchorWeights = cfg.learnAnchorWeights;
   dc_.seed = cfg.seed;
-  dc_.tf32 = opt.matmul == "tf32";
 
   m_.model = cfg.model;
   m_.d = cfg.d;
@@ -670,12 +669,12 @@ void CudaEngine::enqueueStep(const DevPlan& plan, const DevBatch& batch, double 
   if (projected) {
     int mode = launchLoss(stream_, m, plan, batch, dc_, sharedLimit_, true);
     if (mode == 0) CK(cudaMemsetAsync(batch.dP, 0, sizeof(float) * plan.rows * cfg_.k, stream_));
-    launchProject(stream_, m, plan, batch, dc_);
+    launchProject(stream_, m, plan, batch);
   }
   profMark(2);
   launchLoss(stream_, m, plan, batch, dc_, sharedLimit_);
   profMark(3);
-  if (projected) launchProjectBackward(stream_, m, plan, batch, dc_);
+  if (projected) launchProjectBackward(stream_, m, plan, batch);
   profMark(4);
   const double bc1 = 1 - std::pow(0.9, step), bc2 = 1 - std::pow(0.999, step);
   launchStep(stream_, m, dc_, bc1, bc2, out);

@@ -5,8 +5,6 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdlib>
-#include <mma.h>
-#include <type_traits>
 
 #include "device_rng.cuh"
 #include "kernels.h"
@@ -189,125 +187,117 @@ __global__ void composeAllKernel(DevModel m, int64_t first, int64_t count, float
 
 // ---------------------------------------------------------------------------------------------------
 // Tiled SIMT GEMM: a 128×128 tile of C = Σ_q A(m,q)·B(q,n) per block, 8×8 per thread, K-steps of 8.
+// A thread owns rows {4tm..4tm+3, 64+4tm..} and columns {4tn..4tn+3, 64+4tn..}, so its shared-memory reads
+// are 16-byte vectors and the epilogue writes 16-byte vectors; the next K-step's global values are fetched
+// into registers while the current one is multiplied (two shared buffers, one barrier per step).
 // The loaders say which index runs fastest in memory so that global reads coalesce.
+
+constexpr int GK = 8;            // K-step
+constexpr int GLD = 128 + 4;     // shared row length (16-byte aligned rows)
 
 template <bool A_QFAST, bool B_QFAST, class LA, class LB>
 __device__ __forceinline__ void tileGemm(int Kdim, const LA& loadA, const LB& loadB, float (&acc)[8][8]) {
-  __shared__ float As[8][128 + 4];
-  __shared__ float Bs[8][128 + 4];
+  __shared__ __align__(16) float As[2][GK][GLD];
+  __shared__ __align__(16) float Bs[2][GK][GLD];
   const int tid = threadIdx.x, tm = tid / 16, tn = tid % 16;
+#pragma unroll
   for (int i = 0; i < 8; i++)
+#pragma unroll
     for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
-  for (int q0 = 0; q0 < Kdim; q0 += 8) {
+  float ra[4], rb[4];
+  auto fetch = [&](int q0) {
+#pragma unroll
     for (int l = 0; l < 4; l++) {
-      int e = tid + BLOCK * l;
-      int am = A_QFAST ? e / 8 : e % 128, aq = A_QFAST ? e % 8 : e / 128;
-      As[aq][am] = q0 + aq < Kdim ? loadA(am, q0 + aq) : 0.f;
-      int bn = B_QFAST ? e / 8 : e % 128, bq = B_QFAST ? e % 8 : e / 128;
-      Bs[bq][bn] = q0 + bq < Kdim ? loadB(q0 + bq, bn) : 0.f;
+      const int e = tid + BLOCK * l;
+      const int am = A_QFAST ? e / GK : e % 128, aq = A_QFAST ? e % GK : e / 128;
+      ra[l] = q0 + aq < Kdim ? loadA(am, q0 + aq) : 0.f;
+      const int bn = B_QFAST ? e / GK : e % 128, bq = B_QFAST ? e % GK : e / 128;
+      rb[l] = q0 + bq < Kdim ? loadB(q0 + bq, bn) : 0.f;
     }
-    __syncthreads();
+  };
+  auto stash = [&](int buf) {
 #pragma unroll
-    for (int q = 0; q < 8; q++) {
-      float a[8], bb[8];
+    for (int l = 0; l < 4; l++) {
+      const int e = tid + BLOCK * l;
+      const int am = A_QFAST ? e / GK : e % 128, aq = A_QFAST ? e % GK : e / 128;
+      As[buf][aq][am] = ra[l];
+      const int bn = B_QFAST ? e / GK : e % 128, bq = B_QFAST ? e % GK : e / 128;
+      Bs[buf][bq][bn] = rb[l];
+    }
+  };
+  fetch(0);
+  stash(0);
+  __syncthreads();
+  int buf = 0;
+  for (int q0 = 0; q0 < Kdim; q0 += GK) {
+    const bool more = q0 + GK < Kdim;
+    if (more) fetch(q0 + GK);
 #pragma unroll
-      for (int i = 0; i < 8; i++) a[i] = As[q][tm + 16 * i];
-#pragma unroll
-      for (int j = 0; j < 8; j++) bb[j] = Bs[q][tn + 16 * j];
+    for (int q = 0; q < GK; q++) {
+      const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][q][4 * tm]);
+      const float4 a1 = *reinterpret_cast<const float4*>(&As[buf][q][64 + 4 * tm]);
+      const float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][q][4 * tn]);
+      const float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][q][64 + 4 * tn]);
+      const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+      const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
 #pragma unroll
       for (int i = 0; i < 8; i++)
 #pragma unroll
-        for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], bb[j], acc[i][j]);
+        for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
     }
+    if (more) stash(buf ^ 1);
     __syncthreads();
+    buf ^= 1;
   }
 }
 
-// The same 128×128 tile on the tensor cores in TF32 (inputs rounded to a 10-bit mantissa, products summed in
-// FP32), for the opt-in matmul precision "tf32": 8 warps of 64×32 each (4×2 wmma 16×16×8 fragments),
-// K-steps of 32 through shared memory; the finished tile is left in smem as C[m][n] with leading dim 132.
-constexpr int TC_KS = 32;
-constexpr int TC_LDC = 128 + 4;
-constexpr size_t TC_SMEM_BYTES = sizeof(float) * 128 * TC_LDC;
-
-template <bool A_QFAST, bool B_QFAST, class LA, class LB>
-__device__ __forceinline__ void tileGemmTf32(int Kdim, const LA& loadA, const LB& loadB, float* sm) {
-  using namespace nvcuda;
-  // A(m,q): q-fast in memory → row-major [m][KS+4]; else col-major [q][132]. B(q,n) likewise.
-  float* As = sm;
-  float* Bs = sm + 128 * (TC_KS + 4);
-  constexpr int lda = A_QFAST ? TC_KS + 4 : TC_LDC, ldb = B_QFAST ? TC_KS + 4 : TC_LDC;
-  using LayoutA = typename std::conditional<A_QFAST, wmma::row_major, wmma::col_major>::type;
-  using LayoutB = typename std::conditional<B_QFAST, wmma::col_major, wmma::row_major>::type;
-  const int tid = threadIdx.x, warp = tid / WARP, wm = (warp / 4) * 64, wn = (warp % 4) * 32;
-  wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[4][2];
+// The tile's outputs in 16-byte pieces: out4(m, n, v) gets C[m][n..n+3].
+template <bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
+__device__ __forceinline__ void gemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT4& out4) {
+  float acc[8][8];
+  tileGemm<A_QFAST, B_QFAST>(Kdim, loadA, loadB, acc);
+  const int tm = threadIdx.x / 16, tn = threadIdx.x % 16;
 #pragma unroll
-  for (int i = 0; i < 4; i++)
-#pragma unroll
-    for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.f);
-  for (int q0 = 0; q0 < Kdim; q0 += TC_KS) {
-    for (int x = tid; x < 128 * TC_KS; x += BLOCK) {
-      const int am = A_QFAST ? x / TC_KS : x % 128, aq = A_QFAST ? x % TC_KS : x / 128;
-      const float va = q0 + aq < Kdim ? loadA(am, q0 + aq) : 0.f;
-      As[A_QFAST ? am * lda + aq : aq * lda + am] = va;
-      const int bn = B_QFAST ? x / TC_KS : x % 128, bq = B_QFAST ? x % TC_KS : x / 128;
-      const float vb = q0 + bq < Kdim ? loadB(q0 + bq, bn) : 0.f;
-      Bs[B_QFAST ? bn * ldb + bq : bq * ldb + bn] = vb;
-    }
-    __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < TC_KS; kk += 8) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, LayoutA> fa[4];
-      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, LayoutB> fb[2];
-#pragma unroll
-      for (int i = 0; i < 4; i++) {
-        const int m = wm + 16 * i;
-        wmma::load_matrix_sync(fa[i], A_QFAST ? As + m * lda + kk : As + kk * lda + m, lda);
-#pragma unroll
-        for (int t = 0; t < fa[i].num_elements; t++) fa[i].x[t] = wmma::__float_to_tf32(fa[i].x[t]);
-      }
-#pragma unroll
-      for (int j = 0; j < 2; j++) {
-        const int nn = wn + 16 * j;
-        wmma::load_matrix_sync(fb[j], B_QFAST ? Bs + nn * ldb + kk : Bs + kk * ldb + nn, ldb);
-#pragma unroll
-        for (int t = 0; t < fb[j].num_elements; t++) fb[j].x[t] = wmma::__float_to_tf32(fb[j].x[t]);
-      }
-#pragma unroll
-      for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
-    }
-    __syncthreads();
+  for (int i = 0; i < 8; i++) {
+    const int mm = i < 4 ? 4 * tm + i : 64 + 4 * tm + i - 4;
+    out4(mm, 4 * tn, make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+    out4(mm, 64 + 4 * tn, make_float4(acc[i][4], acc[i][5], acc[i][6], acc[i][7]));
   }
-#pragma unroll
-  for (int i = 0; i < 4; i++)
-#pragma unroll
-    for (int j = 0; j < 2; j++)
-      wmma::store_matrix_sync(sm + (wm + 16 * i) * TC_LDC + wn + 16 * j, acc[i][j], TC_LDC, wmma::mem_row_major);
-  __syncthreads();
 }
 
-// One 128×128 tile, FP32 SIMT or TF32 tensor cores; out(m, n, value) for every element of the tile.
-template <bool TF32, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT>
-__device__ __forceinline__ void gemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT& out) {
-  if constexpr (TF32) {
-    extern __shared__ float smem[];
-    tileGemmTf32<A_QFAST, B_QFAST>(Kdim, loadA, loadB, smem);
-    for (int x = threadIdx.x; x < 128 * 128; x += BLOCK) out(x / 128, x % 128, smem[(x / 128) * TC_LDC + x % 128]);
-  } else {
-    float acc[8][8];
-    tileGemm<A_QFAST, B_QFAST>(Kdim, loadA, loadB, acc);
-    const int tm = threadIdx.x / 16, tn = threadIdx.x % 16;
-#pragma unroll
-    for (int i = 0; i < 8; i++)
-#pragma unroll
-      for (int j = 0; j < 8; j++) out(tm + 16 * i, tn + 16 * j, acc[i][j]);
+__device__ __forceinline__ void atomicAdd4(float* p, float4 v) {
+#if __CUDA_ARCH__ >= 900
+  atomicAdd(reinterpret_cast<float4*>(p), v);
+#else
+  atomicAdd(p, v.x);
+  atomicAdd(p + 1, v.y);
+  atomicAdd(p + 2, v.z);
+  atomicAdd(p + 3, v.w);
+#endif
+}
+__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+__device__ __forceinline__ void st4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+__device__ __forceinline__ float at4(float4 v, int j) { return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w; }
+
+// dst[0..3] (of a row of length len, at column col) = v, or += v when add: one 16-byte access when the row
+// is 16-byte aligned and all four columns exist, else element by element.
+__device__ __forceinline__ void put4(float* dst, int col, int len, float4 v, bool add) {
+  if ((len & 3) == 0 && col + 3 < len) {
+    if (add) {
+      if (v.x != 0.f || v.y != 0.f || v.z != 0.f || v.w != 0.f) atomicAdd4(dst, v);
+    } else {
+      st4(dst, v);
+    }
+    return;
+  }
+  for (int j = 0; j < 4 && col + j < len; j++) {
+    const float x = at4(v, j);
+    if (!add) dst[j] = x;
+    else if (x != 0.f) atomicAdd(dst + j, x);
   }
 }
 
 // P[row] = M_r x[rowSlot[row]] for the rows of a tile (rowSlot null: slot = row).
-template <bool TF32>
 __global__ void __launch_bounds__(BLOCK) projectKernel(const float* X, const float* proj, const int32_t* rowSlot,
                                                        const int32_t* tileRel, const int64_t* tileRow,
                                                        const int32_t* tileCount, int64_t uniformCount, int d, int k,
@@ -331,13 +321,12 @@ __global__ void __launch_bounds__(BLOCK) projectKernel(const float* X, const flo
     return X[slot * d + q];
   };
   auto loadB = [&](int q, int nn) -> float { return n0 + nn < k ? M[(int64_t)(n0 + nn) * d + q] : 0.f; };
-  gemmTile<TF32, true, true>(d, loadA, loadB, [&](int mm, int nn, float v) {
-    if (mm < count && n0 + nn < k) P[(row0 + mm) * k + n0 + nn] = v;
+  gemmTile<true, true>(d, loadA, loadB, [&](int mm, int nn, float4 v) {
+    if (mm < count && n0 + nn < k) put4(P + (row0 + mm) * k + n0 + nn, n0 + nn, k, v, false);
   });
 }
 
 // ∂x[rowSlot[row]] += M_rᵀ ∂P[row].
-template <bool TF32>
 __global__ void __launch_bounds__(BLOCK) projectBackXKernel(const float* dP, const float* proj, const int32_t* rowSlot,
                                                             const int32_t* tileRel, const int64_t* tileRow,
                                                             const int32_t* tileCount, int d, int k, float* gradX) {
@@ -347,13 +336,12 @@ __global__ void __launch_bounds__(BLOCK) projectBackXKernel(const float* dP, con
   const int n0 = blockIdx.y * 128;
   auto loadA = [&](int mm, int q) -> float { return mm < count ? dP[(row0 + mm) * k + q] : 0.f; };
   auto loadB = [&](int q, int nn) -> float { return n0 + nn < d ? M[(int64_t)q * d + n0 + nn] : 0.f; };
-  gemmTile<TF32, true, false>(k, loadA, loadB, [&](int mm, int nn, float v) {
-    if (mm < count && n0 + nn < d && v != 0.f) atomicAdd(&gradX[(int64_t)rowSlot[row0 + mm] * d + n0 + nn], v);
+  gemmTile<true, false>(k, loadA, loadB, [&](int mm, int nn, float4 v) {
+    if (mm < count && n0 + nn < d) put4(gradX + (int64_t)rowSlot[row0 + mm] * d + n0 + nn, n0 + nn, d, v, true);
   });
 }
 
 // ∂M_r += Σ_rows ∂P[row] x[rowSlot[row]]ᵀ over up to MTILE_ROWS rows of one relation.
-template <bool TF32>
 __global__ void __launch_bounds__(BLOCK) projectBackMKernel(const float* dP, const float* X, const int32_t* rowSlot,
                                                             const int32_t* mtRel, const int64_t* mtRow,
                                                             const int32_t* mtCount, int d, int k, float* gradM) {
@@ -363,8 +351,8 @@ __global__ void __launch_bounds__(BLOCK) projectBackMKernel(const float* dP, con
   const int m0 = blockIdx.y * 128, n0 = blockIdx.z * 128;
   auto loadA = [&](int mm, int q) -> float { return m0 + mm < k ? dP[(row0 + q) * k + m0 + mm] : 0.f; };
   auto loadB = [&](int q, int nn) -> float { return n0 + nn < d ? X[(int64_t)rowSlot[row0 + q] * d + n0 + nn] : 0.f; };
-  gemmTile<TF32, false, false>(count, loadA, loadB, [&](int mm, int nn, float v) {
-    if (m0 + mm < k && n0 + nn < d && v != 0.f) atomicAdd(&dM[(int64_t)(m0 + mm) * d + n0 + nn], v);
+  gemmTile<false, false>(count, loadA, loadB, [&](int mm, int nn, float4 v) {
+    if (m0 + mm < k && n0 + nn < d) put4(dM + (int64_t)(m0 + mm) * d + n0 + nn, n0 + nn, d, v, true);
   });
 }
 
@@ -544,18 +532,6 @@ __global__ void __launch_bounds__(BLOCK) lossKernel(LossArgs a) {
 // lane owns four consecutive components (one 16-byte load per row), four negatives are in flight at a
 // time, 1/dist is taken once per negative, and gradients go out as one 16-byte atomic per lane (sm_90).
 
-__device__ __forceinline__ void atomicAdd4(float* p, float4 v) {
-#if __CUDA_ARCH__ >= 900
-  atomicAdd(reinterpret_cast<float4*>(p), v);
-#else
-  atomicAdd(p, v.x);
-  atomicAdd(p + 1, v.y);
-  atomicAdd(p + 2, v.z);
-  atomicAdd(p + 3, v.w);
-#endif
-}
-__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
-__device__ __forceinline__ void st4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
 __device__ __forceinline__ float4 add4(float4 a, float4 b) { return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w); }
 __device__ __forceinline__ float4 sub4(float4 a, float4 b) { return make_float4(a.x - b.x, a.y - b.y, a.z - b.z, a.w - b.w); }
 __device__ __forceinline__ float4 scale4(float4 a, float s) { return make_float4(a.x * s, a.y * s, a.z * s, a.w * s); }
@@ -593,35 +569,90 @@ __global__ void __launch_bounds__(BLOCK) independentLossKernel(LossArgs a) {
     const float distPos = normFinish(warpSum(norm4(pv, a.norm)), a.norm);
     const int32_t* nIdx = a.nIdx + (int64_t)i * n;
     const uint8_t* nHead = a.nHead + (int64_t)i * n;
-    for (int j0 = 0; j0 < n; j0 += 4) {
-      float part[4];
-#pragma unroll
-      for (int q = 0; q < 4; q++) {
-        const int j = j0 + q;
-        part[q] = 0.f;
-        if (j < n && on) part[q] = norm4(sub4(nHead[j] ? aH : aT, ld4(a.V + (int64_t)nIdx[j] * k + e4)), a.norm);
-      }
-#pragma unroll
-      for (int q = 0; q < 4; q++) part[q] = warpSum(part[q]);
-      if (lane < 4 && j0 + lane < n) dist[j0 + lane] = normFinish(lane == 0 ? part[0] : lane == 1 ? part[1] : lane == 2 ? part[2] : part[3], a.norm);
-    }
-    __syncwarp();
     float cPos;
-    lossLocal += (double)negativeWeights(a, dist, coef, distPos, false, cPos);
-    __syncwarp();
     float4 sT = zero, sH = zero;
-    for (int j = 0; j < n; j++) {
-      const float c = coef[j];
-      if (c == 0.f && !a.exclusive) continue;  // exclusive rows are stored, so a zero is written too
-      const bool hs = nHead[j] != 0;
-      float* gy = a.dV + (int64_t)nIdx[j] * k + e4;
-      if (!on) continue;
-      const float4 diff = sub4(hs ? aH : aT, ld4(a.V + (int64_t)nIdx[j] * k + e4));
-      const float4 gg = normGrad4(diff, c, dist[j] > 0.f ? c / dist[j] : 0.f, a.norm);
-      if (hs) sH = add4(sH, gg);
-      else sT = add4(sT, gg);
-      if (a.exclusive) st4(gy, scale4(gg, -1.f));
-      else atomicAdd4(gy, scale4(gg, -1.f));
+    if (a.tau == 0.f) {
+      // Uniform weights: a negative's coefficient needs only its own distance, so one pass, rows in registers.
+      const float w = 1.f / n;
+      float lossPart = 0.f, cPosSum = 0.f;
+      for (int j0 = 0; j0 < n; j0 += 4) {
+        float4 diff[4];
+        float part[4];
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+          const int j = j0 + q;
+          diff[q] = zero;
+          part[q] = 0.f;
+          if (j < n && on) {
+            diff[q] = sub4(nHead[j] ? aH : aT, ld4(a.V + (int64_t)nIdx[j] * k + e4));
+            part[q] = norm4(diff[q], a.norm);
+          }
+        }
+#pragma unroll
+        for (int q = 0; q < 4; q++) part[q] = warpSum(part[q]);
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+          const int j = j0 + q;
+          if (j >= n) break;
+          const float dj = normFinish(part[q], a.norm);
+          float c;
+          if (a.loss == LOSS_MARGIN) {
+            const float x = a.margin + distPos - dj;
+            c = x > 0.f ? -w : 0.f;
+            if (x > 0.f) {
+              lossPart += w * x;
+              cPosSum += w;
+            }
+          } else {
+            const float x = a.margin - dj;
+            lossPart += 0.5f * w * softplusf(x);
+            c = -0.5f * w * sigmoidf(x);
+          }
+          c *= a.invB;
+          if ((c == 0.f && !a.exclusive) || !on) continue;  // exclusive rows are stored, so a zero is written too
+          const float4 gg = normGrad4(diff[q], c, dj > 0.f ? c / dj : 0.f, a.norm);
+          if (nHead[j]) sH = add4(sH, gg);
+          else sT = add4(sT, gg);
+          float* gy = a.dV + (int64_t)nIdx[j] * k + e4;
+          if (a.exclusive) st4(gy, scale4(gg, -1.f));
+          else atomicAdd4(gy, scale4(gg, -1.f));
+        }
+      }
+      if (a.loss == LOSS_SOFTPLUS) {
+        lossPart += 0.5f * softplusf(distPos - a.margin);
+        cPosSum = 0.5f * sigmoidf(distPos - a.margin);
+      }
+      cPos = cPosSum * a.invB;
+      lossLocal += (double)lossPart;
+    } else {
+      for (int j0 = 0; j0 < n; j0 += 4) {
+        float part[4];
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+          const int j = j0 + q;
+          part[q] = 0.f;
+          if (j < n && on) part[q] = norm4(sub4(nHead[j] ? aH : aT, ld4(a.V + (int64_t)nIdx[j] * k + e4)), a.norm);
+        }
+#pragma unroll
+        for (int q = 0; q < 4; q++) part[q] = warpSum(part[q]);
+        if (lane < 4 && j0 + lane < n) dist[j0 + lane] = normFinish(lane == 0 ? part[0] : lane == 1 ? part[1] : lane == 2 ? part[2] : part[3], a.norm);
+      }
+      __syncwarp();
+      lossLocal += (double)negativeWeights(a, dist, coef, distPos, false, cPos);
+      __syncwarp();
+      for (int j = 0; j < n; j++) {
+        const float c = coef[j];
+        if (c == 0.f && !a.exclusive) continue;  // exclusive rows are stored, so a zero is written too
+        const bool hs = nHead[j] != 0;
+        float* gy = a.dV + (int64_t)nIdx[j] * k + e4;
+        if (!on) continue;
+        const float4 diff = sub4(hs ? aH : aT, ld4(a.V + (int64_t)nIdx[j] * k + e4));
+        const float4 gg = normGrad4(diff, c, dist[j] > 0.f ? c / dist[j] : 0.f, a.norm);
+        if (hs) sH = add4(sH, gg);
+        else sT = add4(sT, gg);
+        if (a.exclusive) st4(gy, scale4(gg, -1.f));
+        else atomicAdd4(gy, scale4(gg, -1.f));
+      }
     }
     if (on) {
       const float4 gpos = normGrad4(pv, cPos, distPos > 0.f ? cPos / distPos : 0.f, a.norm);
@@ -1120,16 +1151,6 @@ __global__ void __launch_bounds__(BLOCK) distanceKernel(const float* A, int Q, c
 // ---------------------------------------------------------------------------------------------------
 // Launchers.
 
-namespace {
-void tf32Attributes() {
-  static bool done = false;  // per process: the attribute belongs to the kernel, not to a stream
-  if (done) return;
-  cudaFuncSetAttribute(projectKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)TC_SMEM_BYTES);
-  cudaFuncSetAttribute(projectBackXKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)TC_SMEM_BYTES);
-  cudaFuncSetAttribute(projectBackMKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)TC_SMEM_BYTES);
-  done = true;
-}
-}  // namespace
 
 void launchDraw(cudaStream_t s, const DevBatch& b, const int32_t* hEnt, const int32_t* tEnt, int B, double offset,
                 uint32_t epoch, const DevConfig& c, const DevSampling& smp, int n) {
@@ -1166,27 +1187,21 @@ void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const
                         float* P) {
   if (T == 0) return;
   dim3 grid(T, (k + 127) / 128);
-  projectKernel<false><<<grid, BLOCK, 0, s>>>(X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
+  projectKernel<<<grid, BLOCK, 0, s>>>(X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
 }
 
-void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c) {
+void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b) {
   if (p.T == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 grid(p.T, (m.k + 127) / 128);
-  if (c.tf32) {
-    tf32Attributes();
-    projectKernel<true><<<grid, BLOCK, TC_SMEM_BYTES, s>>>(X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow,
-                                                            p.tileCount, 0, m.d, m.k, b.P);
-  } else {
-    projectKernel<false><<<grid, BLOCK, 0, s>>>(X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0,
-                                                m.d, m.k, b.P);
-  }
+  projectKernel<<<grid, BLOCK, 0, s>>>(X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0, m.d, m.k,
+                                       b.P);
 }
 
 void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P) {
   if (count == 0) return;
   dim3 grid(gridFor(count, TILE_ROWS), (k + 127) / 128);
-  projectKernel<false><<<grid, BLOCK, 0, s>>>(X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
+  projectKernel<<<grid, BLOCK, 0, s>>>(X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
 }
 
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
@@ -1248,23 +1263,14 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   return a.exclusive ? 1 : 0;
 }
 
-void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c) {
+void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b) {
   if (p.T == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 gx(p.T, (m.d + 127) / 128);
+  projectBackXKernel<<<gx, BLOCK, 0, s>>>(b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d, m.k,
+                                          m.gradX);
   dim3 gm(p.TM, (m.k + 127) / 128, (m.d + 127) / 128);
-  if (c.tf32) {
-    tf32Attributes();
-    projectBackXKernel<true><<<gx, BLOCK, TC_SMEM_BYTES, s>>>(b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow,
-                                                               p.tileCount, m.d, m.k, m.gradX);
-    projectBackMKernel<true><<<gm, BLOCK, TC_SMEM_BYTES, s>>>(b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d,
-                                                               m.k, m.gradM);
-  } else {
-    projectBackXKernel<false><<<gx, BLOCK, 0, s>>>(b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount,
-                                                   m.d, m.k, m.gradX);
-    projectBackMKernel<false><<<gm, BLOCK, 0, s>>>(b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k,
-                                                   m.gradM);
-  }
+  projectBackMKernel<<<gm, BLOCK, 0, s>>>(b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
 }
 
 void launchStep(cudaStream_t s, const DevModel& m, const DevConfig& c, double bc1, double bc2, const GradOut* gradOut) {

@@ -52,7 +52,6 @@ struct DevConfig {
   float lr, relationLr;
   bool unitBall, learnAnchorWeights;
   uint32_t seed;
-  bool tf32;  // TransR/TransRA projections on the tensor cores in TF32 (opt-in; default FP32 like native)
 };
 
 // The plan of one batch, built on the host from the positives alone (see cuda_engine.cc), in device memory.
@@ -119,7 +118,7 @@ void launchIndex(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevB
 // TransRA: composes x for every touched slot (and marks the anchors they use).
 void launchCompose(cudaStream_t s, const DevModel& m);
 // TransR/TransRA: P[row] = M_r x[rowSlot[row]].
-void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c);
+void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b);
 // Loss, and ∂L/∂ (vectors, r) of every positive and negative; adds Σ ℓ/B to m.lossAccum.
 // Returns -1 when the dimensions need more shared memory than sharedLimit, 1 when ∂P rows are
 // written with plain stores (no zeroing needed), 0 when they are accumulated (∂P must be zeroed first).
@@ -127,7 +126,7 @@ void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const De
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
                size_t sharedLimit, bool dryRun = false);
 // TransR/TransRA: ∂x += M_rᵀ ∂P, ∂M_r += ∂P xᵀ.
-void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c);
+void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b);
 // Optimizer steps on touched rows (and TransRA's anchor/logit gradients), clearing gradients and marks.
 // When gradOut is set, gradients are copied there instead and nothing is stepped.
 struct GradOut {

@@ -16,11 +16,6 @@ export interface CudaEngineOptions {
   memoryBudget?: number;
   /** Hybrid: rows cached on the device for a whole trainRun; default as many as the budget allows. */
   hotRows?: number;
-  /**
-   * Precision of the TransR/TransRA projection matrix products: fp32 (default; results as native) or tf32
-   * (tensor cores: inputs rounded to a 10-bit mantissa, FP32 sums; faster, results within ~1e-3).
-   */
-  matmul?: 'fp32' | 'tf32';
 }
 
 export interface CudaRunResult {

@@ -27,7 +27,7 @@ export interface TrainRunResult extends CudaRunResult {
   losses: Float64Array;
 }
 
-/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_MATMUL. */
+/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS. */
 function optionsFromEnv(): CudaEngineOptions {
   const o: CudaEngineOptions = {};
   const p = process.env.ADKG_CUDA_PLACEMENT;
@@ -37,11 +37,6 @@ function optionsFromEnv(): CudaEngineOptions {
   }
   if (process.env.ADKG_CUDA_MEMORY_MB) o.memoryBudget = Number(process.env.ADKG_CUDA_MEMORY_MB) * 2 ** 20;
   if (process.env.ADKG_CUDA_HOT_ROWS) o.hotRows = Number(process.env.ADKG_CUDA_HOT_ROWS);
-  const mm = process.env.ADKG_CUDA_MATMUL;
-  if (mm) {
-    if (mm !== 'fp32' && mm !== 'tf32') throw new Error(`ADKG_CUDA_MATMUL must be fp32 or tf32, got "${mm}"`);
-    o.matmul = mm;
-  }
   return o;
 }
 
