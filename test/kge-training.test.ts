@@ -13,6 +13,9 @@ import {
 import { selectAnchors, nearestAnchors } from '../src/graph/algorithms/anchor-selection';
 import { writeTripleSet, type TripleArrays } from '../src/common/triple-set';
 import { buildProgram } from '../src/cli/main';
+import * as registry from '../src/kge/backends/registry';
+import { jsBackendFactory } from '../src/kge/backends/js';
+import type { KgeBackend, TrainRun } from '../src/kge/backends/backend';
 
 const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
   // Fixed settings, not the TransE defaults (test/kge-defaults.test.ts covers those): lr 0.01 is an Adam-scale rate.
@@ -52,6 +55,51 @@ describe('training on real graphs', () => {
       m.backend.dispose();
       // 14 entities: random MRR ≈ 0.23.
       expect(r.mrr).toBeGreaterThan(randomMrr(ts.entities.length) + 0.1);
+    }
+  });
+});
+
+describe('a backend with trainRun (the cuda fast path)', () => {
+  test('the trainer hands it each epoch in one call, with the same result as batch by batch', async () => {
+    const ts = await readKgArchive('nations');
+    const data: KgeDataset = { entities: ts.entities, relations: ts.relations, train: ts.splits.train!, valid: ts.splits.valid, test: ts.splits.test };
+    const opts = { model: 'transr' as const, dim: 12, relDim: 8, epochs: 3, batchSize: 128, config: config({ sampling: 'shared', chunkSize: 32 }), backend: 'js' as const, progress: false };
+    const plain = await trainModel(data, opts);
+    plain.backend.dispose();
+    // js with a trainRun that replays trainBatch: what a device backend promises (same results, one call).
+    const runs: TrainRun[] = [];
+    const spy = jest.spyOn(registry, 'createBackend').mockImplementation((name, init) => {
+      const inner = jsBackendFactory.create(init);
+      const withRun: KgeBackend = {
+        name: inner.name,
+        trainBatch: (b) => inner.trainBatch(b),
+        scoreAll: (q, out) => inner.scoreAll(q, out),
+        sampleNegatives: (b) => inner.sampleNegatives(b),
+        gradients: (b) => inner.gradients(b),
+        dispose: () => inner.dispose(),
+        trainRun: async (run) => {
+          runs.push(run);
+          const n = run.heads.length, losses = new Float64Array(Math.ceil(n / run.batchSize));
+          for (let i = 0; i < losses.length; i++) {
+            const s = i * run.batchSize, e = Math.min(n, s + run.batchSize);
+            losses[i] = await inner.trainBatch({ heads: run.heads.subarray(s, e), relations: run.relations.subarray(s, e), tails: run.tails.subarray(s, e), epoch: run.epoch, offset: run.offset + s, step: run.firstStep + i });
+          }
+          return { losses };
+        },
+      };
+      return withRun;
+    });
+    try {
+      const viaRun = await trainModel(data, opts);
+      viaRun.backend.dispose();
+      const perEpoch = Math.ceil(data.train.heads.length / 128);
+      expect(runs.map((r) => [r.epoch, r.offset, r.heads.length, r.batchSize, r.firstStep])).toEqual(
+        [0, 1, 2].map((epoch) => [epoch, 0, data.train.heads.length, 128, 1 + epoch * perEpoch]));
+      expect(viaRun.history.map((h) => h.loss)).toEqual(plain.history.map((h) => h.loss));
+      expect(Array.from(viaRun.tables.entity)).toEqual(Array.from(plain.tables.entity));
+      expect(Array.from(viaRun.tables.projection!)).toEqual(Array.from(plain.tables.projection!));
+    } finally {
+      spy.mockRestore();
     }
   });
 });

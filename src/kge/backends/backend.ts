@@ -254,10 +254,28 @@ export interface ScoreQueries {
 /** Gradients of the batch loss, each the full size of its table (zeros where untouched). */
 export type Gradients = Partial<Record<TableName, Float64Array>>;
 
+/** Consecutive batches of one epoch: batch i = [i·batchSize, …) with offset offset + i·batchSize, step firstStep + i. */
+export interface TrainRun {
+  heads: Int32Array;
+  relations: Int32Array;
+  tails: Int32Array;
+  epoch: number;
+  /** Epoch position of heads[0]. */
+  offset: number;
+  batchSize: number;
+  /** Global 1-based optimizer step of the first batch. */
+  firstStep: number;
+}
+
 export interface KgeBackend {
   readonly name: BackendName;
   /** Draws, computes loss and gradients, updates touched rows (see the order above); resolves to the batch loss L. */
   trainBatch(batch: TrainBatch): Promise<number>;
+  /**
+   * Optional fast path: many consecutive batches in one call, with the same results as trainBatch on each in
+   * turn (cuda keeps the tables on the device between the batches). Resolves to the loss of every batch.
+   */
+  trainRun?(run: TrainRun): Promise<{ losses: Float64Array }>;
   /**
    * Distances of queries against all N entities: out[q·N + e] = dist with the missing side = e.
    * out.length must be ≥ Q·N. Uses the tables as they are now.

@@ -159,14 +159,26 @@ export async function trainModel(data: KgeDataset, o: TrainerOptions): Promise<T
       }
       const bar = progressBar(`epoch ${epoch + 1}/${o.epochs}`, batchesPerEpoch, o.progress);
       let lossSum = 0;
-      for (let b = 0; b < batchesPerEpoch; b++) {
+      const account = (b: number, loss: number): void => {
         const s = b * B, e = Math.min(n, s + B);
-        const batch: TrainBatch = { heads: heads.subarray(s, e), relations: rels.subarray(s, e), tails: tails.subarray(s, e), epoch, offset: s, step: state.step + 1 };
-        const loss = await backend.trainBatch(batch);
         state.step++;
         lossSum += loss * (e - s);
         if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch + 1}, batch ${b + 1} (try a lower --lr)`);
-        if ((b & 15) === 15) bar.update(b + 1);
+      };
+      if (backend.trainRun) {
+        // The whole epoch in one call: a device backend keeps its tables resident between the batches (the call
+        // is asynchronous, so the event loop, and a queue worker's lock renewal, keep running meanwhile).
+        const { losses } = await backend.trainRun({ heads, relations: rels, tails, epoch, offset: 0, batchSize: B, firstStep: state.step + 1 });
+        if (losses.length !== batchesPerEpoch) throw new Error(`backend ${backend.name}: trainRun returned ${losses.length} losses for ${batchesPerEpoch} batches`);
+        losses.forEach((loss, b) => account(b, loss));
+        bar.update(batchesPerEpoch);
+      } else {
+        for (let b = 0; b < batchesPerEpoch; b++) {
+          const s = b * B, e = Math.min(n, s + B);
+          const batch: TrainBatch = { heads: heads.subarray(s, e), relations: rels.subarray(s, e), tails: tails.subarray(s, e), epoch, offset: s, step: state.step + 1 };
+          account(b, await backend.trainBatch(batch));
+          if ((b & 15) === 15) bar.update(b + 1);
+        }
       }
       bar.stop();
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

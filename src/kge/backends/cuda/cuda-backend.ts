@@ -5,22 +5,9 @@
  * `trainRun` is the fast path: many consecutive batches in one call, with the tables resident on the
  * device (or the hybrid host/device placement when they do not fit), no host round trip per step.
  */
-import type { Availability, BackendFactory, BackendInit, KgeBackend } from '../backend';
+import type { Availability, BackendFactory, BackendInit, KgeBackend, TrainRun } from '../backend';
 import { EngineBackend, engineConfig, engineTables } from '../engine-backend';
 import { cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaRunResult } from './addon';
-
-/** Consecutive batches of one epoch for trainRun: batch i = [i·batchSize, …) with offset offset + i·batchSize, step firstStep + i. */
-export interface TrainRun {
-  heads: Int32Array;
-  relations: Int32Array;
-  tails: Int32Array;
-  epoch: number;
-  /** Epoch position of heads[0]. */
-  offset: number;
-  batchSize: number;
-  /** Global 1-based optimizer step of the first batch. */
-  firstStep: number;
-}
 
 export interface TrainRunResult extends CudaRunResult {
   /** The loss of every batch, in order. */

@@ -1,2 +1,3 @@
-export { CudaBackend, cudaBackendFactory, type TrainRun, type TrainRunResult } from './cuda-backend';
+export { CudaBackend, cudaBackendFactory, type TrainRunResult } from './cuda-backend';
+export type { TrainRun } from '../backend';
 export { cudaAddonPath, cudaDeviceInfo, cudaUnavailableReason, loadCudaAddon, type CudaEngineOptions, type CudaPlacement } from './addon';
