@@ -17,6 +17,7 @@ import {
   offsiteFeatures,
   offsiteNeighbours,
   predict,
+  standardizeFeatures,
   readEmbeddingExport,
   trainModel,
 } from '../src/ranking';
@@ -36,8 +37,12 @@ const rec = (userId: string, advertiserId: string, day: number): ImpressionRecor
   conversion: 0,
 });
 
-/** u1 visited a1, a2 and a9 (a9 never shown), carted and checked out at a1; u2 has only a click; u3 nothing. */
-function smallGraph(to: number): TripleSet {
+/**
+ * u1 visited a1, a2 and a9 (a9 never shown), carted and checked out at a1; u2 has only a click; u3 nothing.
+ * With `events`, the snapshot's per-triple event counts: u1 visited a1 4 times, a2 once, a9 twice, carted twice at a1.
+ */
+const EVENTS = [4, 1, 2, 2, 1, 3, 5, 7];
+function smallGraph(to: number, events?: number[]): TripleSet {
   const entities = [
     { type: 'User', id: 'u1' },
     { type: 'User', id: 'u2' },
@@ -59,7 +64,12 @@ function smallGraph(to: number): TripleSet {
     [1, 2, 5], // onsite only
     [7, 3, 2], // a user absent from the impressions
   ];
-  const train = { heads: Int32Array.from(t, (x) => x[0]), relations: Int32Array.from(t, (x) => x[1]), tails: Int32Array.from(t, (x) => x[2]) };
+  const train = {
+    heads: Int32Array.from(t, (x) => x[0]),
+    relations: Int32Array.from(t, (x) => x[1]),
+    tails: Int32Array.from(t, (x) => x[2]),
+    ...(events ? { eventCounts: Int32Array.from(events) } : {}),
+  };
   return { manifest: makeManifest('test', entities, relations, { train }, { from: null, to: new Date(to).toISOString() }), entities, relations, splits: { train } };
 }
 
@@ -79,22 +89,49 @@ describe('offsite neighbours from the graph snapshot', () => {
       [rel('PAGE_VISIT'), a('a2')],
     ]);
     expect(Array.from(nb.counts.subarray(u1 * R, u1 * R + R))).toEqual([3, 1, 1, 0, 0]);
+    // Without per-triple event counts each triple stands for one event.
+    expect(nb.events).toEqual(nb.counts);
     expect(nb.byUser[cols.users.code('u2')]).toEqual([]);
     expect(nb.edges).toBe(5);
   });
 
-  test('features: log(1 + distinct advertisers) per relation and "opted in", per user', () => {
-    const nb = offsiteNeighbours(smallGraph(START + 2 * DAY), cols);
-    const f = offsiteFeatures(nb, cols);
+  test('with the snapshot\'s event counts: events per relation (advertisers never shown too) and per user × advertiser', () => {
+    const nb = offsiteNeighbours(smallGraph(START + 2 * DAY, EVENTS), cols);
+    const u1 = cols.users.code('u1');
+    const A = cols.advertisers.size;
+    expect(Array.from(nb.counts.subarray(u1 * R, u1 * R + R))).toEqual([3, 1, 1, 0, 0]);
+    expect(Array.from(nb.events.subarray(u1 * R, u1 * R + R))).toEqual([4 + 1 + 2, 2, 1, 0, 0]);
+    expect(Array.from(nb.pairEvents.get(u1 * A + cols.advertisers.code('a1'))!)).toEqual([4, 2, 1, 0, 0]);
+    expect(Array.from(nb.pairEvents.get(u1 * A + cols.advertisers.code('a2'))!)).toEqual([1, 0, 0, 0, 0]);
+    expect(nb.pairEvents.size).toBe(2);
+  });
+
+  test('features: per user log(1 + distinct advertisers), opted in, log(1 + events) per relation; per candidate advertiser its events', () => {
+    // u1 converted on an a1 impression inside the snapshot (day 0) and on one after it (day 2): the same features.
+    const conv = (r: ImpressionRecord): ImpressionRecord => ({ ...r, conversion: 1 });
+    const c = impressionColumns([conv(rec('u1', 'a1', 0)), rec('u1', 'a2', 1), rec('u2', 'a1', 1), rec('u3', 'a2', 1), conv(rec('u1', 'a1', 2)), rec('u1', 'a3', 2)]);
+    const nb = offsiteNeighbours(smallGraph(START + 2 * DAY, EVENTS), c);
+    const f = offsiteFeatures(nb, c);
     const row = (i: number) => Array.from(f.subarray(i * OFFSITE_FEATURES, (i + 1) * OFFSITE_FEATURES));
     const l = Math.log1p;
-    // cols are time-sorted: 0 = u1/a1, then day 1 (u1/a2, u2/a1, u3/a2), then u1/a3.
-    const u1 = [l(3), l(1), l(1), 0, 0, 1].map(Math.fround);
-    expect(row(0)).toEqual(u1);
-    expect(row(1)).toEqual(u1);
-    expect(row(4)).toEqual(u1);
+    // time-sorted: 0 = u1/a1, then day 1 (u1/a2, u2/a1, u3/a2), then day 2 (u1/a1, u1/a3).
+    const u1 = [l(3), l(1), l(1), 0, 0, 1, l(7), l(2), l(1), 0, 0];
+    const fr = (x: number[]) => x.map(Math.fround);
+    // The candidate's advertiser: a1 (4 visits, 2 carts, 1 checkout), a2 (1 visit), a3 (none).
+    expect(row(0)).toEqual(fr([...u1, l(4), l(2), l(1)]));
+    expect(row(4)).toEqual(row(0));
+    expect(row(1)).toEqual(fr([...u1, l(1), 0, 0]));
+    expect(row(5)).toEqual(fr([...u1, 0, 0, 0]));
     expect(row(2)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
     expect(row(3)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
+  });
+
+  test('standardized over the training rows: mean 0 and sd 1 there; constant columns only centred', () => {
+    const f = Float32Array.from([1, 5, 3, 5, 5, 5, 100, 7]); // 4 rows × 2 columns; the last row is not a training row
+    standardizeFeatures(f, 2, [0, 1, 2]);
+    // column 0 over rows 0..2: mean 3, sd sqrt(8/3); column 1: constant 5
+    const sd = Math.sqrt(8 / 3);
+    expect(Array.from(f)).toEqual([-2 / sd, 0, 0, 0, 2 / sd, 0, 97 / sd, 2].map(Math.fround));
   });
 
   test('the snapshot must end before the evaluation days', () => {

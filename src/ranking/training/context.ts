@@ -5,7 +5,7 @@
 import { TripleSet } from '../../common/triple-set';
 import { ImpressionColumns } from '../data/impressions';
 import { EmbeddingSet } from '../data/embedding-export';
-import { OFFSITE_RELATIONS, offsiteFeatures, offsiteNeighbours } from '../data/offsite';
+import { OFFSITE_FEATURES, OFFSITE_RELATIONS, offsiteFeatures, offsiteNeighbours, standardizeFeatures } from '../data/offsite';
 import { TimeSplit, clickHistories, sparseUsers, timeSplit } from '../data/split';
 import { IdMapper } from '../tables/id-mapper';
 import { checkEmbeddingWindow } from './leakage';
@@ -23,7 +23,7 @@ export interface ContextOptions {
   offsiteTokens?: number;
 }
 
-/** The user's offsite neighbours from the graph snapshot, per impression (user-level, training window only). */
+/** The user's offsite neighbours from the graph snapshot, per impression (training window only). */
 export interface OffsiteRows {
   tokens: number;
   /** [n × tokens] advertiser table rows, -1 padding */
@@ -135,7 +135,9 @@ export function buildRankingContext(cols: ImpressionColumns, embeddings: Embeddi
     const nb = offsiteNeighbours(opts.graph.set, cols);
     const N = opts.offsiteTokens ?? 16;
     const R = OFFSITE_RELATIONS.length;
-    offsite = { tokens: N, advertiser: new Int32Array(n * N).fill(-1), relation: new Float32Array(n * N * R), features: offsiteFeatures(nb, cols), edges: nb.edges, users: nb.byUser.filter((l) => l.length > 0).length };
+    const features = offsiteFeatures(nb, cols);
+    standardizeFeatures(features, OFFSITE_FEATURES, split.train);
+    offsite = { tokens: N, advertiser: new Int32Array(n * N).fill(-1), relation: new Float32Array(n * N * R), features, edges: nb.edges, users: nb.byUser.filter((l) => l.length > 0).length };
     for (let i = 0; i < n; i++) {
       const list = nb.byUser[cols.user[i]];
       for (let k = 0; k < Math.min(N, list.length); k++) {
