@@ -110,7 +110,9 @@ async function startNeo4j(home) {
   const jar = path.join(ROOT, 'tools', 'neo4j', 'target', 'adkg-neo4j.jar');
   if (!fs.existsSync(jar)) throw new Error(`${jar} is missing: run npm run services:up once (it builds the launcher)`);
   const port = await freePort();
-  const proc = spawn('java', ['-Xms512m', `-Xmx${process.env.ADKG_BENCH_NEO4J_HEAP || '1g'}`, '-XX:+UseG1GC', '-jar', jar], {
+  // ADKG_BENCH_NEO4J_JVM_OPTS: extra JVM options for the private server (space-separated), to try flags.
+  const extra = (process.env.ADKG_BENCH_NEO4J_JVM_OPTS || '').split(/\s+/).filter(Boolean);
+  const proc = spawn('java', ['-Xms512m', `-Xmx${process.env.ADKG_BENCH_NEO4J_HEAP || '1g'}`, '-XX:+UseG1GC', ...extra, '-jar', jar], {
     env: { ...process.env, ADKG_NEO4J_HOME: home, ADKG_NEO4J_BOLT_PORT: String(port), ADKG_NEO4J_PAGECACHE: process.env.ADKG_BENCH_NEO4J_PAGECACHE || '512m' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
