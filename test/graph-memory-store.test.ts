@@ -188,15 +188,21 @@ describe('MemoryStore ingestion', () => {
     for (const [fromDay, toDay] of [[0, 3], [2, 2.5], [7, 10]]) {
       const window = { from: start + fromDay * 86400000, to: start + toDay * 86400000 };
       const expected = new Map<string, number>();
+      const expectedDaily = new Map<string, number>();
       const ids = new Set<string>();
-      const add = (k: string) => expected.set(k, (expected.get(k) ?? 0) + 1);
+      let ts = 0;
+      const add = (k: string) => {
+        expected.set(k, (expected.get(k) ?? 0) + 1);
+        const d = `${k} @${new Date(ts).toISOString().slice(0, 10)}`;
+        expectedDaily.set(d, (expectedDaily.get(d) ?? 0) + 1);
+      };
       for (const o of lines) {
         if (o.kind !== 'onsite' && o.kind !== 'offsite') continue;
         if (!o.pinId && o.kind === 'onsite') continue; // the generator's invalid lines
         if (o.kind === 'offsite' && o.consent !== true) continue;
         if (ids.has(o.eventId)) continue; // a repeated line is one event
         ids.add(o.eventId);
-        const ts = typeof o.ts === 'number' ? o.ts : Date.parse(o.ts);
+        ts = typeof o.ts === 'number' ? o.ts : Date.parse(o.ts);
         if (ts < window.from || ts >= window.to) continue;
         const rel = { impression: 'IMPRESSED', click: 'CLICKED', save: 'SAVED', closeup: 'CLOSEUP', hide: 'HID', page_visit: 'PAGE_VISIT', add_to_cart: 'ADD_TO_CART', checkout: 'CHECKOUT', signup: 'SIGNUP', lead: 'LEAD' }[o.action as string];
         if (o.kind === 'onsite') add(`User:${o.userId} -${rel}-> Pin:${o.pinId}`);
@@ -214,6 +220,16 @@ describe('MemoryStore ingestion', () => {
       });
       expect(got).toEqual(expected);
       expect(snap.manifest.eventCountFiles).toEqual({ train: 'train.events.bin' });
+      // The same events by UTC day: day 0 is the window's first day with an event.
+      const daily = snap.splits.train!.daily!;
+      const strings = tripleStrings(snap);
+      const gotDaily = new Map<string, number>();
+      for (let k = 0; k < daily.triple.length; k++) {
+        gotDaily.set(`${strings[daily.triple[k]]} @${new Date(daily.origin + daily.day[k] * 86400000).toISOString().slice(0, 10)}`, daily.events[k]);
+      }
+      expect(gotDaily).toEqual(expectedDaily);
+      expect(daily.origin).toBe(Math.floor(window.from / 86400000) * 86400000);
+      expect(snap.manifest.daily).toEqual({ origin: new Date(daily.origin).toISOString(), files: { train: 'train.daily.bin' } });
       repeated += [...expected.values()].filter((n) => n > 1).length;
     }
     // The skewed generator repeats (user, relation, target) often: the counts are not all 1.
@@ -300,7 +316,7 @@ describe('adkg ingest / erase / snapshot on the memory store', () => {
 });
 
 describe('per-triple event counts in the TripleSet', () => {
-  test('written beside train.bin, listed in the manifest; a reader that ignores them sees the same triples', async () => {
+  test('written beside train.bin with their per-day breakdown, listed in the manifest; a reader that ignores them sees the same triples', async () => {
     const dir = tmpDir();
     const db = path.join(dir, 'g.jsonl');
     const file = path.join(dir, 'events.jsonl');
@@ -319,8 +335,9 @@ describe('per-triple event counts in the TripleSet', () => {
     expect(total).toBe(Object.values(c.interactionEdges).reduce((a, b) => a + b, 0));
 
     // The same triples without counts: train.bin is byte-identical, so KGE training reads exactly what it did.
-    const { eventCounts, ...plain } = snap.splits.train!;
+    const { eventCounts, daily: breakdown, ...plain } = snap.splits.train!;
     expect(eventCounts!.length).toBe(plain.heads.length);
+    expect(breakdown!.triple.length).toBeGreaterThanOrEqual(plain.heads.length / 2);
     const without = path.join(dir, 'without');
     await writeTripleSet(without, { ...snap, manifest: makeManifest('x', snap.entities, snap.relations, { train: plain }), splits: { train: plain } });
     expect((await fs.readFile(path.join(without, 'train.bin'))).equals(await fs.readFile(path.join(withCounts, 'train.bin')))).toBe(true);
@@ -329,6 +346,26 @@ describe('per-triple event counts in the TripleSet', () => {
     expect(old.manifest.eventCountFiles).toBeUndefined();
     expect(old.splits.train!.eventCounts).toBeUndefined();
     expect(old.splits.train!.heads).toEqual(back.splits.train!.heads);
+
+    // The per-day breakdown round-trips; a reader that ignores it (no `daily` in the manifest) sees no trace of it.
+    expect(back.manifest.daily?.files).toEqual({ train: 'train.daily.bin' });
+    expect(back.splits.train!.daily).toEqual(snap.splits.train!.daily);
+    expect(new Set(back.splits.train!.daily!.day).size).toBeGreaterThan(1);
+    expect(existsSync(path.join(without, 'train.daily.bin'))).toBe(false);
+    expect(old.splits.train!.daily).toBeUndefined();
+
+    // A breakdown that does not add up to the event counts, or is out of order, is refused.
+    const daily = snap.splits.train!.daily!;
+    const more = { ...daily, events: Int32Array.from(daily.events, (e, k) => (k === 0 ? e + 1 : e)) };
+    await expect(writeTripleSet(path.join(dir, 'bad'), { ...snap, splits: { train: { ...snap.splits.train!, daily: more } } })).rejects.toThrow(
+      `triple ${daily.triple[0]} has ${eventCounts![daily.triple[0]] + 1} events by day but an event count of ${eventCounts![daily.triple[0]]}`,
+    );
+    const swapped = { ...daily, day: Int32Array.from(daily.day) };
+    const k = daily.triple.findIndex((t, i) => i > 0 && t === daily.triple[i - 1]);
+    [swapped.day[k - 1], swapped.day[k]] = [swapped.day[k], swapped.day[k - 1]];
+    await expect(writeTripleSet(path.join(dir, 'bad'), { ...snap, splits: { train: { ...snap.splits.train!, daily: swapped } } })).rejects.toThrow(
+      `daily entry ${k} is out of (triple, day) order`,
+    );
 
     // A listed counts file of the wrong size is refused, naming it.
     await fs.writeFile(path.join(withCounts, 'train.events.bin'), Buffer.alloc(8));

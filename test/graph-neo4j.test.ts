@@ -24,7 +24,7 @@ jest.setTimeout(300000);
 
 const JSONL = path.join(FIXTURES, 'events.jsonl');
 const NS = `t${process.pid}x${Date.now() % 1e6}`;
-const SNAPSHOT_FILES = ['entities.json', 'relations.json', 'train.bin', 'train.events.bin'];
+const SNAPSHOT_FILES = ['entities.json', 'relations.json', 'train.bin', 'train.events.bin', 'train.daily.bin'];
 
 let neo: Neo4jStore;
 let driver: Driver;
@@ -43,14 +43,17 @@ async function snapshotFiles(store: GraphStore, window: TimeWindow, minDegree: n
 }
 
 /** Checks both stores give the same files; returns the triples and the most events behind one triple. */
-async function expectSameSnapshots(mem: GraphStore, window: TimeWindow, minDegree: number, store: GraphStore): Promise<{ triples: number; maxEvents: number }> {
+async function expectSameSnapshots(mem: GraphStore, window: TimeWindow, minDegree: number, store: GraphStore): Promise<{ triples: number; maxEvents: number; days: number }> {
   const a = await snapshotFiles(mem, window, minDegree, path.join(dir, `mem-${Math.random()}`));
   const b = await snapshotFiles(store, window, minDegree, path.join(dir, `neo-${Math.random()}`));
   for (const f of Object.keys(a)) expect({ file: f, same: a[f].equals(b[f]) }).toEqual({ file: f, same: true });
   const events = a['train.events.bin'];
   let maxEvents = 0;
   for (let i = 0; i < events.length; i += 4) maxEvents = Math.max(maxEvents, events.readInt32LE(i));
-  return { triples: a['train.bin'].length / 12, maxEvents };
+  const daily = a['train.daily.bin'];
+  const days = new Set<number>();
+  for (let i = daily.length / 3; i < (2 * daily.length) / 3; i += 4) days.add(daily.readInt32LE(i));
+  return { triples: a['train.bin'].length / 12, maxEvents, days: days.size };
 }
 
 beforeAll(async () => {
@@ -130,6 +133,8 @@ describe.each(['procedure', 'cypher'] as const)('Neo4jStore, %s write path', (wr
     expect(whole.triples).toBeGreaterThan(3000);
     // Repeated (user, relation, target) events: the counts file holds more than ones.
     expect(whole.maxEvents).toBeGreaterThan(1);
+    // ... and the per-day breakdown covers the six days.
+    expect(whole.days).toBe(6);
     expect((await expectSameSnapshots(mem, { from: t0 + day, to: t0 + 2.5 * day }, 0, neo)).triples).toBeGreaterThan(100);
     expect((await expectSameSnapshots(mem, { from: t0 + 3 * day, to: null }, 3, neo)).triples).toBeGreaterThan(100);
   });

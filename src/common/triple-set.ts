@@ -11,12 +11,18 @@
  *   train.events.bin   optional, per split: one little-endian int32 per triple, how many events gave it
  *                      (snapshots; 0 for structural triples). Listed in manifest.eventCountFiles, so readers
  *                      that do not know it never open it, and the triple files stay as they were.
+ *   train.daily.bin    optional, per split: the same events broken down by UTC day, sparse: three little-endian
+ *                      int32 arrays back to back, triple[m], day[m], events[m], sorted by (triple, day), days
+ *                      counted from manifest.daily.origin. Listed in manifest.daily.files; lets a reader count
+ *                      only the events before a given day (time-respecting features).
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
 
 export const TRIPLESET_FORMAT = 'adkg.tripleset';
 export const TRIPLESET_VERSION = 1;
+
+export const DAY_MS = 86_400_000;
 
 export type SplitName = 'train' | 'valid' | 'test';
 export const SPLIT_NAMES: readonly SplitName[] = ['train', 'valid', 'test'];
@@ -34,6 +40,17 @@ export interface TripleArrays {
   tails: Int32Array;
   /** Per triple, how many events in the window produced it (snapshots only; 0 for structural triples). */
   eventCounts?: Int32Array;
+  /** The events per triple broken down by UTC day (snapshots only); sums to eventCounts per triple. */
+  daily?: DailyCounts;
+}
+
+/** Sparse per-day event counts of a split's triples, sorted by (triple, day); one entry per day with events. */
+export interface DailyCounts {
+  /** Epoch milliseconds of UTC midnight of day 0. */
+  origin: number;
+  triple: Int32Array;
+  day: Int32Array;
+  events: Int32Array;
 }
 
 export interface TripleSetManifest {
@@ -52,6 +69,8 @@ export interface TripleSetManifest {
   created: string;
   /** Per split that has them, the file of per-triple event counts (TripleArrays.eventCounts). */
   eventCountFiles?: Partial<Record<SplitName, string>>;
+  /** Per split that has them, the file of per-day event counts (TripleArrays.daily), and day 0 (ISO-8601, a UTC midnight). */
+  daily?: { origin: string; files: Partial<Record<SplitName, string>> };
   /** Free-form extra facts (snapshot options, dataset split names ...). */
   meta?: Record<string, unknown>;
 }
@@ -86,11 +105,32 @@ function checkTriples(name: string, t: TripleArrays, entities: number, relations
     const bad = t.eventCounts.findIndex((c) => c < 0);
     if (bad >= 0) throw new Error(`TripleSet split ${name}: triple ${bad} has a negative event count (${t.eventCounts[bad]})`);
   }
+  if (t.daily) checkDaily(name, t.daily, n, t.eventCounts);
   for (let i = 0; i < n; i++) {
     const h = t.heads[i], r = t.relations[i], tl = t.tails[i];
     if (h < 0 || h >= entities || tl < 0 || tl >= entities || r < 0 || r >= relations) {
       throw new Error(`TripleSet split ${name}: triple ${i} (${h}, ${r}, ${tl}) is out of range (${entities} entities, ${relations} relations)`);
     }
+  }
+}
+
+function checkDaily(name: string, d: DailyCounts, triples: number, eventCounts: Int32Array | undefined): void {
+  const m = d.triple.length;
+  if (d.day.length !== m || d.events.length !== m) throw new Error(`TripleSet split ${name}: daily triple/day/events lengths differ (${m}, ${d.day.length}, ${d.events.length})`);
+  if (!Number.isInteger(d.origin) || d.origin % DAY_MS !== 0) throw new Error(`TripleSet split ${name}: daily origin ${d.origin} is not a UTC midnight`);
+  const sums = new Int32Array(triples);
+  for (let k = 0; k < m; k++) {
+    const tr = d.triple[k], day = d.day[k];
+    if (tr < 0 || tr >= triples) throw new Error(`TripleSet split ${name}: daily entry ${k} names triple ${tr} of ${triples}`);
+    if (day < 0 || d.events[k] <= 0) throw new Error(`TripleSet split ${name}: daily entry ${k} has day ${day}, events ${d.events[k]} (need ≥ 0 and ≥ 1)`);
+    if (k > 0 && (tr < d.triple[k - 1] || (tr === d.triple[k - 1] && day <= d.day[k - 1]))) {
+      throw new Error(`TripleSet split ${name}: daily entry ${k} is out of (triple, day) order`);
+    }
+    sums[tr] += d.events[k];
+  }
+  if (eventCounts) {
+    const bad = sums.findIndex((s, i) => s !== eventCounts[i]);
+    if (bad >= 0) throw new Error(`TripleSet split ${name}: triple ${bad} has ${sums[bad]} events by day but an event count of ${eventCounts[bad]}`);
   }
 }
 
@@ -105,10 +145,17 @@ export function makeManifest(
 ): TripleSetManifest {
   const counts: Partial<Record<SplitName, number>> = {};
   const eventCountFiles: Partial<Record<SplitName, string>> = {};
+  const dailyFiles: Partial<Record<SplitName, string>> = {};
+  let origin: number | null = null;
   for (const s of SPLIT_NAMES) {
     const t = splits[s];
     if (t) counts[s] = t.heads.length;
     if (t?.eventCounts) eventCountFiles[s] = eventCountFile(s);
+    if (t?.daily) {
+      if (origin !== null && origin !== t.daily.origin) throw new Error(`TripleSet split ${s}: daily origin differs from another split's`);
+      origin = t.daily.origin;
+      dailyFiles[s] = dailyCountFile(s);
+    }
   }
   const entityTypes: Record<string, number> = {};
   for (const e of entities) entityTypes[e.type] = (entityTypes[e.type] ?? 0) + 1;
@@ -123,6 +170,7 @@ export function makeManifest(
     window,
     created: new Date().toISOString(),
     ...(Object.keys(eventCountFiles).length ? { eventCountFiles } : {}),
+    ...(origin !== null ? { daily: { origin: new Date(origin).toISOString(), files: dailyFiles } } : {}),
     ...(meta ? { meta } : {}),
   };
 }
@@ -132,36 +180,50 @@ export function eventCountFile(split: SplitName): string {
   return `${split}.events.bin`;
 }
 
+/** The per-day event-count file of a split: "train.daily.bin". */
+export function dailyCountFile(split: SplitName): string {
+  return `${split}.daily.bin`;
+}
+
 function int32Buffer(a: Int32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
-function encodeSplit(t: TripleArrays): Buffer {
-  const n = t.heads.length;
+/** Three int32 columns of one length, back to back (train.bin, train.daily.bin). */
+function encodeColumns(a: Int32Array, b: Int32Array, c: Int32Array): Buffer {
+  const n = a.length;
   const out = Buffer.allocUnsafe(n * 12);
   const view = new Int32Array(out.buffer, out.byteOffset, n * 3);
-  view.set(t.heads, 0);
-  view.set(t.relations, n);
-  view.set(t.tails, 2 * n);
+  view.set(a, 0);
+  view.set(b, n);
+  view.set(c, 2 * n);
   return out;
 }
 
-function decodeSplit(buf: Buffer, file: string): TripleArrays {
-  if (buf.length % 12 !== 0) throw new Error(`${file}: size ${buf.length} is not a multiple of 12 bytes (3 x int32 per triple)`);
+function decodeColumns(buf: Buffer, file: string, what: string): [Int32Array, Int32Array, Int32Array] {
+  if (buf.length % 12 !== 0) throw new Error(`${file}: size ${buf.length} is not a multiple of 12 bytes (3 x int32 per ${what})`);
   const n = buf.length / 12;
   // Copy into an aligned buffer: Buffer pools may hand out unaligned offsets.
   const all = new Int32Array(n * 3);
   new Uint8Array(all.buffer).set(buf);
-  return { heads: all.subarray(0, n), relations: all.subarray(n, 2 * n), tails: all.subarray(2 * n, 3 * n) };
+  return [all.subarray(0, n), all.subarray(n, 2 * n), all.subarray(2 * n, 3 * n)];
+}
+
+function decodeSplit(buf: Buffer, file: string): TripleArrays {
+  const [heads, relations, tails] = decodeColumns(buf, file, 'triple');
+  return { heads, relations, tails };
+}
+
+async function readListed(file: string, listing: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (e) {
+    throw new Error(`${file}: listed in manifest.${listing} but cannot be read (${(e as Error).message})`);
+  }
 }
 
 async function readEventCounts(file: string, triples: number): Promise<Int32Array> {
-  let buf: Buffer;
-  try {
-    buf = await fs.readFile(file);
-  } catch (e) {
-    throw new Error(`${file}: listed in manifest.eventCountFiles but cannot be read (${(e as Error).message})`);
-  }
+  const buf = await readListed(file, 'eventCountFiles');
   if (buf.length !== triples * 4) throw new Error(`${file}: size ${buf.length} bytes, expected ${triples * 4} (one int32 per triple)`);
   const counts = new Int32Array(triples);
   new Uint8Array(counts.buffer).set(buf);
@@ -178,11 +240,14 @@ export async function writeTripleSet(dir: string, ts: TripleSet): Promise<void> 
   for (const s of SPLIT_NAMES) {
     const t = ts.splits[s];
     const file = path.join(dir, `${s}.bin`);
-    if (t) await fs.writeFile(file, encodeSplit(t));
+    if (t) await fs.writeFile(file, encodeColumns(t.heads, t.relations, t.tails));
     else await fs.rm(file, { force: true });
     const counts = path.join(dir, eventCountFile(s));
     if (t?.eventCounts) await fs.writeFile(counts, int32Buffer(t.eventCounts));
     else await fs.rm(counts, { force: true });
+    const daily = path.join(dir, dailyCountFile(s));
+    if (t?.daily) await fs.writeFile(daily, encodeColumns(t.daily.triple, t.daily.day, t.daily.events));
+    else await fs.rm(daily, { force: true });
   }
   await fs.writeFile(path.join(dir, 'entities.json'), JSON.stringify(ts.entities));
   await fs.writeFile(path.join(dir, 'relations.json'), JSON.stringify(ts.relations));
@@ -216,6 +281,12 @@ export async function readTripleSet(dir: string): Promise<TripleSet> {
     const t = decodeSplit(buf, file);
     const countsName = manifest.eventCountFiles?.[s];
     if (countsName !== undefined) t.eventCounts = await readEventCounts(path.join(dir, countsName), t.heads.length);
+    const dailyName = manifest.daily?.files[s];
+    if (manifest.daily && dailyName !== undefined) {
+      const file = path.join(dir, dailyName);
+      const [triple, day, events] = decodeColumns(await readListed(file, 'daily.files'), file, 'day entry');
+      t.daily = { origin: Date.parse(manifest.daily.origin), triple, day, events };
+    }
     checkTriples(s, t, entities.length, relations.length);
     splits[s] = t;
   }

@@ -3,7 +3,7 @@
  * Both stores hand over the same plain edges and this one function orders them, so the same events give
  * byte-identical entities.json, relations.json and train.bin from Neo4j and from the memory store.
  */
-import { EntityEntry, makeManifest, TripleSet, writeTripleSet } from '../common/triple-set';
+import { DailyCounts, DAY_MS, EntityEntry, makeManifest, TripleSet, writeTripleSet } from '../common/triple-set';
 import type { SnapshotEdges, TimeWindow } from './store/graph-store';
 import { openStore, OpenStoreOptions } from './store/open-store';
 
@@ -27,29 +27,32 @@ function splitKey(key: string): EntityEntry {
   return { type: key.slice(0, i), id: key.slice(i + 1) };
 }
 
-/** A triple kept by the snapshot and its events in the window (0 for structural triples). */
-type Row = { h: string; r: string; t: string; events: number };
+/** A triple kept by the snapshot, its events in the window (0 for structural triples) and those per epoch day. */
+type Row = { h: string; r: string; t: string; events: number; days: Map<number, number> };
 
 /**
  * The window's distinct interaction triples, plus the structural triples whose head is among their
  * entities (a pin's advertiser and category, a product's advertiser), pruned to minDegree.
  * Entities are sorted by type then id, relations by name, triples by (head, relation, tail).
- * Each triple keeps how many events produced it (train.eventCounts), for readers that want repeats.
+ * Each triple keeps how many events produced it (train.eventCounts), for readers that want repeats, and those
+ * per UTC day (train.daily, days counted from the first day with an event), for readers that must not see
+ * events after a given day.
  */
 export function buildSnapshot(edges: SnapshotEdges, options: SnapshotOptions): TripleSet {
   const triples = new Map<string, Row>();
   const present = new Set<string>();
-  for (const [h, r, t, events] of edges.interactions) {
+  for (const [h, r, t, events, day] of edges.interactions) {
     const key = h + SEP + r + SEP + t;
-    const seen = triples.get(key);
-    // A store may hand a triple over in parts; its events add up.
-    if (seen) seen.events += events;
-    else triples.set(key, { h, r, t, events });
+    let row = triples.get(key);
+    if (!row) triples.set(key, (row = { h, r, t, events: 0, days: new Map() }));
+    // A store may hand a triple over in parts (one per day, or more); its events add up.
+    row.events += events;
+    row.days.set(day, (row.days.get(day) ?? 0) + events);
     present.add(h);
     present.add(t);
   }
   for (const [h, r, t] of edges.structural) {
-    if (present.has(h)) triples.set(h + SEP + r + SEP + t, { h, r, t, events: 0 });
+    if (present.has(h)) triples.set(h + SEP + r + SEP + t, { h, r, t, events: 0, days: new Map() });
   }
   let kept = [...triples.values()];
   if (options.minDegree > 1) kept = pruneToMinDegree(kept, options.minDegree);
@@ -66,15 +69,15 @@ export function buildSnapshot(edges: SnapshotEdges, options: SnapshotOptions): T
   const entityIndex = new Map(entities.map((e, i) => [`${e.type}:${e.id}`, i]));
   const relationIndex = new Map(relations.map((r, i) => [r, i]));
 
-  const rows = kept.map(({ h, r, t, events }) => [entityIndex.get(h) as number, relationIndex.get(r) as number, entityIndex.get(t) as number, events]);
-  rows.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+  const rows = kept.map((row) => ({ h: entityIndex.get(row.h) as number, r: relationIndex.get(row.r) as number, t: entityIndex.get(row.t) as number, row }));
+  rows.sort((a, b) => a.h - b.h || a.r - b.r || a.t - b.t);
   const n = rows.length;
-  const train = { heads: new Int32Array(n), relations: new Int32Array(n), tails: new Int32Array(n), eventCounts: new Int32Array(n) };
-  rows.forEach(([h, r, t, events], i) => {
+  const train = { heads: new Int32Array(n), relations: new Int32Array(n), tails: new Int32Array(n), eventCounts: new Int32Array(n), daily: dailyCounts(rows.map((x) => x.row.days)) };
+  rows.forEach(({ h, r, t, row }, i) => {
     train.heads[i] = h;
     train.relations[i] = r;
     train.tails[i] = t;
-    train.eventCounts[i] = events;
+    train.eventCounts[i] = row.events;
   });
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const manifest = makeManifest(
@@ -86,6 +89,27 @@ export function buildSnapshot(edges: SnapshotEdges, options: SnapshotOptions): T
     { minDegree: options.minDegree, structuralEdges: 'included for entities present' },
   );
   return { manifest, entities, relations, splits: { train } };
+}
+
+/** The per-day breakdown of the triples' events (in triple order), days counted from the earliest one (day 0 = epoch when none). */
+function dailyCounts(days: Map<number, number>[]): DailyCounts {
+  let first = Infinity;
+  let m = 0;
+  for (const d of days) {
+    for (const day of d.keys()) first = Math.min(first, day);
+    m += d.size;
+  }
+  if (first === Infinity) first = 0;
+  const out: DailyCounts = { origin: first * DAY_MS, triple: new Int32Array(m), day: new Int32Array(m), events: new Int32Array(m) };
+  let k = 0;
+  days.forEach((d, i) => {
+    for (const day of [...d.keys()].sort((a, b) => a - b)) {
+      out.triple[k] = i;
+      out.day[k] = day - first;
+      out.events[k++] = d.get(day) as number;
+    }
+  });
+  return out;
 }
 
 /** Drops triples touching an entity of degree < minDegree until none is left (a k-core on the multigraph of distinct triples). */

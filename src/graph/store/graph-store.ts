@@ -34,11 +34,14 @@ export interface TimeWindow {
 /** An edge between entity keys ("Type:id", see common/entityKey). */
 export type KeyedTriple = readonly [head: string, relation: RelationName, tail: string];
 
-/** An interaction triple and how many of the window's events produced it (≥ 1). */
-export type CountedTriple = readonly [head: string, relation: RelationName, tail: string, events: number];
+/**
+ * An interaction triple, one UTC day (epoch day: floor(ts / 86,400,000)) and how many of the window's events
+ * that day produced it (≥ 1). A triple with events on several days comes once per day.
+ */
+export type CountedTriple = readonly [head: string, relation: RelationName, tail: string, events: number, day: number];
 
 export interface SnapshotEdges {
-  /** Distinct interaction triples of the events in the window, each with its number of events. */
+  /** Distinct (interaction triple, day) pairs of the events in the window, each with its number of events. */
   interactions: CountedTriple[];
   /** Every structural triple (PROMOTED_BY, IN_CATEGORY, SOLD_BY); the snapshot keeps those whose head is present. */
   structural: KeyedTriple[];

@@ -29,6 +29,7 @@ import {
   StructuralRelation,
 } from '../schema';
 import { userHash } from '../user-hash';
+import { DAY_MS } from '../../common/triple-set';
 import type { CountedTriple, EraseResult, GraphStore, KeyedTriple, SnapshotEdges, StoreCounts, TimeWindow, WriteBatch, WriteResult } from './graph-store';
 
 export const MEMORY_STORE_FORMAT = 'adkg.memory-graph';
@@ -166,23 +167,24 @@ export class MemoryStore implements GraphStore {
 
   async snapshotEdges(window: TimeWindow): Promise<SnapshotEdges> {
     // Counted from the events, not the edges' `count`: that one covers all time, the snapshot only its window.
-    const events = new Map<string, { h: string; r: RelationName; t: string; n: number }>();
-    const add = (h: string, r: RelationName, t: string) => {
-      const k = h + SEP + r + SEP + t;
+    const events = new Map<string, { h: string; r: RelationName; t: string; n: number; day: number }>();
+    const add = (h: string, r: RelationName, t: string, day: number) => {
+      const k = h + SEP + r + SEP + t + SEP + day;
       const seen = events.get(k);
       if (seen) seen.n++;
-      else events.set(k, { h, r, t, n: 1 });
+      else events.set(k, { h, r, t, n: 1, day });
     };
     for (const e of this.events.values()) {
       if ((window.from !== null && e.ts < window.from) || (window.to !== null && e.ts >= window.to)) continue;
       const user = nodeKey('User', e.userId);
-      if (e.kind === 'onsite') add(user, e.relation, nodeKey('Pin', e.pinId as string));
+      const day = Math.floor(e.ts / DAY_MS);
+      if (e.kind === 'onsite') add(user, e.relation, nodeKey('Pin', e.pinId as string), day);
       else {
-        add(user, e.relation, nodeKey('Advertiser', e.advertiserId as string));
-        if (e.productId !== undefined) add(user, e.relation, nodeKey('Product', e.productId));
+        add(user, e.relation, nodeKey('Advertiser', e.advertiserId as string), day);
+        if (e.productId !== undefined) add(user, e.relation, nodeKey('Product', e.productId), day);
       }
     }
-    const interactions: CountedTriple[] = [...events.values()].map(({ h, r, t, n }) => [h, r, t, n]);
+    const interactions: CountedTriple[] = [...events.values()].map(({ h, r, t, n, day }) => [h, r, t, n, day]);
     const structural: KeyedTriple[] = [];
     this.graph.forEachEdge((_edge, attrs, source, target) => {
       if (attrs.count === 0) structural.push([source, attrs.relation, target]);

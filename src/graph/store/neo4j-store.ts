@@ -30,6 +30,7 @@ import {
   STRUCTURAL_RELATIONS,
 } from '../schema';
 import { userHash } from '../user-hash';
+import { DAY_MS } from '../../common/triple-set';
 import type { CountedTriple, EraseResult, GraphStore, KeyedTriple, SnapshotEdges, StoreCounts, TimeWindow, WriteBatch, WriteResult } from './graph-store';
 import { Neo4jSettings, neo4jSettingsFromEnv } from './neo4j-settings';
 
@@ -494,14 +495,19 @@ export class Neo4jStore implements GraphStore {
     return this.withRead('a snapshot', async (tx) => {
       const interactions: CountedTriple[] = [];
       for (const [rel, tailType] of targets) {
-        // One relationship per event (and per event's product), so count(r) is the triple's events in the window.
+        // One relationship per event (and per event's product), so count(r) is the triple's events that day.
+        // The day is floor(ts / day) in integers (Cypher's integer division truncates towards zero).
         const res = tx.run(
           `MATCH (h:${L.User})-[r:${rel}]->(t:${L[tailType]})
            WHERE ($from IS NULL OR r.ts >= $from) AND ($to IS NULL OR r.ts < $to)
-           RETURN h.id AS h, t.id AS t, count(r) AS n`,
-          params,
+           WITH h, t, toInteger(r.ts) AS ts
+           WITH h, t, CASE WHEN ts >= 0 THEN ts / $day ELSE (ts + 1) / $day - 1 END AS d
+           RETURN h.id AS h, t.id AS t, d, count(*) AS n`,
+          { ...params, day: neo4j.int(DAY_MS) },
         );
-        for await (const rec of res) interactions.push([`User:${rec.get('h') as string}`, rel, `${tailType}:${rec.get('t') as string}`, toNumber(rec.get('n'))]);
+        for await (const rec of res) {
+          interactions.push([`User:${rec.get('h') as string}`, rel, `${tailType}:${rec.get('t') as string}`, toNumber(rec.get('n')), toNumber(rec.get('d'))]);
+        }
       }
       const structural: KeyedTriple[] = [];
       for (const rel of STRUCTURAL_RELATIONS) {
