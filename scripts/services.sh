@@ -136,6 +136,8 @@ neo4j_up() {
     log "neo4j: $NEO4J_URI_EFFECTIVE answers (Neo4j $out)"
     return 0
   fi
+  # Built even when a server already answers: the tests start private servers from this checkout's launcher.
+  if launcher_needs_build; then build_launcher; fi
   local out
   if pid_alive "$NEO4J_PIDFILE" adkg-neo4j.jar; then
     local running_port
@@ -153,7 +155,6 @@ run 'services.sh down' first, or give a second instance its own ADKG_SERVICES_DI
     fi
     log "neo4j: our server (pid $(cat "$NEO4J_PIDFILE")) is running but not answering yet; waiting"
   else
-    if launcher_needs_build; then build_launcher; fi
     mkdir -p "$NEO4J_HOME" "$SERVICES_DIR"
     log "neo4j: starting on 127.0.0.1:$BOLT_PORT (data $NEO4J_HOME, log $NEO4J_LOG)"
     printf '\n==== %s starting adkg-neo4j on port %s\n' "$(date -Is)" "$BOLT_PORT" >>"$NEO4J_LOG"
