@@ -42,7 +42,12 @@ const rec = (userId: string, advertiserId: string, day: number): ImpressionRecor
  * With `events`, the snapshot's per-triple event counts: u1 visited a1 4 times, a2 once, a9 twice, carted twice at a1.
  */
 const EVENTS = [4, 1, 2, 2, 1, 3, 5, 7];
-function smallGraph(to: number, events?: number[]): TripleSet {
+/**
+ * Those events by day, [triple, day, events] from day 0 = START: u1 visited a1 once on day 0 and 3 times on
+ * day 1, a9 twice on day 0; everything else of u1 (a2, the cart and the checkout at a1) happened on day 1.
+ */
+const DAILY: [number, number, number][] = [[0, 0, 1], [0, 1, 3], [1, 1, 1], [2, 0, 2], [3, 1, 2], [4, 1, 1], [5, 0, 3], [6, 0, 5], [7, 1, 7]];
+function smallGraph(to: number, events?: number[], daily?: [number, number, number][]): TripleSet {
   const entities = [
     { type: 'User', id: 'u1' },
     { type: 'User', id: 'u2' },
@@ -69,6 +74,9 @@ function smallGraph(to: number, events?: number[]): TripleSet {
     relations: Int32Array.from(t, (x) => x[1]),
     tails: Int32Array.from(t, (x) => x[2]),
     ...(events ? { eventCounts: Int32Array.from(events) } : {}),
+    ...(daily
+      ? { daily: { origin: START, triple: Int32Array.from(daily, (x) => x[0]), day: Int32Array.from(daily, (x) => x[1]), events: Int32Array.from(daily, (x) => x[2]) } }
+      : {}),
   };
   return { manifest: makeManifest('test', entities, relations, { train }, { from: null, to: new Date(to).toISOString() }), entities, relations, splits: { train } };
 }
@@ -124,6 +132,37 @@ describe('offsite neighbours from the graph snapshot', () => {
     expect(row(5)).toEqual(fr([...u1, 0, 0, 0]));
     expect(row(2)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
     expect(row(3)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
+  });
+
+  test('with the per-day breakdown an impression sees only the days before its own; after the snapshot, all of it', () => {
+    const c = impressionColumns([rec('u1', 'a1', 0), rec('u1', 'a1', 1.5), rec('u1', 'a2', 1), rec('u2', 'a1', 1), rec('u1', 'a1', 2), rec('u1', 'a3', 2)]);
+    const whole = offsiteFeatures(offsiteNeighbours(smallGraph(START + 2 * DAY, EVENTS), c), c);
+    const nb = offsiteNeighbours(smallGraph(START + 2 * DAY, EVENTS, DAILY), c);
+    // The final state is the whole snapshot's, as without the breakdown.
+    expect(Array.from(nb.events)).toEqual(Array.from(offsiteNeighbours(smallGraph(START + 2 * DAY, EVENTS), c).events));
+    const f = offsiteFeatures(nb, c);
+    const row = (x: Float32Array, i: number) => Array.from(x.subarray(i * OFFSITE_FEATURES, (i + 1) * OFFSITE_FEATURES));
+    const l = Math.log1p;
+    const fr = (x: number[]) => x.map(Math.fround);
+    // time-sorted: 0 = u1/a1 day 0; day 1: 1 = u1/a2, 2 = u2/a1, 3 = u1/a1 (at 12:00); day 2: 4 = u1/a1, 5 = u1/a3.
+    expect(row(f, 0)).toEqual(new Array(OFFSITE_FEATURES).fill(0)); // nothing before day 0
+    // Day 1 sees day 0: a1 and a9 visited (1 + 2 events), none of the day-1 cart and checkout.
+    const day1 = [l(2), 0, 0, 0, 0, 1, l(3), 0, 0, 0, 0];
+    expect(row(f, 1)).toEqual(fr([...day1, 0, 0, 0]));
+    expect(row(f, 3)).toEqual(fr([...day1, l(1), 0, 0])); // the same day, later: still only day 0 (its own visits are today's)
+    expect(row(f, 2)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
+    // Day 2 is past the snapshot: everything, the same as without the breakdown.
+    expect(row(f, 4)).toEqual(row(whole, 4));
+    expect(row(f, 5)).toEqual(row(whole, 5));
+    expect(row(f, 4)).toEqual(fr([l(3), l(1), l(1), 0, 0, 1, l(7), l(2), l(1), 0, 0, l(4), l(2), l(1)]));
+    // In the ranking context the features are these; the tokens stay the whole snapshot's (measured choice).
+    const ctx = buildRankingContext(c, null, { evalDays: 1, graph: { set: smallGraph(START + 2 * DAY, EVENTS, DAILY), dir: 'G' }, offsiteTokens: 3 });
+    const plain = buildRankingContext(c, null, { evalDays: 1, graph: { set: smallGraph(START + 2 * DAY, EVENTS), dir: 'G' }, offsiteTokens: 3 });
+    const a1 = ctx.mappers.advertiser.row('a1');
+    expect(Array.from(ctx.offsite!.advertiser.subarray(0, 3))).toEqual([a1, a1, a1]);
+    expect(ctx.offsite!.advertiser).toEqual(plain.offsite!.advertiser);
+    const trainRow = ctx.split.train[0];
+    expect(row(ctx.offsite!.features, trainRow)).not.toEqual(row(plain.offsite!.features, trainRow));
   });
 
   test('standardized over the training rows: mean 0 and sd 1 there; constant columns only centred', () => {

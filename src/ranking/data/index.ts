@@ -2,4 +2,4 @@ export { readNpy, writeNpy, parseNpy, encodeNpy, type NpyArray, type NpyDtype } 
 export { readImpressions, impressionColumns, findImpressionsFile, Vocabulary, type ImpressionColumns } from './impressions';
 export { timeSplit, clickHistories, sparseUsers, DAY_MS, type TimeSplit } from './split';
 export { readEmbeddingExport, entityRow, type EmbeddingSet } from './embedding-export';
-export { offsiteNeighbours, offsiteFeatures, standardizeFeatures, OFFSITE_RELATIONS, OFFSITE_FEATURES, type OffsiteNeighbours } from './offsite';
+export { offsiteNeighbours, offsiteFeatures, forEachImpressionState, standardizeFeatures, OFFSITE_RELATIONS, OFFSITE_FEATURES, type OffsiteNeighbours, type OffsiteState } from './offsite';

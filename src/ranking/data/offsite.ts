@@ -3,15 +3,22 @@
  * on: per user, the advertisers reached through each user→advertiser relation (PAGE_VISIT, ADD_TO_CART,
  * CHECKOUT, SIGNUP, LEAD). Only opted-in users have such edges, and how deep their funnels go shows
  * purchase intent: the signal CVR depends on and the impressions alone barely show.
+ *
+ * Time-respecting when the snapshot has its per-day breakdown (train.daily.bin): an impression sees only the
+ * events of the days before its own, so a converted training click does not find its own funnel (the page
+ * visit, cart and checkout after the click) in its features, just as an evaluation impression cannot (the
+ * snapshot ends where evaluation starts, so evaluation rows see all of it). Without the breakdown every
+ * impression sees the whole snapshot, as before.
  */
-import { TripleSet } from '../../common/triple-set';
+import { DAY_MS, TripleSet } from '../../common/triple-set';
 import { ImpressionColumns } from './impressions';
 
 /** User→advertiser relations, shallow to deep (PAGE_VISIT first); the token order keeps the deepest. */
 export const OFFSITE_RELATIONS = ['PAGE_VISIT', 'ADD_TO_CART', 'CHECKOUT', 'SIGNUP', 'LEAD'] as const;
 
-export interface OffsiteNeighbours {
-  /** Per user code: [relation index into OFFSITE_RELATIONS, advertiser code] pairs, distinct. */
+/** What a user has done offsite, up to some moment. */
+export interface OffsiteState {
+  /** Per user code: [relation index into OFFSITE_RELATIONS, advertiser code] pairs, distinct, deepest relation first. */
   byUser: [number, number][][];
   /** Per user code and relation: distinct advertisers (also those absent from the impressions), [users × R]. */
   counts: Int32Array;
@@ -22,24 +29,62 @@ export interface OffsiteNeighbours {
   events: Int32Array;
   /** Events per relation [R] of one user at one advertiser of the impressions, keyed user code × advertisers + advertiser code. */
   pairEvents: Map<number, Int32Array>;
+}
+
+/** One day's events of one user→advertiser triple. */
+interface OffsiteStep {
+  /** UTC epoch day (floor(ms / DAY_MS)) */
+  day: number;
+  user: number;
+  relation: number;
+  /** Advertiser code in the impressions, -1 when never shown */
+  advertiser: number;
+  events: number;
+  /** The triple's first day: its advertiser becomes a distinct neighbour */
+  first: boolean;
+}
+
+/** The whole snapshot's state, and (with the per-day breakdown) the steps that build it day by day. */
+export interface OffsiteNeighbours extends OffsiteState {
   /** Triples used (head a User in the impressions, relation in OFFSITE_RELATIONS, tail an Advertiser). */
   edges: number;
+  /** Sorted by day; null when the snapshot has no per-day breakdown (every row then sees the whole state). */
+  steps: OffsiteStep[] | null;
+}
+
+function emptyState(users: number): OffsiteState {
+  const R = OFFSITE_RELATIONS.length;
+  return { byUser: Array.from({ length: users }, () => []), counts: new Int32Array(users * R), events: new Int32Array(users * R), pairEvents: new Map() };
+}
+
+/** Adds events of one triple to a state; `first` adds its advertiser as a distinct neighbour. */
+function addEvents(s: OffsiteState, A: number, u: number, r: number, ac: number, events: number, first: boolean): void {
+  const R = OFFSITE_RELATIONS.length;
+  if (first) s.counts[u * R + r]++;
+  s.events[u * R + r] += events;
+  if (ac < 0) return;
+  if (first) {
+    const list = s.byUser[u];
+    list.push([r, ac]);
+    list.sort((x, y) => y[0] - x[0] || x[1] - y[1]);
+  }
+  let pair = s.pairEvents.get(u * A + ac);
+  if (!pair) s.pairEvents.set(u * A + ac, (pair = new Int32Array(R)));
+  pair[r] += events;
 }
 
 export function offsiteNeighbours(graph: TripleSet, cols: ImpressionColumns): OffsiteNeighbours {
-  const R = OFFSITE_RELATIONS.length;
   const A = cols.advertisers.size;
   const relIndex = graph.relations.map((name) => (OFFSITE_RELATIONS as readonly string[]).indexOf(name.toUpperCase()));
   const userCode = new Map(cols.users.ids.map((id, c) => [id, c]));
   const advCode = new Map(cols.advertisers.ids.map((id, c) => [id, c]));
-  const byUser: [number, number][][] = Array.from({ length: cols.users.size }, () => []);
-  const counts = new Int32Array(cols.users.size * R);
-  const events = new Int32Array(cols.users.size * R);
-  const pairEvents = new Map<number, Int32Array>();
+  const state = emptyState(cols.users.size);
   const seen = new Set<string>();
   const t = graph.splits.train;
   let edges = 0;
-  if (!t) return { byUser, counts, events, pairEvents, edges };
+  if (!t) return { ...state, edges, steps: null };
+  // Triple index → [user, relation, advertiser code] for the triples used, to follow the per-day breakdown.
+  const used = new Map<number, [number, number, number]>();
   for (let i = 0; i < t.heads.length; i++) {
     const r = relIndex[t.relations[i]];
     if (r < 0) continue;
@@ -52,18 +97,48 @@ export function offsiteNeighbours(graph: TripleSet, cols: ImpressionColumns): Of
     if (seen.has(key)) continue;
     seen.add(key);
     edges++;
-    counts[u * R + r]++;
-    const n = t.eventCounts ? t.eventCounts[i] : 1;
-    events[u * R + r] += n;
-    const ac = advCode.get(a.id);
-    if (ac === undefined) continue;
-    byUser[u].push([r, ac]);
-    let pair = pairEvents.get(u * A + ac);
-    if (!pair) pairEvents.set(u * A + ac, (pair = new Int32Array(R)));
-    pair[r] += n;
+    const ac = advCode.get(a.id) ?? -1;
+    used.set(i, [u, r, ac]);
+    addEvents(state, A, u, r, ac, t.eventCounts ? t.eventCounts[i] : 1, true);
   }
-  for (const list of byUser) list.sort((x, y) => y[0] - x[0] || x[1] - y[1]);
-  return { byUser, counts, events, pairEvents, edges };
+  let steps: OffsiteStep[] | null = null;
+  const d = t.daily;
+  if (d) {
+    steps = [];
+    const originDay = Math.round(d.origin / DAY_MS);
+    for (let k = 0; k < d.triple.length; k++) {
+      const hit = used.get(d.triple[k]);
+      if (!hit) continue;
+      const first = k === 0 || d.triple[k - 1] !== d.triple[k];
+      steps.push({ day: originDay + d.day[k], user: hit[0], relation: hit[1], advertiser: hit[2], events: d.events[k], first });
+    }
+    steps.sort((x, y) => x.day - y.day); // stable: a triple's first day stays ahead of its later ones
+  }
+  return { ...state, edges, steps };
+}
+
+/**
+ * Calls `visit(i, state)` for every impression i with the offsite state it may see: with per-day steps, the
+ * events of the UTC days before the impression's day (the state is updated in place between calls, so read
+ * it inside `visit`); without them, the whole snapshot for every impression.
+ */
+export function forEachImpressionState(n: OffsiteNeighbours, cols: ImpressionColumns, visit: (i: number, s: OffsiteState) => void): void {
+  if (!n.steps) {
+    for (let i = 0; i < cols.n; i++) visit(i, n);
+    return;
+  }
+  const order = Int32Array.from({ length: cols.n }, (_, i) => i).sort((a, b) => cols.ts[a] - cols.ts[b]);
+  const state = emptyState(cols.users.size);
+  const A = cols.advertisers.size;
+  let k = 0;
+  for (const i of order) {
+    const day = Math.floor(cols.ts[i] / DAY_MS);
+    for (; k < n.steps.length && n.steps[k].day < day; k++) {
+      const s = n.steps[k];
+      addEvents(state, A, s.user, s.relation, s.advertiser, s.events, s.first);
+    }
+    visit(i, state);
+  }
 }
 
 const relation = (name: (typeof OFFSITE_RELATIONS)[number]) => OFFSITE_RELATIONS.indexOf(name);
@@ -73,13 +148,12 @@ const ADD_TO_CART = relation('ADD_TO_CART');
 const CONVERSIONS = [relation('CHECKOUT'), relation('SIGNUP'), relation('LEAD')];
 
 /**
- * Per-impression graph features (width OFFSITE_FEATURES):
+ * Per-impression graph features (width OFFSITE_FEATURES), from the state the impression may see
+ * (forEachImpressionState):
  * - user-level: per relation log(1 + distinct advertisers), "has any offsite edge" (opted in), and per
  *   relation log(1 + events): repeats show purchase intent that distinct advertisers hide;
  * - user × the candidate's advertiser: log(1 + events) of PAGE_VISIT, of ADD_TO_CART and of conversions
  *   (CHECKOUT + SIGNUP + LEAD): repeat visits there show loyalty to that advertiser.
- * A converted training click finds its own funnel in these counts (an evaluation click never does); leaving it
- * out scored a lower CVR AUC on a split of the training days (docs/benchmarks.md, issue 6), so it stays.
  */
 export const OFFSITE_FEATURES = 2 * OFFSITE_RELATIONS.length + 4;
 
@@ -87,29 +161,27 @@ export function offsiteFeatures(n: OffsiteNeighbours, cols: ImpressionColumns): 
   const R = OFFSITE_RELATIONS.length;
   const F = OFFSITE_FEATURES;
   const U = 2 * R + 1; // user-level width
-  const perUser = new Float32Array(cols.users.size * U);
-  for (let u = 0; u < cols.users.size; u++) {
-    let any = 0;
-    for (let r = 0; r < R; r++) {
-      const c = n.counts[u * R + r];
-      any += c;
-      perUser[u * U + r] = Math.log1p(c);
-      perUser[u * U + R + 1 + r] = Math.log1p(n.events[u * R + r]);
-    }
-    perUser[u * U + R] = any > 0 ? 1 : 0;
-  }
   const A = cols.advertisers.size;
   const out = new Float32Array(cols.n * F);
-  for (let i = 0; i < cols.n; i++) {
-    out.set(perUser.subarray(cols.user[i] * U, (cols.user[i] + 1) * U), i * F);
-    const pair = n.pairEvents.get(cols.user[i] * A + cols.advertiser[i]);
-    if (!pair) continue;
+  forEachImpressionState(n, cols, (i, s) => {
+    const u = cols.user[i];
+    const o = i * F;
+    let any = 0;
+    for (let r = 0; r < R; r++) {
+      const c = s.counts[u * R + r];
+      any += c;
+      out[o + r] = Math.log1p(c);
+      out[o + R + 1 + r] = Math.log1p(s.events[u * R + r]);
+    }
+    out[o + R] = any > 0 ? 1 : 0;
+    const pair = s.pairEvents.get(u * A + cols.advertiser[i]);
+    if (!pair) return;
     let conv = 0;
     for (const r of CONVERSIONS) conv += pair[r];
-    out[i * F + U] = Math.log1p(pair[PAGE_VISIT]);
-    out[i * F + U + 1] = Math.log1p(pair[ADD_TO_CART]);
-    out[i * F + U + 2] = Math.log1p(conv);
-  }
+    out[o + U] = Math.log1p(pair[PAGE_VISIT]);
+    out[o + U + 1] = Math.log1p(pair[ADD_TO_CART]);
+    out[o + U + 2] = Math.log1p(conv);
+  });
   return out;
 }
 

@@ -23,7 +23,7 @@ export interface ContextOptions {
   offsiteTokens?: number;
 }
 
-/** The user's offsite neighbours from the graph snapshot, per impression (training window only). */
+/** The user's offsite neighbours from the graph snapshot, per impression (features: the days before it when the snapshot has its per-day breakdown). */
 export interface OffsiteRows {
   tokens: number;
   /** [n × tokens] advertiser table rows, -1 padding */
@@ -138,6 +138,8 @@ export function buildRankingContext(cols: ImpressionColumns, embeddings: Embeddi
     const features = offsiteFeatures(nb, cols);
     standardizeFeatures(features, OFFSITE_FEATURES, split.train);
     offsite = { tokens: N, advertiser: new Int32Array(n * N).fill(-1), relation: new Float32Array(n * N * R), features, edges: nb.edges, users: nb.byUser.filter((l) => l.length > 0).length };
+    // Tokens come from the whole snapshot even for training rows (unlike the features): on a split of the
+    // training days, tokens as of the row's day scored 0.002 lower CVR AUC over two seeds (docs/benchmarks.md).
     for (let i = 0; i < n; i++) {
       const list = nb.byUser[cols.user[i]];
       for (let k = 0; k < Math.min(N, list.length); k++) {
