@@ -4,7 +4,7 @@
  * bench/ingest: events/s and peak RSS of `adkg ingest` into Neo4j and into the memory store.
  *
  * Plain JavaScript on the compiled library (no ts-node in this project): run `npm run build` first, then
- *   node bench/ingest.js [--events 1000000] [--second] [--batch 5000] [--concurrency N (default: the store's own, 2 for Neo4j with adkg.writeEvents)] [--only neo4j|memory] [--reingest]
+ *   node bench/ingest.js [--events 1000000] [--second [--restart]] [--batch 5000] [--concurrency N (default: the store's own, 2 for Neo4j with adkg.writeEvents)] [--only neo4j|memory] [--reingest]
  *
  * It writes a synthetic event file (src/graph/synthetic-events.ts: catalog, onsite and offsite events with
  * 1% duplicates, 0.1% invalid lines, 10% of offsite without consent), then ingests it in a child process per
@@ -13,6 +13,8 @@
  * as in production. RSS is sampled through the run to show whether memory grows with the file.
  * --second: then ingest a second file of as many new events (other eventIds, same users and pins) into the same,
  * now warm, server that already holds the first: the steady state of a long-running server, beside the cold one.
+ * --restart (with --second): restart the server on that data first, so the second file meets a cold JVM and a
+ * populated graph (the JIT's share of the cold figure).
  * Progress goes to stderr; the last line on stdout is one JSON object.
  */
 const { spawn } = require('child_process');
@@ -20,6 +22,7 @@ const fs = require('fs');
 const net = require('net');
 const os = require('os');
 const path = require('path');
+const { jvmOptions } = require('../tools/neo4j/jvm-options');
 
 const ROOT = path.resolve(__dirname, '..');
 let graph;
@@ -110,9 +113,10 @@ async function startNeo4j(home) {
   const jar = path.join(ROOT, 'tools', 'neo4j', 'target', 'adkg-neo4j.jar');
   if (!fs.existsSync(jar)) throw new Error(`${jar} is missing: run npm run services:up once (it builds the launcher)`);
   const port = await freePort();
-  // ADKG_BENCH_NEO4J_JVM_OPTS: extra JVM options for the private server (space-separated), to try flags.
+  // The production JVM options (tools/neo4j/jvm.options); ADKG_BENCH_NEO4J_JVM_OPTS adds options to try.
   const extra = (process.env.ADKG_BENCH_NEO4J_JVM_OPTS || '').split(/\s+/).filter(Boolean);
-  const proc = spawn('java', ['-Xms512m', `-Xmx${process.env.ADKG_BENCH_NEO4J_HEAP || '1g'}`, '-XX:+UseG1GC', ...extra, '-jar', jar], {
+  const opts = jvmOptions(process.env.ADKG_BENCH_NEO4J_HEAP || '1g');
+  const proc = spawn('java', [...opts, ...extra, '-jar', jar], {
     env: { ...process.env, ADKG_NEO4J_HOME: home, ADKG_NEO4J_BOLT_PORT: String(port), ADKG_NEO4J_PAGECACHE: process.env.ADKG_BENCH_NEO4J_PAGECACHE || '512m' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -178,8 +182,17 @@ async function main() {
         if (flag('second')) {
           const second = path.join(work, 'events-2.jsonl');
           await graph.writeSyntheticEventFile(second, { events, seed: 1, eventIdPrefix: 'ev2-', startMs: Date.UTC(2026, 1, 1) });
-          log('ingesting a second file of new events into the same (warm) server');
+          if (flag('restart') && server) {
+            // A fresh JVM on the data of the first file: separates the JIT's warm-up from an empty graph's extra work.
+            log('restarting the private Neo4j on the same data');
+            server.proc.kill('SIGTERM');
+            await new Promise((r) => server.proc.once('exit', r));
+            server = await startNeo4j(path.join(work, 'neo4j'));
+            uri = server.uri;
+          }
+          log(`ingesting a second file of new events into the same${flag('restart') ? ', restarted,' : ' (warm)'} server`);
           result.neo4jSecond = await ingestNeo4j('neo4j second file', second);
+          result.neo4jSecond.serverRestarted = flag('restart') && !!server;
         }
         if (flag('reingest')) {
           log('re-ingesting the same file into Neo4j (everything a duplicate)');

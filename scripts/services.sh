@@ -93,16 +93,9 @@ neo4j_query() {
   ' 2>&1)
 }
 
-# The JVM options Neo4j's own launcher uses (conf/neo4j.conf server.jvm.additional), minus the server-only
-# ones; the --add-opens let its native file-access hints (posix_fadvise on transaction logs) work.
-NEO4J_JVM_OPTS=(
-  -Xms256m -Xmx"${ADKG_NEO4J_HEAP:-1g}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError
-  -XX:-OmitStackTraceInFastThrow -XX:+UnlockExperimentalVMOptions -XX:+TrustFinalNonStaticFields -XX:+DisableExplicitGC
-  -Djdk.nio.maxCachedBufferSize=1024 -Dio.netty.tryReflectionSetAccessible=true -Dlog4j2.disable.jmx=true
-  --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
-  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
-  -Dfile.encoding=UTF-8
-)
+# The JVM options of every adkg Neo4j server (tools/neo4j/jvm.options), with this server's heap.
+mapfile -t NEO4J_JVM_OPTS < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$LAUNCHER_DIR/jvm.options")
+NEO4J_JVM_OPTS=(-Xms"${ADKG_NEO4J_HEAP:-1g}" -Xmx"${ADKG_NEO4J_HEAP:-1g}" "${NEO4J_JVM_OPTS[@]}")
 
 launcher_needs_build() {
   [[ -f "$LAUNCHER_JAR" && -d "$LAUNCHER_DIR/target/lib" ]] || return 0
