@@ -9,7 +9,7 @@
 #   NEO4J_URI (default bolt://127.0.0.1:7687)  or ADKG_NEO4J_BOLT_PORT to pick the Bolt port directly
 #   REDIS_URL (default redis://127.0.0.1:6379)
 # Other knobs: ADKG_SERVICES_DIR (default <repo>/.services), ADKG_NEO4J_HOME (default $ADKG_SERVICES_DIR/neo4j),
-#   ADKG_NEO4J_HEAP (JVM -Xmx, default 1g), ADKG_NEO4J_PAGECACHE (default 256m), ADKG_SERVICES_TIMEOUT (seconds, default 180).
+#   ADKG_NEO4J_HEAP (JVM heap, -Xms = -Xmx, default 1g; other JVM options in tools/neo4j/jvm.options), ADKG_NEO4J_PAGECACHE (default 256m), ADKG_SERVICES_TIMEOUT (seconds, default 180).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
