@@ -179,7 +179,8 @@ describe('adkg train', () => {
     };
     try {
       await writeTripleSet(path.join(dir, 'nations'), ts);
-      const common = ['--triples', path.join(dir, 'nations'), '--model', 'transe', '--dim', '8', '--backend', 'js', '--json', '--no-progress', '--lr', '0.01'];
+      const base = ['--triples', path.join(dir, 'nations'), '--model', 'transe', '--dim', '8', '--json', '--no-progress', '--lr', '0.01'];
+      const common = [...base, '--backend', 'js'];
       const full = await run([...common, '--epochs', '4', '--out', path.join(dir, 'full')]);
       for (const k of ['model', 'backend', 'epochs', 'seconds', 'positivesPerSecond']) expect(full[k]).toBeDefined();
       expect(Object.keys(full.valid as object)).toEqual(expect.arrayContaining(['mrr', 'hits1', 'hits3', 'hits10']));
@@ -195,6 +196,10 @@ describe('adkg train', () => {
       expect(ent.shape).toEqual([ts.entities.length, 8]);
       expect(readFileSync(path.join(dir, 'full', 'entity_ids.tsv'), 'utf8').split('\n')[0]).toBe(`${ts.entities[0].id}\tEntity`);
       expect(existsSync(path.join(dir, 'full', 'checkpoint', 'state.json'))).toBe(true);
+      // auto: the fastest backend that can run here (cuda with a device, else native when built, else js).
+      const expected = registry.getBackendFactory('cuda').available().ok ? 'cuda' : registry.getBackendFactory('native').available().ok ? 'native' : 'js';
+      const auto = await run([...base, '--epochs', '1', '--out', path.join(dir, 'auto')]);
+      expect(auto.backend).toBe(expected);
       // cuda is not built here: a clear error.
       await expect(run([...common, '--epochs', '1', '--backend', 'cuda', '--out', path.join(dir, 'c')])).rejects.toThrow(/cuda.*unavailable/);
     } finally {

@@ -68,7 +68,7 @@ export function register(program: Command): void {
     .option('--eval-days <n>', 'last days held out for ranking evaluation (never seen by KGE)', parseIntOption('--eval-days', 1), 2)
     .option('--seed <n>', 'random seed for every step', parseIntOption('--seed', 0), 7)
     .option('--model <model>', 'KGE model', parseChoice('--model', ['transe', 'transr', 'transra'] as const), 'transra')
-    .option('--backend <b>', 'KGE backend: auto (native if built, else js), js, native, cuda', parseChoice('--backend', ['auto', 'js', 'native', 'cuda'] as const), 'auto')
+    .option('--backend <b>', 'KGE backend: auto (cuda with a device, else native if built, else js), js, native, cuda', parseChoice('--backend', ['auto', 'js', 'native', 'cuda'] as const), 'auto')
     .option('--epochs <n>', 'KGE epochs (default: the model default)', parseIntOption('--epochs', 1))
     .action((opts: PipelineOptions) => {
       if (opts.evalDays >= opts.days) throw new Error(`--eval-days (${opts.evalDays}) must be smaller than --days (${opts.days})`);

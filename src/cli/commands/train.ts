@@ -71,6 +71,8 @@ function resolveBackend(requested: BackendName | 'auto', log: (s: string) => voi
     if (!a.ok) throw new Error(`--backend ${requested} is unavailable: ${a.reason}`);
     return requested;
   }
+  // The fastest that can run here: a CUDA device, else the native engine, else the js reference.
+  if (getBackendFactory('cuda').available().ok) return 'cuda';
   const a = getBackendFactory('native').available();
   if (a.ok) return 'native';
   log(`backend: native unavailable (${a.reason}); using js`);
@@ -210,7 +212,7 @@ export function register(program: Command): void {
     .option('--anchor-types <list>', 'transra: node types whose every entity is an anchor', DEFAULT_ANCHOR_TYPES.join(','))
     .option('--anchor-degree <n>', 'transra: highest-degree entities added as anchors (default clamp(√N, 8, 1024))', parseIntOption('--anchor-degree', 0))
     .option('--anchor-hops <h>', 'transra: deepest BFS level searched for anchors', parseIntOption('--anchor-hops', 1), 4)
-    .option('--backend <b>', 'js|native|cuda, or auto = native when its addon is built, else js', parseChoice('--backend', ['auto', 'js', 'native', 'cuda'] as const), 'auto')
+    .option('--backend <b>', 'js|native|cuda, or auto = cuda when its addon is built and a CUDA device answers, else native when its addon is built, else js', parseChoice('--backend', ['auto', 'js', 'native', 'cuda'] as const), 'auto')
     .option('--threads <n>', 'native worker threads (0 = all cores)', parseIntOption('--threads', 0), 0)
     .option('--seed <s>', 'seed of every random choice', parseIntOption('--seed', 0), 1)
     .option('--valid-sample <n>', 'valid triples ranked after each epoch (0 = none); the full valid and test sets are ranked at the end', parseIntOption('--valid-sample', 0), 500)
