@@ -1204,6 +1204,14 @@ void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int
   projectKernel<<<grid, BLOCK, 0, s>>>(X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
 }
 
+// ADKG_CUDA_NO_TILED_LOSS=1 sends every step through lossKernel (an A/B switch); read once, not per step.
+namespace {
+bool tiledLoss() {
+  static const bool on = !std::getenv("ADKG_CUDA_NO_TILED_LOSS");
+  return on;
+}
+}  // namespace
+
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
                size_t sharedLimit, bool dryRun) {
   LossArgs a;
@@ -1232,7 +1240,7 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   // Shared negatives with the L2 norm: the tiled kernel (matrix products from shared memory).
   const size_t groupBytes = sizeof(float) * groupLossSmemFloats(m.k, m.n);
   if (c.sampling && c.norm == NORM_L2 && m.n <= GMAX_N && m.k <= 16 * GMAX_KC && groupBytes <= sharedLimit &&
-      !std::getenv("ADKG_CUDA_NO_TILED_LOSS")) {
+      tiledLoss()) {
     a.negInSmem = 1;
     a.exclusive = projected;  // projected rows belong to one group; entity slots may repeat (TransE)
     if (dryRun || p.S == 0) return a.exclusive ? 1 : 0;
@@ -1242,7 +1250,7 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   }
   // Independent negatives, k ≤ 128 in 16-byte lanes: the vectorised kernel.
   const size_t indepBytes = sizeof(float) * ((size_t)m.k + (size_t)WARPS * 2 * m.n);
-  if (!c.sampling && m.k % 4 == 0 && m.k <= 128 && indepBytes <= sharedLimit && !std::getenv("ADKG_CUDA_NO_TILED_LOSS")) {
+  if (!c.sampling && m.k % 4 == 0 && m.k <= 128 && indepBytes <= sharedLimit && tiledLoss()) {
     a.negInSmem = 0;
     a.exclusive = projected;  // every projected row belongs to one positive
     if (dryRun || p.S == 0) return a.exclusive ? 1 : 0;
