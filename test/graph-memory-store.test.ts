@@ -189,12 +189,14 @@ describe('MemoryStore ingestion', () => {
       const window = { from: start + fromDay * 86400000, to: start + toDay * 86400000 };
       const expected = new Map<string, number>();
       const expectedDaily = new Map<string, number>();
+      const expectedAttributed = new Map<string, number>();
       const ids = new Set<string>();
       let ts = 0;
-      const add = (k: string) => {
+      const add = (k: string, attributed = 0) => {
         expected.set(k, (expected.get(k) ?? 0) + 1);
         const d = `${k} @${new Date(ts).toISOString().slice(0, 10)}`;
         expectedDaily.set(d, (expectedDaily.get(d) ?? 0) + 1);
+        expectedAttributed.set(d, (expectedAttributed.get(d) ?? 0) + attributed);
       };
       for (const o of lines) {
         if (o.kind !== 'onsite' && o.kind !== 'offsite') continue;
@@ -207,7 +209,7 @@ describe('MemoryStore ingestion', () => {
         const rel = { impression: 'IMPRESSED', click: 'CLICKED', save: 'SAVED', closeup: 'CLOSEUP', hide: 'HID', page_visit: 'PAGE_VISIT', add_to_cart: 'ADD_TO_CART', checkout: 'CHECKOUT', signup: 'SIGNUP', lead: 'LEAD' }[o.action as string];
         if (o.kind === 'onsite') add(`User:${o.userId} -${rel}-> Pin:${o.pinId}`);
         else {
-          add(`User:${o.userId} -${rel}-> Advertiser:${o.advertiserId}`);
+          add(`User:${o.userId} -${rel}-> Advertiser:${o.advertiserId}`, o.pinId ? 1 : 0); // attributed: names the ad pin
           if (o.productId) add(`User:${o.userId} -${rel}-> Product:${o.productId}`);
         }
       }
@@ -224,12 +226,21 @@ describe('MemoryStore ingestion', () => {
       const daily = snap.splits.train!.daily!;
       const strings = tripleStrings(snap);
       const gotDaily = new Map<string, number>();
+      const gotAttributed = new Map<string, number>();
       for (let k = 0; k < daily.triple.length; k++) {
-        gotDaily.set(`${strings[daily.triple[k]]} @${new Date(daily.origin + daily.day[k] * 86400000).toISOString().slice(0, 10)}`, daily.events[k]);
+        const d = `${strings[daily.triple[k]]} @${new Date(daily.origin + daily.day[k] * 86400000).toISOString().slice(0, 10)}`;
+        gotDaily.set(d, daily.events[k]);
+        gotAttributed.set(d, daily.attributed![k]);
       }
       expect(gotDaily).toEqual(expectedDaily);
+      expect(gotAttributed).toEqual(expectedAttributed);
+      // Both kinds occur: the generator sends a third of offsite events without a pin (organic).
+      const attributedTotal = [...gotAttributed.values()].reduce((a, b) => a + b, 0);
+      const offsiteTotal = [...gotDaily.entries()].filter(([d]) => d.includes('-> Advertiser:')).reduce((a, [, n]) => a + n, 0);
+      expect(attributedTotal).toBeGreaterThan(0);
+      expect(attributedTotal).toBeLessThan(offsiteTotal);
       expect(daily.origin).toBe(Math.floor(window.from / 86400000) * 86400000);
-      expect(snap.manifest.daily).toEqual({ origin: new Date(daily.origin).toISOString(), files: { train: 'train.daily.bin' } });
+      expect(snap.manifest.daily).toEqual({ origin: new Date(daily.origin).toISOString(), files: { train: 'train.daily.bin' }, attributedFiles: { train: 'train.daily-attributed.bin' } });
       repeated += [...expected.values()].filter((n) => n > 1).length;
     }
     // The skewed generator repeats (user, relation, target) often: the counts are not all 1.
@@ -360,6 +371,16 @@ describe('per-triple event counts in the TripleSet', () => {
     await expect(writeTripleSet(path.join(dir, 'bad'), { ...snap, splits: { train: { ...snap.splits.train!, daily: more } } })).rejects.toThrow(
       `triple ${daily.triple[0]} has ${eventCounts![daily.triple[0]] + 1} events by day but an event count of ${eventCounts![daily.triple[0]]}`,
     );
+    // Attributed events above a day's events, or a breakdown of the wrong length, are refused too.
+    const k0 = daily.attributed!.findIndex((a) => a > 0);
+    const over = { ...daily, attributed: Int32Array.from(daily.attributed!, (a, k) => (k === k0 ? daily.events[k] + 1 : a)) };
+    await expect(writeTripleSet(path.join(dir, 'bad'), { ...snap, splits: { train: { ...snap.splits.train!, daily: over } } })).rejects.toThrow(
+      `daily entry ${k0} has ${daily.events[k0] + 1} attributed of ${daily.events[k0]} events`,
+    );
+    const short = { ...daily, attributed: daily.attributed!.subarray(1) };
+    await expect(writeTripleSet(path.join(dir, 'bad'), { ...snap, splits: { train: { ...snap.splits.train!, daily: short } } })).rejects.toThrow(
+      `${daily.triple.length - 1} attributed counts for ${daily.triple.length} daily entries`,
+    );
     const swapped = { ...daily, day: Int32Array.from(daily.day) };
     const k = daily.triple.findIndex((t, i) => i > 0 && t === daily.triple[i - 1]);
     [swapped.day[k - 1], swapped.day[k]] = [swapped.day[k], swapped.day[k - 1]];
@@ -367,7 +388,19 @@ describe('per-triple event counts in the TripleSet', () => {
       `daily entry ${k} is out of (triple, day) order`,
     );
 
-    // A listed counts file of the wrong size is refused, naming it.
+    // A breakdown without attribution (an older snapshot) reads as before; a listed counts file of the wrong size is refused, naming it.
+    const { attributed, ...unattributed } = daily;
+    expect(attributed!.some((a) => a > 0)).toBe(true);
+    const older = path.join(dir, 'older');
+    const olderSplit = { ...snap.splits.train!, daily: unattributed };
+    await writeTripleSet(older, { ...snap, manifest: makeManifest('x', snap.entities, snap.relations, { train: olderSplit }), splits: { train: olderSplit } });
+    expect(existsSync(path.join(older, 'train.daily-attributed.bin'))).toBe(false);
+    const olderBack = await readTripleSet(older);
+    expect(olderBack.manifest.daily?.attributedFiles).toBeUndefined();
+    expect(olderBack.splits.train!.daily!.attributed).toBeUndefined();
+    expect(olderBack.splits.train!.daily!.events).toEqual(daily.events);
+    await fs.writeFile(path.join(withCounts, 'train.daily-attributed.bin'), Buffer.alloc(8));
+    await expect(readTripleSet(withCounts)).rejects.toThrow(/train\.daily-attributed\.bin: size 8 bytes, expected \d+ \(one int32 per day entry\)/);
     await fs.writeFile(path.join(withCounts, 'train.events.bin'), Buffer.alloc(8));
     await expect(readTripleSet(withCounts)).rejects.toThrow(/train\.events\.bin: size 8 bytes, expected \d+/);
   });

@@ -47,7 +47,12 @@ const EVENTS = [4, 1, 2, 2, 1, 3, 5, 7];
  * day 1, a9 twice on day 0; everything else of u1 (a2, the cart and the checkout at a1) happened on day 1.
  */
 const DAILY: [number, number, number][] = [[0, 0, 1], [0, 1, 3], [1, 1, 1], [2, 0, 2], [3, 1, 2], [4, 1, 1], [5, 0, 3], [6, 0, 5], [7, 1, 7]];
-function smallGraph(to: number, events?: number[], daily?: [number, number, number][]): TripleSet {
+/**
+ * Of those day entries, the events attributed to an ad click: 2 of u1's 3 day-1 visits to a1, its day-1 cart
+ * and checkout at a1; the day-0 visits (a1, a9) and the a2 visit were organic.
+ */
+const ATTRIBUTED = [0, 2, 0, 0, 2, 1, 0, 0, 0];
+function smallGraph(to: number, events?: number[], daily?: [number, number, number][], attributed?: number[]): TripleSet {
   const entities = [
     { type: 'User', id: 'u1' },
     { type: 'User', id: 'u2' },
@@ -75,7 +80,15 @@ function smallGraph(to: number, events?: number[], daily?: [number, number, numb
     tails: Int32Array.from(t, (x) => x[2]),
     ...(events ? { eventCounts: Int32Array.from(events) } : {}),
     ...(daily
-      ? { daily: { origin: START, triple: Int32Array.from(daily, (x) => x[0]), day: Int32Array.from(daily, (x) => x[1]), events: Int32Array.from(daily, (x) => x[2]) } }
+      ? {
+          daily: {
+            origin: START,
+            triple: Int32Array.from(daily, (x) => x[0]),
+            day: Int32Array.from(daily, (x) => x[1]),
+            events: Int32Array.from(daily, (x) => x[2]),
+            ...(attributed ? { attributed: Int32Array.from(attributed) } : {}),
+          },
+        }
       : {}),
   };
   return { manifest: makeManifest('test', entities, relations, { train }, { from: null, to: new Date(to).toISOString() }), entities, relations, splits: { train } };
@@ -109,12 +122,14 @@ describe('offsite neighbours from the graph snapshot', () => {
     const A = cols.advertisers.size;
     expect(Array.from(nb.counts.subarray(u1 * R, u1 * R + R))).toEqual([3, 1, 1, 0, 0]);
     expect(Array.from(nb.events.subarray(u1 * R, u1 * R + R))).toEqual([4 + 1 + 2, 2, 1, 0, 0]);
-    expect(Array.from(nb.pairEvents.get(u1 * A + cols.advertisers.code('a1'))!)).toEqual([4, 2, 1, 0, 0]);
-    expect(Array.from(nb.pairEvents.get(u1 * A + cols.advertisers.code('a2'))!)).toEqual([1, 0, 0, 0, 0]);
+    // Events per relation, then the attributed ones (none known without the per-day attribution breakdown).
+    expect(Array.from(nb.pairEvents.get(u1 * A + cols.advertisers.code('a1'))!)).toEqual([4, 2, 1, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(nb.pairEvents.get(u1 * A + cols.advertisers.code('a2'))!)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(nb.attributed)).toEqual(new Array(nb.attributed.length).fill(0));
     expect(nb.pairEvents.size).toBe(2);
   });
 
-  test('features: per user log(1 + distinct advertisers), opted in, log(1 + events) per relation; per candidate advertiser its events', () => {
+  test('features: per user log(1 + distinct advertisers), opted in, log(1 + organic / attributed events) per relation; per candidate advertiser its events', () => {
     // u1 converted on an a1 impression inside the snapshot (day 0) and on one after it (day 2): the same features.
     const conv = (r: ImpressionRecord): ImpressionRecord => ({ ...r, conversion: 1 });
     const c = impressionColumns([conv(rec('u1', 'a1', 0)), rec('u1', 'a2', 1), rec('u2', 'a1', 1), rec('u3', 'a2', 1), conv(rec('u1', 'a1', 2)), rec('u1', 'a3', 2)]);
@@ -123,13 +138,14 @@ describe('offsite neighbours from the graph snapshot', () => {
     const row = (i: number) => Array.from(f.subarray(i * OFFSITE_FEATURES, (i + 1) * OFFSITE_FEATURES));
     const l = Math.log1p;
     // time-sorted: 0 = u1/a1, then day 1 (u1/a2, u2/a1, u3/a2), then day 2 (u1/a1, u1/a3).
-    const u1 = [l(3), l(1), l(1), 0, 0, 1, l(7), l(2), l(1), 0, 0];
+    // Without an attribution breakdown every event counts as organic.
+    const u1 = [l(3), l(1), l(1), 0, 0, 1, l(7), l(2), l(1), 0, 0, 0, 0, 0, 0, 0];
     const fr = (x: number[]) => x.map(Math.fround);
-    // The candidate's advertiser: a1 (4 visits, 2 carts, 1 checkout), a2 (1 visit), a3 (none).
-    expect(row(0)).toEqual(fr([...u1, l(4), l(2), l(1)]));
+    // The candidate's advertiser: a1 (4 visits, 2 carts, 1 checkout), a2 (1 visit), a3 (none); organic, then attributed.
+    expect(row(0)).toEqual(fr([...u1, l(4), l(2), l(1), 0, 0, 0]));
     expect(row(4)).toEqual(row(0));
-    expect(row(1)).toEqual(fr([...u1, l(1), 0, 0]));
-    expect(row(5)).toEqual(fr([...u1, 0, 0, 0]));
+    expect(row(1)).toEqual(fr([...u1, l(1), 0, 0, 0, 0, 0]));
+    expect(row(5)).toEqual(fr([...u1, 0, 0, 0, 0, 0, 0]));
     expect(row(2)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
     expect(row(3)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
   });
@@ -147,14 +163,24 @@ describe('offsite neighbours from the graph snapshot', () => {
     // time-sorted: 0 = u1/a1 day 0; day 1: 1 = u1/a2, 2 = u2/a1, 3 = u1/a1 (at 12:00); day 2: 4 = u1/a1, 5 = u1/a3.
     expect(row(f, 0)).toEqual(new Array(OFFSITE_FEATURES).fill(0)); // nothing before day 0
     // Day 1 sees day 0: a1 and a9 visited (1 + 2 events), none of the day-1 cart and checkout.
-    const day1 = [l(2), 0, 0, 0, 0, 1, l(3), 0, 0, 0, 0];
-    expect(row(f, 1)).toEqual(fr([...day1, 0, 0, 0]));
-    expect(row(f, 3)).toEqual(fr([...day1, l(1), 0, 0])); // the same day, later: still only day 0 (its own visits are today's)
+    const day1 = [l(2), 0, 0, 0, 0, 1, l(3), 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    expect(row(f, 1)).toEqual(fr([...day1, 0, 0, 0, 0, 0, 0]));
+    expect(row(f, 3)).toEqual(fr([...day1, l(1), 0, 0, 0, 0, 0])); // the same day, later: still only day 0 (its own visits are today's)
     expect(row(f, 2)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
     // Day 2 is past the snapshot: everything, the same as without the breakdown.
     expect(row(f, 4)).toEqual(row(whole, 4));
     expect(row(f, 5)).toEqual(row(whole, 5));
-    expect(row(f, 4)).toEqual(fr([l(3), l(1), l(1), 0, 0, 1, l(7), l(2), l(1), 0, 0, l(4), l(2), l(1)]));
+    expect(row(f, 4)).toEqual(fr([l(3), l(1), l(1), 0, 0, 1, l(7), l(2), l(1), 0, 0, 0, 0, 0, 0, 0, l(4), l(2), l(1), 0, 0, 0]));
+    // With the attribution breakdown, events after an ad click and organic ones apart, day by day too.
+    const att = offsiteNeighbours(smallGraph(START + 2 * DAY, EVENTS, DAILY, ATTRIBUTED), c);
+    const u1c = c.users.code('u1');
+    expect(Array.from(att.attributed.subarray(u1c * R, u1c * R + R))).toEqual([2, 2, 1, 0, 0]);
+    expect(Array.from(att.pairEvents.get(u1c * c.advertisers.size + c.advertisers.code('a1'))!)).toEqual([4, 2, 1, 0, 0, 2, 2, 1, 0, 0]);
+    const fa = offsiteFeatures(att, c);
+    expect(row(fa, 0)).toEqual(new Array(OFFSITE_FEATURES).fill(0));
+    expect(row(fa, 3)).toEqual(row(f, 3)); // day 0 had no attributed events
+    // After the snapshot: user-level organic 7 − 2 visits, 0 carts, 0 checkouts; attributed 2, 2, 1; at a1: organic 2 visits, attributed 2 visits, 2 carts, 1 checkout.
+    expect(row(fa, 4)).toEqual(fr([l(3), l(1), l(1), 0, 0, 1, l(5), 0, 0, 0, 0, l(2), l(2), l(1), 0, 0, l(2), 0, 0, l(2), l(2), l(1)]));
     // In the ranking context the features are these; the tokens stay the whole snapshot's (measured choice).
     const ctx = buildRankingContext(c, null, { evalDays: 1, graph: { set: smallGraph(START + 2 * DAY, EVENTS, DAILY), dir: 'G' }, offsiteTokens: 3 });
     const plain = buildRankingContext(c, null, { evalDays: 1, graph: { set: smallGraph(START + 2 * DAY, EVENTS), dir: 'G' }, offsiteTokens: 3 });

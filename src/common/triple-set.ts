@@ -15,6 +15,11 @@
  *                      int32 arrays back to back, triple[m], day[m], events[m], sorted by (triple, day), days
  *                      counted from manifest.daily.origin. Listed in manifest.daily.files; lets a reader count
  *                      only the events before a given day (time-respecting features).
+ *   train.daily-attributed.bin
+ *                      optional, beside train.daily.bin: one little-endian int32 per day entry, how many of its
+ *                      events name the ad pin they followed (offsite events with a pinId: attributed to an ad
+ *                      click; the rest are organic; user→advertiser triples only). Listed in
+ *                      manifest.daily.attributedFiles.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
@@ -51,6 +56,12 @@ export interface DailyCounts {
   triple: Int32Array;
   day: Int32Array;
   events: Int32Array;
+  /**
+   * Per entry, how many of its events name the ad pin they followed (offsite events with a pinId, attributed to
+   * an ad click); events − attributed were organic. Counted on user→advertiser triples (the edges that carry the
+   * pinId); 0 for onsite and user→product ones. Absent in older snapshots.
+   */
+  attributed?: Int32Array;
 }
 
 export interface TripleSetManifest {
@@ -70,7 +81,7 @@ export interface TripleSetManifest {
   /** Per split that has them, the file of per-triple event counts (TripleArrays.eventCounts). */
   eventCountFiles?: Partial<Record<SplitName, string>>;
   /** Per split that has them, the file of per-day event counts (TripleArrays.daily), and day 0 (ISO-8601, a UTC midnight). */
-  daily?: { origin: string; files: Partial<Record<SplitName, string>> };
+  daily?: { origin: string; files: Partial<Record<SplitName, string>>; attributedFiles?: Partial<Record<SplitName, string>> };
   /** Free-form extra facts (snapshot options, dataset split names ...). */
   meta?: Record<string, unknown>;
 }
@@ -128,6 +139,11 @@ function checkDaily(name: string, d: DailyCounts, triples: number, eventCounts: 
     }
     sums[tr] += d.events[k];
   }
+  if (d.attributed) {
+    if (d.attributed.length !== m) throw new Error(`TripleSet split ${name}: ${d.attributed.length} attributed counts for ${m} daily entries`);
+    const bad = d.attributed.findIndex((a, k) => a < 0 || a > d.events[k]);
+    if (bad >= 0) throw new Error(`TripleSet split ${name}: daily entry ${bad} has ${d.attributed[bad]} attributed of ${d.events[bad]} events (need 0 … events)`);
+  }
   if (eventCounts) {
     const bad = sums.findIndex((s, i) => s !== eventCounts[i]);
     if (bad >= 0) throw new Error(`TripleSet split ${name}: triple ${bad} has ${sums[bad]} events by day but an event count of ${eventCounts[bad]}`);
@@ -146,6 +162,7 @@ export function makeManifest(
   const counts: Partial<Record<SplitName, number>> = {};
   const eventCountFiles: Partial<Record<SplitName, string>> = {};
   const dailyFiles: Partial<Record<SplitName, string>> = {};
+  const attributedFiles: Partial<Record<SplitName, string>> = {};
   let origin: number | null = null;
   for (const s of SPLIT_NAMES) {
     const t = splits[s];
@@ -155,6 +172,7 @@ export function makeManifest(
       if (origin !== null && origin !== t.daily.origin) throw new Error(`TripleSet split ${s}: daily origin differs from another split's`);
       origin = t.daily.origin;
       dailyFiles[s] = dailyCountFile(s);
+      if (t.daily.attributed) attributedFiles[s] = attributedCountFile(s);
     }
   }
   const entityTypes: Record<string, number> = {};
@@ -170,7 +188,7 @@ export function makeManifest(
     window,
     created: new Date().toISOString(),
     ...(Object.keys(eventCountFiles).length ? { eventCountFiles } : {}),
-    ...(origin !== null ? { daily: { origin: new Date(origin).toISOString(), files: dailyFiles } } : {}),
+    ...(origin !== null ? { daily: { origin: new Date(origin).toISOString(), files: dailyFiles, ...(Object.keys(attributedFiles).length ? { attributedFiles } : {}) } } : {}),
     ...(meta ? { meta } : {}),
   };
 }
@@ -183,6 +201,11 @@ export function eventCountFile(split: SplitName): string {
 /** The per-day event-count file of a split: "train.daily.bin". */
 export function dailyCountFile(split: SplitName): string {
   return `${split}.daily.bin`;
+}
+
+/** The per-day attributed-event file of a split: "train.daily-attributed.bin". */
+export function attributedCountFile(split: SplitName): string {
+  return `${split}.daily-attributed.bin`;
 }
 
 function int32Buffer(a: Int32Array): Buffer {
@@ -222,10 +245,11 @@ async function readListed(file: string, listing: string): Promise<Buffer> {
   }
 }
 
-async function readEventCounts(file: string, triples: number): Promise<Int32Array> {
-  const buf = await readListed(file, 'eventCountFiles');
-  if (buf.length !== triples * 4) throw new Error(`${file}: size ${buf.length} bytes, expected ${triples * 4} (one int32 per triple)`);
-  const counts = new Int32Array(triples);
+/** One int32 per item (train.events.bin per triple, train.daily-attributed.bin per day entry). */
+async function readInt32s(file: string, listing: string, items: number, what: string): Promise<Int32Array> {
+  const buf = await readListed(file, listing);
+  if (buf.length !== items * 4) throw new Error(`${file}: size ${buf.length} bytes, expected ${items * 4} (one int32 per ${what})`);
+  const counts = new Int32Array(items);
   new Uint8Array(counts.buffer).set(buf);
   return counts;
 }
@@ -248,6 +272,9 @@ export async function writeTripleSet(dir: string, ts: TripleSet): Promise<void> 
     const daily = path.join(dir, dailyCountFile(s));
     if (t?.daily) await fs.writeFile(daily, encodeColumns(t.daily.triple, t.daily.day, t.daily.events));
     else await fs.rm(daily, { force: true });
+    const attributed = path.join(dir, attributedCountFile(s));
+    if (t?.daily?.attributed) await fs.writeFile(attributed, int32Buffer(t.daily.attributed));
+    else await fs.rm(attributed, { force: true });
   }
   await fs.writeFile(path.join(dir, 'entities.json'), JSON.stringify(ts.entities));
   await fs.writeFile(path.join(dir, 'relations.json'), JSON.stringify(ts.relations));
@@ -280,12 +307,14 @@ export async function readTripleSet(dir: string): Promise<TripleSet> {
     }
     const t = decodeSplit(buf, file);
     const countsName = manifest.eventCountFiles?.[s];
-    if (countsName !== undefined) t.eventCounts = await readEventCounts(path.join(dir, countsName), t.heads.length);
+    if (countsName !== undefined) t.eventCounts = await readInt32s(path.join(dir, countsName), 'eventCountFiles', t.heads.length, 'triple');
     const dailyName = manifest.daily?.files[s];
     if (manifest.daily && dailyName !== undefined) {
       const file = path.join(dir, dailyName);
       const [triple, day, events] = decodeColumns(await readListed(file, 'daily.files'), file, 'day entry');
       t.daily = { origin: Date.parse(manifest.daily.origin), triple, day, events };
+      const attributedName = manifest.daily.attributedFiles?.[s];
+      if (attributedName !== undefined) t.daily.attributed = await readInt32s(path.join(dir, attributedName), 'daily.attributedFiles', triple.length, 'day entry');
     }
     checkTriples(s, t, entities.length, relations.length);
     splits[s] = t;

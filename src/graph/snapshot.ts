@@ -28,7 +28,7 @@ function splitKey(key: string): EntityEntry {
 }
 
 /** A triple kept by the snapshot, its events in the window (0 for structural triples) and those per epoch day. */
-type Row = { h: string; r: string; t: string; events: number; days: Map<number, number> };
+type Row = { h: string; r: string; t: string; events: number; days: Map<number, { events: number; attributed: number }> };
 
 /**
  * The window's distinct interaction triples, plus the structural triples whose head is among their
@@ -36,18 +36,20 @@ type Row = { h: string; r: string; t: string; events: number; days: Map<number, 
  * Entities are sorted by type then id, relations by name, triples by (head, relation, tail).
  * Each triple keeps how many events produced it (train.eventCounts), for readers that want repeats, and those
  * per UTC day (train.daily, days counted from the first day with an event), for readers that must not see
- * events after a given day.
+ * events after a given day, with how many of them were attributed to an ad click (train.daily.attributed).
  */
 export function buildSnapshot(edges: SnapshotEdges, options: SnapshotOptions): TripleSet {
   const triples = new Map<string, Row>();
   const present = new Set<string>();
-  for (const [h, r, t, events, day] of edges.interactions) {
+  for (const [h, r, t, events, day, attributed] of edges.interactions) {
     const key = h + SEP + r + SEP + t;
     let row = triples.get(key);
     if (!row) triples.set(key, (row = { h, r, t, events: 0, days: new Map() }));
     // A store may hand a triple over in parts (one per day, or more); its events add up.
     row.events += events;
-    row.days.set(day, (row.days.get(day) ?? 0) + events);
+    const d = row.days.get(day);
+    if (d) (d.events += events), (d.attributed += attributed);
+    else row.days.set(day, { events, attributed });
     present.add(h);
     present.add(t);
   }
@@ -92,7 +94,7 @@ export function buildSnapshot(edges: SnapshotEdges, options: SnapshotOptions): T
 }
 
 /** The per-day breakdown of the triples' events (in triple order), days counted from the earliest one (day 0 = epoch when none). */
-function dailyCounts(days: Map<number, number>[]): DailyCounts {
+function dailyCounts(days: Map<number, { events: number; attributed: number }>[]): DailyCounts {
   let first = Infinity;
   let m = 0;
   for (const d of days) {
@@ -100,13 +102,15 @@ function dailyCounts(days: Map<number, number>[]): DailyCounts {
     m += d.size;
   }
   if (first === Infinity) first = 0;
-  const out: DailyCounts = { origin: first * DAY_MS, triple: new Int32Array(m), day: new Int32Array(m), events: new Int32Array(m) };
+  const out = { origin: first * DAY_MS, triple: new Int32Array(m), day: new Int32Array(m), events: new Int32Array(m), attributed: new Int32Array(m) };
   let k = 0;
   days.forEach((d, i) => {
     for (const day of [...d.keys()].sort((a, b) => a - b)) {
       out.triple[k] = i;
+      const c = d.get(day) as { events: number; attributed: number };
       out.day[k] = day - first;
-      out.events[k++] = d.get(day) as number;
+      out.attributed[k] = c.attributed;
+      out.events[k++] = c.events;
     }
   });
   return out;

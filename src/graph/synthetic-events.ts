@@ -42,7 +42,7 @@ function onsiteAction(x: number): OnsiteAction {
   return 'impression';
 }
 
-const STREAM = { user: 1, pin: 2, kind: 3, action: 4, product: 5, consent: 6, dup: 7, invalid: 8, cat: 9, adv: 10 };
+const STREAM = { user: 1, pin: 2, kind: 3, action: 4, product: 5, consent: 6, dup: 7, invalid: 8, cat: 9, adv: 10, organic: 11 };
 
 export function* syntheticEventLines(o: SyntheticEventOptions): Generator<string> {
   const seed = o.seed ?? 1;
@@ -86,7 +86,8 @@ export function* syntheticEventLines(o: SyntheticEventOptions): Generator<string
         advertiserId: `a${advertiserOf(p)}`,
         action,
         ...(withProduct ? { productId: `sku${counterInt(seed, STREAM.product, n, pins * 3)}` } : {}),
-        pinId: `p${p}`,
+        // A third come organically (no ad pin), the rest after an ad click on the pin, as in real offsite logs.
+        ...(counterFloat(seed, STREAM.organic, n) < 1 / 3 ? {} : { pinId: `p${p}` }),
         ...(action === 'checkout' ? { value: Math.round(counterFloat(seed, STREAM.product + 100, n) * 20000) / 100, currency: 'USD' } : {}),
         consent: counterFloat(seed, STREAM.consent, n) >= noConsentShare,
       });

@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .option('--json', 'print the manifest as JSON')
     .addHelpText(
       'after',
-      '\nTriples are the distinct (head, relation, tail) of the window\'s events, plus the structural edges\n(PROMOTED_BY, IN_CATEGORY, SOLD_BY) of the pins and products present. Entities are sorted by type then id,\nrelations by name, triples by (head, relation, tail): both stores give byte-identical files for the same events.\ntrain.events.bin holds, per triple, how many events produced it (0 for structural triples);\ntrain.daily.bin the same events per UTC day (manifest.daily).',
+      '\nTriples are the distinct (head, relation, tail) of the window\'s events, plus the structural edges\n(PROMOTED_BY, IN_CATEGORY, SOLD_BY) of the pins and products present. Entities are sorted by type then id,\nrelations by name, triples by (head, relation, tail): both stores give byte-identical files for the same events.\ntrain.events.bin holds, per triple, how many events produced it (0 for structural triples);\ntrain.daily.bin the same events per UTC day (manifest.daily), and train.daily-attributed.bin how many of\neach day\'s user→advertiser events followed an ad click (the event names its pin; the rest were organic).',
     )
     .action(async (flags: SnapshotFlags) => {
       const window = { from: flags.from ?? null, to: flags.to ?? null };

@@ -36,9 +36,12 @@ export type KeyedTriple = readonly [head: string, relation: RelationName, tail: 
 
 /**
  * An interaction triple, one UTC day (epoch day: floor(ts / 86,400,000)) and how many of the window's events
- * that day produced it (≥ 1). A triple with events on several days comes once per day.
+ * that day produced it (≥ 1), and how many of those name the ad pin they followed (offsite events with a pinId:
+ * attributed to an ad click; the others are organic). Counted on user→advertiser triples, whose edges carry the
+ * pinId; 0 for onsite and user→product triples. A triple with events on
+ * several days comes once per day.
  */
-export type CountedTriple = readonly [head: string, relation: RelationName, tail: string, events: number, day: number];
+export type CountedTriple = readonly [head: string, relation: RelationName, tail: string, events: number, day: number, attributed: number];
 
 export interface SnapshotEdges {
   /** Distinct (interaction triple, day) pairs of the events in the window, each with its number of events. */

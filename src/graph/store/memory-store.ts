@@ -167,24 +167,26 @@ export class MemoryStore implements GraphStore {
 
   async snapshotEdges(window: TimeWindow): Promise<SnapshotEdges> {
     // Counted from the events, not the edges' `count`: that one covers all time, the snapshot only its window.
-    const events = new Map<string, { h: string; r: RelationName; t: string; n: number; day: number }>();
-    const add = (h: string, r: RelationName, t: string, day: number) => {
+    const events = new Map<string, { h: string; r: RelationName; t: string; n: number; day: number; attributed: number }>();
+    const add = (h: string, r: RelationName, t: string, day: number, attributed: number) => {
       const k = h + SEP + r + SEP + t + SEP + day;
       const seen = events.get(k);
-      if (seen) seen.n++;
-      else events.set(k, { h, r, t, n: 1, day });
+      if (seen) (seen.n++, (seen.attributed += attributed));
+      else events.set(k, { h, r, t, n: 1, day, attributed });
     };
     for (const e of this.events.values()) {
       if ((window.from !== null && e.ts < window.from) || (window.to !== null && e.ts >= window.to)) continue;
       const user = nodeKey('User', e.userId);
       const day = Math.floor(e.ts / DAY_MS);
-      if (e.kind === 'onsite') add(user, e.relation, nodeKey('Pin', e.pinId as string), day);
+      if (e.kind === 'onsite') add(user, e.relation, nodeKey('Pin', e.pinId as string), day, 0);
       else {
-        add(user, e.relation, nodeKey('Advertiser', e.advertiserId as string), day);
-        if (e.productId !== undefined) add(user, e.relation, nodeKey('Product', e.productId), day);
+        // An offsite event naming a pin followed an ad click on it (attributed); without one it was organic.
+        // Counted on the user→advertiser triple, the edge that carries the pinId (in Neo4j too), not on the product's.
+        add(user, e.relation, nodeKey('Advertiser', e.advertiserId as string), day, e.pinId !== undefined ? 1 : 0);
+        if (e.productId !== undefined) add(user, e.relation, nodeKey('Product', e.productId), day, 0);
       }
     }
-    const interactions: CountedTriple[] = [...events.values()].map(({ h, r, t, n, day }) => [h, r, t, n, day]);
+    const interactions: CountedTriple[] = [...events.values()].map(({ h, r, t, n, day, attributed }) => [h, r, t, n, day, attributed]);
     const structural: KeyedTriple[] = [];
     this.graph.forEachEdge((_edge, attrs, source, target) => {
       if (attrs.count === 0) structural.push([source, attrs.relation, target]);

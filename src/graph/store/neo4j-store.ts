@@ -496,17 +496,18 @@ export class Neo4jStore implements GraphStore {
       const interactions: CountedTriple[] = [];
       for (const [rel, tailType] of targets) {
         // One relationship per event (and per event's product), so count(r) is the triple's events that day.
-        // The day is floor(ts / day) in integers (Cypher's integer division truncates towards zero).
+        // The day is floor(ts / day) in integers (Cypher's integer division truncates towards zero). Attributed:
+        // the events whose edge names the ad pin they followed (only user→advertiser edges carry a pinId).
         const res = tx.run(
           `MATCH (h:${L.User})-[r:${rel}]->(t:${L[tailType]})
            WHERE ($from IS NULL OR r.ts >= $from) AND ($to IS NULL OR r.ts < $to)
-           WITH h, t, toInteger(r.ts) AS ts
-           WITH h, t, CASE WHEN ts >= 0 THEN ts / $day ELSE (ts + 1) / $day - 1 END AS d
-           RETURN h.id AS h, t.id AS t, d, count(*) AS n`,
+           WITH h, t, toInteger(r.ts) AS ts, r.pinId AS pin
+           WITH h, t, CASE WHEN ts >= 0 THEN ts / $day ELSE (ts + 1) / $day - 1 END AS d, pin
+           RETURN h.id AS h, t.id AS t, d, count(*) AS n, count(pin) AS a`,
           { ...params, day: neo4j.int(DAY_MS) },
         );
         for await (const rec of res) {
-          interactions.push([`User:${rec.get('h') as string}`, rel, `${tailType}:${rec.get('t') as string}`, toNumber(rec.get('n')), toNumber(rec.get('d'))]);
+          interactions.push([`User:${rec.get('h') as string}`, rel, `${tailType}:${rec.get('t') as string}`, toNumber(rec.get('n')), toNumber(rec.get('d')), toNumber(rec.get('a'))]);
         }
       }
       const structural: KeyedTriple[] = [];
