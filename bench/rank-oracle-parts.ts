@@ -9,6 +9,7 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
+import { rocAuc } from '../src/ranking/evaluation/metrics';
 import { resolveSimConfig } from '../src/sim/config';
 import { buildWorld, interestIn, isLoyal } from '../src/sim/world';
 
@@ -17,21 +18,6 @@ const DAY_MS = 86_400_000;
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : undefined;
-}
-
-/** Mann–Whitney AUC with tied scores sharing their mean rank. */
-export function auc(scores: number[], labels: number[]): number {
-  const order = scores.map((s, i) => [s, labels[i]] as const).sort((a, b) => a[0] - b[0]);
-  let pos = 0, rankSum = 0;
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j < order.length && order[j][0] === order[i][0]) j++;
-    const mean = (i + j + 1) / 2;
-    for (let k = i; k < j; k++) if (order[k][1]) (pos++, (rankSum += mean));
-    i = j;
-  }
-  const neg = order.length - pos;
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
 async function main(): Promise<void> {
@@ -60,7 +46,7 @@ async function main(): Promise<void> {
   };
   const model = (r: Row, keep: string[]) => w.optIn[r.u] * sigmoid(-3.8 + keep.reduce((s, k) => s + parts[k](r), 0));
   const y = rows.map((r) => r.y);
-  const score = (f: (r: Row) => number) => Number(auc(rows.map(f), y).toFixed(4));
+  const score = (f: (r: Row) => number) => Number((rocAuc(y, rows.map(f)) ?? NaN).toFixed(4));
   const all = Object.keys(parts);
   const result: Record<string, number> = {
     oracle: score((r) => r.pConvert),
