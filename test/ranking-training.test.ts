@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as os from 'os';
 import * as path from 'path';
 import { promises as fs } from 'fs';
-import { CtrCvrHeads, RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport, trainModel } from '../src/ranking';
+import { CtrCvrHeads, RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport, evaluatePredictions, predict, runVariant, trainModel } from '../src/ranking';
 import { SeededRandom } from '../src/common/rng';
 import { DAY, START, fixtureGraph, makeWorld, writeFixtureExport } from './ranking-fixtures';
 
@@ -42,6 +42,35 @@ describe('trainer: the sparse arch gets gradients for the looked-up rows only', 
       }
     });
     model.dispose();
+  });
+});
+
+describe('an ensemble per variant', () => {
+  test('members with seeds seed … seed+k−1, their probabilities averaged; one member is the plain model', async () => {
+    const w = makeWorld({ users: 60, pins: 40, days: 4 });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rk-ens-'));
+    await writeFixtureExport(dir, w, { windowTo: new Date(START + 3 * DAY).toISOString() });
+    const ctx = buildRankingContext(impressionColumns(w.records), await readEmbeddingExport(dir), { evalDays: 1 });
+    const train = { epochs: 1, batchSize: 64, seed: 7 };
+    const member = (k: number) => {
+      const m = new RankingModel('attention', ctx, null, { seed: 5 + k });
+      trainModel(m, ctx, { ...train, seed: 7 + k });
+      const p = predict(m, ctx, ctx.split.eval);
+      m.dispose();
+      return p;
+    };
+    const [a, b] = [member(0), member(1)];
+    const avg = (x: Float32Array, y: Float32Array) => Array.from(x, (v, i) => v / 2 + y[i] / 2);
+    const expected = evaluatePredictions(ctx, avg(a.pCtr, b.pCtr), avg(a.pCvr, b.pCvr));
+    const two = await runVariant(ctx, 'attention', null, { model: { seed: 5 }, train, ensemble: 2 });
+    expect(two.ctr.auc).toBeCloseTo(expected.ctr.auc!, 6);
+    expect(two.cvr.auc).toBeCloseTo(expected.cvr.auc!, 6);
+    expect(two.facts.ensemble).toBe(2);
+    const one = await runVariant(ctx, 'attention', null, { model: { seed: 5 }, train });
+    expect(one.ctr.auc).toBeCloseTo(evaluatePredictions(ctx, a.pCtr, a.pCvr).ctr.auc!, 6);
+    expect(two.train.trainSamples).toBe(2 * one.train.trainSamples);
+    expect(one.facts.ensemble).toBeUndefined();
+    await expect(runVariant(ctx, 'ids', null, { ensemble: 0 })).rejects.toThrow('ensemble must be an integer ≥ 1, got 0');
   });
 });
 
