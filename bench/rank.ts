@@ -2,7 +2,7 @@
  * Ranking bench: the ablation ladder on simulated worlds with real KGE embeddings.
  *   npx tsc -p tsconfig.json --outDir build/bench && node build/bench/bench/rank.js [--users N] [--days N] \
  *     [--eval-days N] [--kge transr|transe] [--kge-dim N] [--kge-epochs N] [--kge-backend js|native] [--epochs N] [--offsite both|tokens|features|none] \
- *     [--world-seeds LIST] [--model-seeds LIST] [--variants LIST] [--cache DIR]
+ *     [--world-seeds LIST] [--model-seeds LIST] [--variants LIST] [--cache DIR] [--ensemble K]
  * LIST: `1-7`, `1,3,5` or a mix. --world-seeds: simulator seeds (default 1, the simulator's default world).
  * --model-seeds: each seed S seeds the model's initialisation, the shuffling and the contrastive pretraining,
  * as `adkg rank ablation --seed S`; without it the library defaults (42, 3, 7) run, as before this option
@@ -10,7 +10,8 @@
  * (ids is added when missing: the shares are measured from it). --cache DIR keeps each world in DIR/w<seed>
  * and reuses it when complete and built with the same --users/--days/--eval-days/--kge*; without it one tmp dir
  * is rebuilt per world and removed at the end. The attention variant reads the users' offsite neighbours from
- * the same snapshot the KGE was trained on.
+ * the same snapshot the KGE was trained on. --ensemble K: K models per variant (seeds S … S+K−1), probabilities
+ * averaged (`adkg rank --ensemble`).
  * Stdout: per (world, model seed) run one line with each variant's CTR and CVR AUC, its share of the ids→oracle
  * gap and the oracle's AUC; then the summary over runs (share mean ± sd, min, pooled, AUC gain over ids); last a
  * JSON line `{ ..., runs, summary }`. With one world and one model seed, stdout also has the ablation table first and
@@ -88,9 +89,9 @@ async function buildOrReuseWorld(dir: string, params: WorldParams, cache: boolea
 }
 
 /** A model seed as `adkg rank ablation --seed S` applies it; null keeps the library defaults. */
-function experiment(offsite: OffsiteUse, epochs: number, seed: number | null, log: (m: string) => void): ExperimentOptions {
-  if (seed === null) return { model: { offsite }, train: { epochs }, log };
-  return { model: { offsite, seed }, train: { epochs, seed }, contrastive: { seed }, log };
+function experiment(offsite: OffsiteUse, epochs: number, ensemble: number, seed: number | null, log: (m: string) => void): ExperimentOptions {
+  if (seed === null) return { model: { offsite }, train: { epochs }, ensemble, log };
+  return { model: { offsite, seed }, train: { epochs, seed }, contrastive: { seed }, ensemble, log };
 }
 
 async function main(): Promise<void> {
@@ -100,6 +101,8 @@ async function main(): Promise<void> {
   const users = Number(arg('users', '2000'));
   const days = Number(arg('days', '14'));
   const epochs = Number(arg('epochs', '2'));
+  const ensemble = Number(arg('ensemble', '1'));
+  if (!Number.isInteger(ensemble) || ensemble < 1) throw new InvalidArgumentError(`--ensemble must be an integer ≥ 1, got "${arg('ensemble', '')}"`);
   const kge = { model: arg('kge', 'transr') as 'transr', dim: Number(arg('kge-dim', '32')), epochs: Number(arg('kge-epochs', '30')), backend: arg('kge-backend', 'native') as 'native' };
   const offsite = parseChoice('--offsite', OFFSITE_USES)(arg('offsite', 'both'));
   const worldSeeds = parseSeedList('--world-seeds', arg('world-seeds', '1'));
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
       for (const modelSeed of modelSeeds) {
         const label = `world ${seed} model seed ${modelSeed ?? 'default'}`;
         const tr = performance.now();
-        const r = await runAblation(ctx, experiment(offsite, epochs, modelSeed, (m) => log(`${label}: ${m}`)), variants);
+        const r = await runAblation(ctx, experiment(offsite, epochs, ensemble, modelSeed, (m) => log(`${label}: ${m}`)), variants);
         (single ? (m: string) => process.stdout.write(m + '\n') : log)(formatAblation(r));
         for (const v of r.variants) {
           const pr = v.train.profile;
