@@ -180,10 +180,10 @@ export function register(program: Command): void {
       .description(
         'Train one variant on the days before the last --eval-days and evaluate on those days. Variants: ids (id tables only), ' +
           'kge-frozen (+ KGE vectors concatenated, frozen), lid-init (+ tables initialised from KGE and from user–pin contrastive ' +
-          'pretraining, finetuned), attention (lid-init + the attention KGE finetuner; with --triples also the users\' offsite neighbours). Writes result.json (metrics) and the model (model.json, tables/*.npy, dense/*.npy, id maps) to --out.',
+          'pretraining, finetuned), attention (lid-init + the attention KGE finetuner; with --triples also the users\' offsite neighbours). Writes result.json (metrics) and the model (model.json, tables/*.npy, dense/*.npy, id maps) to --out; with --ensemble K, each member\'s model to --out/member-k.',
       )
       .requiredOption('--variant <name>', VARIANTS.join('|'), parseChoice('--variant', VARIANTS))
-      .requiredOption('--out <dir>', 'output directory (result.json, model.json, tables/, dense/)'),
+      .requiredOption('--out <dir>', 'output directory (result.json, model.json, tables/, dense/; member-k/ with --ensemble)'),
   ).action(async (o: RankCliOptions & { variant: Variant; out: string }) => {
     const { ctx, exp } = await prepare(o, o.variant !== 'ids');
     const bar = progress(o, o.variant);
