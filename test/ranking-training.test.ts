@@ -62,7 +62,12 @@ describe('an ensemble per variant', () => {
     const [a, b] = [member(0), member(1)];
     const avg = (x: Float32Array, y: Float32Array) => Array.from(x, (v, i) => v / 2 + y[i] / 2);
     const expected = evaluatePredictions(ctx, avg(a.pCtr, b.pCtr), avg(a.pCvr, b.pCvr));
-    const two = await runVariant(ctx, 'attention', null, { model: { seed: 5 }, train, ensemble: 2 });
+    const reported: [number, number][] = [];
+    const two = await runVariant(ctx, 'attention', null, { model: { seed: 5 }, train: { ...train, onProgress: (d, t) => reported.push([d, t]) }, ensemble: 2 });
+    // Progress runs once over both members: one total, never going back, ending at it.
+    expect(new Set(reported.map((x) => x[1])).size).toBe(1);
+    expect(reported.every((x, i) => i === 0 || x[0] > reported[i - 1][0])).toBe(true);
+    expect(reported[reported.length - 1][0]).toBe(reported[0][1]);
     expect(two.ctr.auc).toBeCloseTo(expected.ctr.auc!, 6);
     expect(two.cvr.auc).toBeCloseTo(expected.cvr.auc!, 6);
     expect(two.facts.ensemble).toBe(2);

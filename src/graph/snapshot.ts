@@ -36,7 +36,8 @@ type Row = { h: string; r: string; t: string; events: number; days: Map<number, 
  * Entities are sorted by type then id, relations by name, triples by (head, relation, tail).
  * Each triple keeps how many events produced it (train.eventCounts), for readers that want repeats, and those
  * per UTC day (train.daily, days counted from the first day with an event), for readers that must not see
- * events after a given day, with how many of them were attributed to an ad click (train.daily.attributed).
+ * events after a given day, with how many of them were attributed to an ad click (train.daily.attributed, written as
+ * train.daily-attributed.bin).
  */
 export function buildSnapshot(edges: SnapshotEdges, options: SnapshotOptions): TripleSet {
   const triples = new Map<string, Row>();

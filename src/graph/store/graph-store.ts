@@ -38,8 +38,7 @@ export type KeyedTriple = readonly [head: string, relation: RelationName, tail: 
  * An interaction triple, one UTC day (epoch day: floor(ts / 86,400,000)) and how many of the window's events
  * that day produced it (≥ 1), and how many of those name the ad pin they followed (offsite events with a pinId:
  * attributed to an ad click; the others are organic). Counted on user→advertiser triples, whose edges carry the
- * pinId; 0 for onsite and user→product triples. A triple with events on
- * several days comes once per day.
+ * pinId; 0 for onsite and user→product triples. A triple with events on several days comes once per day.
  */
 export type CountedTriple = readonly [head: string, relation: RelationName, tail: string, events: number, day: number, attributed: number];
 

@@ -51,7 +51,10 @@ export async function runVariant(ctx: RankingContext, variant: Variant, facet2: 
     const seeds = (o: { seed?: number } | undefined, def: number) => ({ ...o, seed: (o?.seed ?? def) + k });
     const model = new RankingModel(variant, ctx, variant === 'lid-init' || variant === 'attention' ? facet2 : null, seeds(opts.model, 42));
     try {
-      const t = trainModel(model, ctx, seeds(opts.train, 3));
+      // One progress run over all members, not one that starts again per member.
+      const report = opts.train?.onProgress;
+      const onProgress = report && ((done: number, total: number) => report(k * total + done, members * total));
+      const t = trainModel(model, ctx, { ...seeds(opts.train, 3), onProgress });
       const p = predict(model, ctx, ctx.split.eval);
       for (let i = 0; i < n; i++) (pCtr[i] += p.pCtr[i] / members), (pCvr[i] += p.pCvr[i] / members);
       if (opts.saveDir) await saveRankingModel(members > 1 ? path.join(opts.saveDir, `member-${k}`) : opts.saveDir, model, ctx);
