@@ -10,11 +10,11 @@ WORLD_DIR is `adkg simulate --out`'s directory; EVAL_START_MS defaults to 2026-0
 evaluation days). Prints the oracle AUC and, per feature set, the evaluation CVR AUC (without / with the
 advertiser one-hot).
 """
-import json, sys, numpy as np, collections
+import collections, datetime, json, sys
+import numpy as np
 W = sys.argv[1]; DAY = 86400000; EVAL = int(sys.argv[2]) if len(sys.argv) > 2 else 1768262400000  # 2026-01-13
 def day(ts): return ts // DAY
 ev = collections.defaultdict(list)  # day -> list of offsite events (u, a, action, organic)
-import datetime
 for line in open(W + '/events.jsonl'):
     if '"offsite"' not in line: continue
     e = json.loads(line)
