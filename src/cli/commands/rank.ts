@@ -68,7 +68,7 @@ function withCommonOptions(cmd: Command): Command {
     .option('--eval-days <n>', 'evaluate on the last N calendar days (UTC); train on the days before', parseIntOption('--eval-days', 1), 2)
     .option('--epochs <n>', 'passes over the training impressions', parseIntOption('--epochs', 1), 2)
     .option('--batch-size <n>', 'impressions per training step', parseIntOption('--batch-size', 1), 512)
-    .option('--ensemble <k>', 'train k models per variant (seeds seed … seed+k−1) and average their predictions', parseIntOption('--ensemble', 1), 1)
+    .option('--ensemble <k>', 'train k models per variant (model and shuffle seeds seed … seed+k−1) and average their predicted probabilities', parseIntOption('--ensemble', 1), 1)
     .option('--cvr-mode <mode>', 'clicks: CVR learned on clicked impressions; esmm: pCTR·pCVR fit to conversions on all impressions', parseChoice('--cvr-mode', ['clicks', 'esmm'] as const), 'clicks')
     .option('--sparse-optimizer <kind>', 'row-wise optimizer of the LID tables', parseChoice('--sparse-optimizer', ['adagrad', 'adam'] as const), 'adagrad')
     .option('--sparse-lr <x>', 'learning rate of the id tables (default 0.05 adagrad, 0.005 adam)', parseFloatOption('--sparse-lr', 0))
