@@ -4,6 +4,7 @@ import * as path from 'path';
 import { promises as fs } from 'fs';
 import { CtrCvrHeads, RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport, evaluatePredictions, predict, runVariant, trainModel } from '../src/ranking';
 import { SeededRandom } from '../src/common/rng';
+import { DenseAverage } from '../src/ranking/training/dense-average';
 import { DAY, START, fixtureGraph, makeWorld, writeFixtureExport } from './ranking-fixtures';
 
 beforeAll(async () => {
@@ -42,6 +43,55 @@ describe('trainer: the sparse arch gets gradients for the looked-up rows only', 
       }
     });
     model.dispose();
+  });
+});
+
+describe('dense weights: exponential moving average (Polyak averaging)', () => {
+  test('bias-corrected: the initial weights get no share, and later steps weigh more', () => {
+    const w = tf.variable(tf.tensor1d([10, -10]));
+    const avg = new DenseAverage([w], 0.5);
+    w.assign(tf.tensor1d([1, 2]));
+    avg.update();
+    w.assign(tf.tensor1d([3, 4]));
+    avg.update();
+    avg.assignToWeights();
+    // weights 0.25 and 0.5 for the two steps, normalised by 0.75
+    const got = Array.from(w.dataSync());
+    expect(got[0]).toBeCloseTo((0.25 * 1 + 0.5 * 3) / 0.75, 5);
+    expect(got[1]).toBeCloseTo((0.25 * 2 + 0.5 * 4) / 0.75, 5);
+    w.dispose();
+  });
+
+  test('decay 0, or no update, leaves the weights as they are; a decay outside [0, 1) is refused by name', () => {
+    const w = tf.variable(tf.tensor1d([1, 2]));
+    const off = new DenseAverage([w], 0);
+    w.assign(tf.tensor1d([5, 6]));
+    off.update();
+    off.assignToWeights();
+    expect(Array.from(w.dataSync())).toEqual([5, 6]);
+    const idle = new DenseAverage([w], 0.9);
+    idle.assignToWeights();
+    expect(Array.from(w.dataSync())).toEqual([5, 6]);
+    for (const bad of [1, -0.1, NaN]) expect(() => new DenseAverage([w], bad)).toThrow(/emaDecay must be in \[0, 1\)/);
+    w.dispose();
+  });
+
+  test('training takes the same steps with or without it; only the final dense weights differ', async () => {
+    const w = makeWorld({ users: 60, pins: 40, days: 4 });
+    const ctx = buildRankingContext(impressionColumns(w.records), null, { evalDays: 1 });
+    const run = (emaDecay: number) => {
+      const m = new RankingModel('ids', ctx, null, { seed: 3 });
+      trainModel(m, ctx, { epochs: 1, batchSize: 32, seed: 4, emaDecay });
+      const tables = m.tables.map((t) => Array.from(t.gather(Array.from({ length: t.rows }, (_, r) => r))));
+      const dense = m.denseVariables.map((v) => Array.from(v.dataSync()));
+      m.dispose();
+      return { tables, dense };
+    };
+    const plain = run(0);
+    const averaged = run(0.9);
+    expect(averaged.tables).toEqual(plain.tables);
+    const moved = averaged.dense.flat().reduce((s, x, i) => s + Math.abs(x - plain.dense.flat()[i]), 0);
+    expect(moved).toBeGreaterThan(1e-4);
   });
 });
 
