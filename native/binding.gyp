@@ -35,8 +35,17 @@
       ],
     },
     {
+      # The LID tables' row-wise optimizer step: no FMA contraction, so it rounds as the JS reference does.
+      'target_name': 'adkg_rowwise',
+      'type': 'static_library',
+      'sources': ['src/rowwise.cc'],
+      'cflags!': ['-fno-exceptions', '-O2', '-O0'],
+      'cflags_cc!': ['-fno-exceptions', '-fno-rtti', '-O2', '-O0'],
+      'cflags_cc': ['-std=c++17', '<@(adkg_common_cflags)', '-ffp-contract=off'],
+    },
+    {
       'target_name': 'adkg_native',
-      'dependencies': ['adkg_kernels_avx2', 'adkg_kernels_avx512'],
+      'dependencies': ['adkg_kernels_avx2', 'adkg_kernels_avx512', 'adkg_rowwise'],
       'sources': [
         'src/addon.cc',
         'src/thread_pool.cc',

@@ -5,6 +5,7 @@
  * a page allocated late holds the same numbers as one allocated early.
  */
 import { counterFloat } from '../../common/rng';
+import { RowwiseStep, nativeRowwise } from './native-rowwise';
 import { PagedRows, RowOptimizer, RowOptimizerConfig } from './row-optimizer';
 
 export interface LidTableConfig {
@@ -28,6 +29,13 @@ export class LidTable {
   readonly frozen: boolean;
   readonly optimizer: RowOptimizer;
   private readonly data: PagedRows;
+  /** The native engine's addon when it steps this table's rows (native-rowwise.ts), else null: the JS step. */
+  private readonly native = (() => {
+    const r = nativeRowwise();
+    return 'addon' in r ? r.addon : null;
+  })();
+  /** Scratch of the native path's grouping by page, grown as batches need. */
+  private group?: { pageOfRow: Int32Array; local: Int32Array; gradIndex: Int32Array; cursor: Int32Array; touched: Int32Array };
   /** Row reads and writes since creation: the touched-rows-only contract is tested on these and on the values. */
   rowsRead = 0;
   rowsWritten = 0;
@@ -90,12 +98,65 @@ export class LidTable {
     if (this.frozen) return;
     const d = this.dim;
     if (grads.length !== rows.length * d) throw new Error(`table ${this.name}: ${grads.length} gradient values for ${rows.length} rows of dim ${d}`);
-    for (let i = 0; i < rows.length; i++) {
-      this.check(rows[i]);
-      const [page, off] = this.data.locate(rows[i]);
-      this.optimizer.step(page, off, grads, i * d, d, rows[i]);
+    if (this.native) {
+      this.applyNative(this.native, rows, grads);
+    } else {
+      for (let i = 0; i < rows.length; i++) {
+        this.check(rows[i]);
+        const [page, off] = this.data.locate(rows[i]);
+        this.optimizer.step(page, off, grads, i * d, d, rows[i]);
+      }
     }
     this.rowsWritten += rows.length;
+  }
+
+  /**
+   * The native step, one call per page the rows touch: a counting sort groups the rows by page (keeping
+   * their order inside a page, so a repeated row is stepped in the order the JS loop steps it), and each
+   * group goes with its rows within the page and the index of each one's gradient row in grads.
+   */
+  private applyNative(addon: { rowwiseStep: RowwiseStep }, rows: ArrayLike<number>, grads: Float32Array): void {
+    const n = rows.length;
+    const pr = this.data.pageRows;
+    let g = this.group;
+    if (!g || g.local.length < n) {
+      const cap = Math.max(n, 2 * (g?.local.length ?? 0));
+      const pages = this.data.pageCount;
+      g = this.group = { pageOfRow: new Int32Array(cap), local: new Int32Array(cap), gradIndex: new Int32Array(cap), cursor: g?.cursor ?? new Int32Array(pages), touched: new Int32Array(Math.min(cap, pages)) };
+    }
+    const { pageOfRow, local, gradIndex, cursor, touched } = g;
+    // All rows are checked before any is written (the JS loop stops at a bad row with the earlier ones stepped).
+    for (let i = 0; i < n; i++) this.check(rows[i]);
+    let nTouched = 0;
+    try {
+      for (let i = 0; i < n; i++) {
+        const p = Math.floor(rows[i] / pr);
+        pageOfRow[i] = p;
+        if (cursor[p]++ === 0) touched[nTouched++] = p;
+      }
+      for (let j = 0, start = 0; j < nTouched; j++) {
+        const p = touched[j];
+        const c = cursor[p];
+        cursor[p] = start;
+        start += c;
+      }
+      for (let i = 0; i < n; i++) {
+        const p = pageOfRow[i];
+        const at = cursor[p]++;
+        local[at] = rows[i] - p * pr;
+        gradIndex[at] = i;
+      }
+      const params = this.optimizer.params();
+      for (let j = 0, begin = 0; j < nTouched; j++) {
+        const p = touched[j];
+        const end = cursor[p];
+        const { state, moment } = this.optimizer.statePages(p);
+        addon.rowwiseStep(this.data.page(p), state, moment, local.subarray(begin, end), grads, gradIndex.subarray(begin, end), this.dim, params);
+        begin = end;
+      }
+    } finally {
+      for (let j = 0; j < nTouched; j++) cursor[touched[j]] = 0; // the cursors are all zero between calls
+    }
   }
 
   /** Logical size of the values if fully allocated. */

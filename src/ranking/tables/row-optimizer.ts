@@ -30,6 +30,10 @@ export class PagedRows {
   /** The page holding `row` and the row's offset inside it, allocating (and filling) the page on first touch. */
   locate(row: number): [Float32Array, number] {
     const p = Math.floor(row / this.pageRows);
+    return [this.page(p), (row - p * this.pageRows) * this.width];
+  }
+  /** Page p (rows p·pageRows …), allocated and filled on first touch; the native step works on it in place. */
+  page(p: number): Float32Array {
     let page = this.pages[p];
     if (!page) {
       const first = p * this.pageRows;
@@ -37,7 +41,10 @@ export class PagedRows {
       this.fill(page, first);
       this.pages[p] = page;
     }
-    return [page, (row - p * this.pageRows) * this.width];
+    return page;
+  }
+  get pageCount(): number {
+    return this.pages.length;
   }
   allocatedPages(): number {
     let n = 0;
@@ -59,9 +66,9 @@ export class PagedRows {
 export class RowOptimizer {
   readonly kind: RowOptimizerKind;
   learningRate: number;
-  private readonly eps: number;
-  private readonly beta1: number;
-  private readonly beta2: number;
+  readonly eps: number;
+  readonly beta1: number;
+  readonly beta2: number;
   private readonly rowState: PagedRows; // adagrad: accumulator; adam: [v, step]
   private readonly moment?: PagedRows; // adam: first moment per element
 
@@ -103,6 +110,15 @@ export class RowOptimizer {
       m[mo + k] = this.beta1 * m[mo + k] + (1 - this.beta1) * grad[goff + k];
       data[off + k] -= (this.learningRate * (m[mo + k] / c1)) / denom;
     }
+  }
+
+  /** Page p of the row state and (Adam) of the first moment, allocated on first touch: what the native step updates in place. */
+  statePages(p: number): { state: Float32Array; moment: Float32Array | null } {
+    return { state: this.rowState.page(p), moment: this.moment ? this.moment.page(p) : null };
+  }
+  /** The step's parameters as the native step takes them (learningRate as it is now: trainers may change it). */
+  params(): { kind: RowOptimizerKind; learningRate: number; eps: number; beta1: number; beta2: number } {
+    return { kind: this.kind, learningRate: this.learningRate, eps: this.eps, beta1: this.beta1, beta2: this.beta2 };
   }
 
   stateBytes(): number {

@@ -16,7 +16,21 @@ export type NativeEngineHandle = EngineHandle;
 export interface NativeAddon {
   info(): { isa: string; hardwareThreads: number };
   NativeEngine: new (config: NativeEngineConfig, tables: object, optimizer: object, sampling: object) => NativeEngineHandle;
+  /** The ranking LID tables' row-wise optimizer step on rows of one page (src/ranking/tables/native-rowwise.ts); absent in builds before it. */
+  rowwiseStep?: RowwiseStep;
 }
+
+/** Synchronous, in place; throws (TypeError / RangeError, naming the argument) before writing anything when an argument is off. */
+export type RowwiseStep = (
+  values: Float32Array,
+  state: Float32Array,
+  moment: Float32Array | null,
+  rows: Int32Array,
+  grads: Float32Array,
+  gradIndex: Int32Array | null,
+  dim: number,
+  params: { kind: 'adagrad' | 'adam'; learningRate: number; eps: number; beta1: number; beta2: number },
+) => void;
 
 /** Where the addon is looked for; ADKG_NATIVE_ADDON overrides it (tests use it to simulate a missing build). */
 export function addonPath(): string {
