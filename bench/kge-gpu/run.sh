@@ -22,10 +22,11 @@ echo "== build native addon (g++, no node-gyp)"
 mkdir -p "$D/native"
 nat="$root/$D/native/adkg_native.node"
 flags="-std=c++17 -O3 -fPIC -pthread -fno-math-errno -fno-trapping-math -ffp-contract=fast -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -I$root/$D/napi"
-# The same units and per-file ISA flags as native/binding.gyp.
+# The same units and per-file flags (ISA; no FMA contraction for rowwise.cc) as native/binding.gyp.
 ( g++ $flags -Wno-psabi -mavx2 -mfma -c native/src/kernels_avx2.cc -o /tmp/adkg-avx2.o &&
   g++ $flags -Wno-psabi -mavx512f -mavx512dq -mavx512vl -mavx2 -mfma -mprefer-vector-width=512 -c native/src/kernels_avx512.cc -o /tmp/adkg-avx512.o &&
-  g++ $flags -Wno-psabi -shared -o "$nat" native/src/addon.cc native/src/thread_pool.cc native/src/kernels_generic.cc native/src/dispatch.cc native/src/engine.cc /tmp/adkg-avx2.o /tmp/adkg-avx512.o ) 2>&1 | tail -5
+  g++ $flags -ffp-contract=off -c native/src/rowwise.cc -o /tmp/adkg-rowwise.o &&
+  g++ $flags -Wno-psabi -shared -o "$nat" native/src/addon.cc native/src/thread_pool.cc native/src/kernels_generic.cc native/src/dispatch.cc native/src/engine.cc /tmp/adkg-avx2.o /tmp/adkg-avx512.o /tmp/adkg-rowwise.o ) 2>&1 | tail -5
 export ADKG_NATIVE_ADDON="$nat"
 echo "== parity: cuda vs js (battery)"
 timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" 2>&1 | tee "$OUTDIR/parity.log"
