@@ -163,13 +163,13 @@ export function trainModel(model: RankingModel, ctx: RankingContext, opts: Train
       const denseGrads: Record<string, tf.Tensor> = {};
       for (const v of dense) if (grads[v.name]) denseGrads[v.name] = grads[v.name];
       optimizer.applyGradients(denseGrads as Parameters<typeof optimizer.applyGradients>[0]);
+      average.update();
       lossSum += value.dataSync()[0];
       batches++;
       for (const tr of batch.trainable) grads[tr.value.name]?.dataSync(); // wait for the backward pass here, so denseMs holds it
       denseMs += performance.now() - t;
       t = performance.now();
       applySparseGradients(batch.trainable, grads);
-      average.update();
       sparseMs += performance.now() - t;
       tf.dispose([value, ...Object.values(grads), ...batch.tensors, ...batch.trainable.map((t) => t.value), y.click, y.conversion]);
       done += idx.length;
