@@ -29,7 +29,7 @@ describe('trainer: the sparse arch gets gradients for the looked-up rows only', 
     if (variant === 'attention') expect(Array.from(batch).some((i) => ctx.rows.history[i * ctx.historyLength] >= 0)).toBe(true);
     const snapshot = () => model.tables.map((t) => t.gather(Array.from({ length: t.rows }, (_, r) => r)));
     const before = snapshot();
-    trainModel(model, { ...ctx, split: { ...ctx.split, train: Int32Array.from(batch) } }, { epochs: 1, batchSize: 6 });
+    trainModel(model, { ...ctx, split: { ...ctx.split, train: Int32Array.from(batch) } }, { epochs: 1, batchSize: 6, coldStartDropout: 0 });
     const after = snapshot();
     model.tables.forEach((t, ti) => {
       const used = new Set<number>();
@@ -92,6 +92,61 @@ describe('dense weights: exponential moving average (Polyak averaging)', () => {
     expect(averaged.tables).toEqual(plain.tables);
     const moved = averaged.dense.flat().reduce((s, x, i) => s + Math.abs(x - plain.dense.flat()[i]), 0);
     expect(moved).toBeGreaterThan(1e-4);
+  });
+});
+
+describe('cold-start dropout', () => {
+  const setup = async () => {
+    const w = makeWorld({ users: 60, pins: 40, days: 4 });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rk-cold-'));
+    await writeFixtureExport(dir, w, { windowTo: new Date(START + 3 * DAY).toISOString() });
+    return buildRankingContext(impressionColumns(w.records), await readEmbeddingExport(dir), { evalDays: 1 });
+  };
+  const allRows = (t: { rows: number; gather: (r: number[]) => Float32Array }) => Array.from(t.gather(Array.from({ length: t.rows }, (_, r) => r)));
+
+  test('the user-knowledge slots are the KGE and facet-2 user rows and the click history', async () => {
+    const ctx = await setup();
+    const facet2 = { dim: 4, userVectors: new Float32Array(ctx.cols.users.size * 4).fill(0.1), pinVectors: new Float32Array(ctx.cols.pins.size * 4).fill(0.1), pairs: 0, epochLoss: [] };
+    const model = new RankingModel('attention', ctx, facet2);
+    expect(model.slots.filter((s) => s.userKnowledge).map((s) => s.name).sort()).toEqual(['history_kge', 'user_facet2', 'user_kge']);
+    model.dispose();
+  });
+
+  test('a dropped impression gives its user-knowledge rows no gradient, other slots still learn; ids is unaffected', async () => {
+    const ctx = await setup();
+    // One late training impression (it has a click history), trained alone under 20 shuffle seeds: its user's
+    // KGE row and its history's pin rows move only when the impression was not dropped.
+    const i = Array.from(ctx.split.train).reverse().find((j) => ctx.rows.history[j * ctx.historyLength] >= 0)!;
+    const one = { ...ctx, split: { ...ctx.split, train: Int32Array.of(i) } };
+    const moved = (p: number, seed: number) => {
+      const m = new RankingModel('attention', ctx, null, { seed: 2 });
+      const row = (name: string, r: number) => Array.from(m.tables.find((t) => t.name === name)!.row(r));
+      const histRow = ctx.rows.history[i * ctx.historyLength];
+      const before = [row('user_kge', ctx.rows.user[i]), row('pin_kge', histRow), row('user_id', ctx.rows.user[i])];
+      trainModel(m, one, { epochs: 1, batchSize: 1, seed, coldStartDropout: p });
+      const after = [row('user_kge', ctx.rows.user[i]), row('pin_kge', histRow), row('user_id', ctx.rows.user[i])];
+      m.dispose();
+      return after.map((v, k) => v.some((x, j) => x !== before[k][j]));
+    };
+    const seeds = Array.from({ length: 20 }, (_, s) => s + 1);
+    const never = seeds.map((s) => moved(0, s));
+    expect(never.every(([kge, hist, id]) => kge && hist && id)).toBe(true);
+    const mostly = seeds.map((s) => moved(0.95, s));
+    expect(mostly.every(([, , id]) => id)).toBe(true); // user_id is not user knowledge: always learns
+    mostly.forEach(([kge, hist]) => expect(kge).toBe(hist)); // dropped together
+    expect(mostly.filter(([kge]) => kge).length).toBeLessThanOrEqual(4); // ~1 of 20 expected at p = 0.95
+    // ids has no user-knowledge slots: the same model whatever the dropout.
+    const ids = (p: number) => {
+      const m = new RankingModel('ids', ctx, null, { seed: 2 });
+      trainModel(m, ctx, { epochs: 1, batchSize: 64, seed: 5, coldStartDropout: p });
+      const out = m.tables.map(allRows);
+      m.dispose();
+      return out;
+    };
+    expect(ids(0.5)).toEqual(ids(0));
+    const m = new RankingModel('ids', ctx, null);
+    expect(() => trainModel(m, ctx, { coldStartDropout: 1 })).toThrow(/coldStartDropout must be in \[0, 1\)/);
+    m.dispose();
   });
 });
 

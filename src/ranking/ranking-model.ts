@@ -71,6 +71,11 @@ export interface Slot {
   width: number;
   /** Looked up as [B, width, d] with a mask `name:mask` [B, width] (histories, neighbours), else [B, d]. */
   sequence: boolean;
+  /**
+   * What the model knows of the user from pretraining and history (KGE and facet-2 user rows, recent clicks):
+   * a cold-start user has none of it, so training drops these slots for some impressions (TrainOptions.coldStartDropout).
+   */
+  userKnowledge: boolean;
 }
 
 /** Per-impression dense input that is not a table (graph features): `data` is [n × prod(shape)]. */
@@ -111,7 +116,8 @@ export class RankingModel {
       this.tables.push(t);
       return t;
     };
-    const slot = (name: string, t: LidTable, r: Int32Array, width = 1, sequence = false) => this.slots.push({ name, table: t, rows: r, width, sequence });
+    const slot = (name: string, t: LidTable, r: Int32Array, width = 1, sequence = false, userKnowledge = false) =>
+      this.slots.push({ name, table: t, rows: r, width, sequence, userKnowledge });
 
     slot('user_id', table('user_id', mappers.user, idDim, sparseLr), rows.user);
     slot('pin_id', table('pin_id', mappers.pin, idDim, sparseLr), rows.pin);
@@ -145,13 +151,13 @@ export class RankingModel {
       const userK = kgeTable('user_kge', mappers.user, 'User', cols.users, ctx.trainImpressions.user);
       const pinK = kgeTable('pin_kge', mappers.pin, 'Pin', cols.pins, ctx.trainImpressions.pin);
       const advK = kgeTable('advertiser_kge', mappers.advertiser, 'Advertiser', cols.advertisers, null);
-      slot('user_kge', userK, rows.user);
+      slot('user_kge', userK, rows.user, 1, false, true);
       slot('pin_kge', pinK, rows.pin);
       slot('advertiser_kge', advK, rows.advertiser);
       this.concat.push('user_kge', 'pin_kge', 'advertiser_kge');
       this.dots.push(['user_kge', 'pin_kge'], ['user_kge', 'advertiser_kge']);
       if (variant === 'attention') {
-        slot('history_kge', pinK, rows.history, ctx.historyLength, true);
+        slot('history_kge', pinK, rows.history, ctx.historyLength, true, true);
         const spaces = relationSpaces(emb, ctx.kgeScale);
         this.facts.attentionRelations = spaces.names.join(',');
         const use = ctx.offsite ? (opts.offsite ?? 'both') : 'none';
@@ -174,7 +180,7 @@ export class RankingModel {
         initTableFromVectors(u2, mappers.user, cols.users.ids, (id) => cols.users.code(id), facet2.userVectors, facet2.dim);
         const p2 = table('pin_facet2', mappers.pin, facet2.dim, preLr, 0);
         initTableFromVectors(p2, mappers.pin, cols.pins.ids, (id) => cols.pins.code(id), facet2.pinVectors, facet2.dim);
-        slot('user_facet2', u2, rows.user);
+        slot('user_facet2', u2, rows.user, 1, false, true);
         slot('pin_facet2', p2, rows.pin);
         this.concat.push('user_facet2', 'pin_facet2');
         this.dots.push(['user_facet2', 'pin_facet2']);

@@ -42,6 +42,7 @@ interface RankCliOptions {
   pretrainedLr?: number;
   denseLr: number;
   emaDecay: number;
+  coldStartDropout: number;
   history: number;
   sharedTower?: boolean;
   kgeMinImpressions?: number;
@@ -76,6 +77,7 @@ function withCommonOptions(cmd: Command): Command {
     .option('--pretrained-lr <x>', 'learning rate of the KGE- and facet-2-initialised tables (default sparse-lr / 25)', parseFloatOption('--pretrained-lr', 0))
     .option('--dense-lr <x>', 'Adam learning rate of the dense towers', parseFloatOption('--dense-lr', 0), 0.003)
     .option('--ema-decay <x>', 'the trained dense weights are their exponential moving average with this decay over the steps (0: the last step\'s weights)', parseFloatOption('--ema-decay', 0, 0.9999), 0.99)
+    .option('--cold-start-dropout <p>', 'share of training impressions shown without the user\'s KGE and facet-2 rows and click history, as a cold-start user\'s are (0: none)', parseFloatOption('--cold-start-dropout', 0, 0.99), 0.1)
     .option('--history <n>', 'recent clicks per user the attention finetuner sees', parseIntOption('--history', 0), 10)
     .option('--kge-min-impressions <n>', 'users and pins with fewer training impressions get zero KGE vectors (default 4; 0 for transra exports)', parseIntOption('--kge-min-impressions', 0))
     .option('--shared-tower', 'one dense tower shared by CTR and CVR (default: one tower per task)')
@@ -105,7 +107,7 @@ async function prepare(o: RankCliOptions, needEmbeddings: boolean): Promise<{ ct
   });
   const exp: ExperimentOptions = {
     model: { taskTowers: !o.sharedTower, kgeMinImpressions: o.kgeMinImpressions, sparseOptimizer: o.sparseOptimizer, sparseLearningRate: o.sparseLr, pretrainedLearningRate: o.pretrainedLr, cvrMode: o.cvrMode, offsite: o.offsite, offsiteWide: o.offsiteWide, seed: o.seed },
-    train: { epochs: o.epochs, batchSize: o.batchSize, denseLearningRate: o.denseLr, emaDecay: o.emaDecay, seed: o.seed },
+    train: { epochs: o.epochs, batchSize: o.batchSize, denseLearningRate: o.denseLr, emaDecay: o.emaDecay, coldStartDropout: o.coldStartDropout, seed: o.seed },
     contrastive: { seed: o.seed },
     noContrastive: !o.contrastive,
     ensemble: o.ensemble,

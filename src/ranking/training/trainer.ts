@@ -22,6 +22,15 @@ export interface TrainOptions {
    * The sparse tables are not averaged: each row is touched by a few steps only.
    */
   emaDecay?: number;
+  /**
+   * Probability that a training impression is shown to the model as a cold-start user's: its user-knowledge
+   * slots (KGE and facet-2 user rows, click history; Slot.userKnowledge) come in as zeros and get no gradient.
+   * A user with a handful of impressions has no KGE vector (kgeMinImpressions), no facet-2 vector and no
+   * history, a state the towers otherwise never see in training: without this, the KGE variants ranked sparse
+   * users' impressions far worse than ids did on every simulated world (DropoutNet's remedy; docs/benchmarks.md).
+   * Default 0.1; 0 turns it off. Variants without such slots (ids) are unaffected.
+   */
+  coldStartDropout?: number;
   seed?: number;
   /** Called after each batch with samples done and total (progress bars). */
   onProgress?: (done: number, total: number) => void;
@@ -50,7 +59,7 @@ interface SparseBatch {
  * (Gathering inside the graph would need UnsortedSegmentSum for the backward pass, which the wasm
  * backend does not have; summing duplicate rows in JS is cheap.)
  */
-function sparseBatch(model: RankingModel, idx: Int32Array, forTraining: boolean): SparseBatch {
+function sparseBatch(model: RankingModel, idx: Int32Array, forTraining: boolean, cold: Uint8Array | null = null): SparseBatch {
   const B = idx.length;
   const refs = new Map<string, tf.Tensor>();
   const trainable: SparseBatch['trainable'] = [];
@@ -59,7 +68,8 @@ function sparseBatch(model: RankingModel, idx: Int32Array, forTraining: boolean)
     const w = s.width;
     const d = s.table.dim;
     const rows = new Int32Array(B * w);
-    for (let b = 0; b < B; b++) for (let k = 0; k < w; k++) rows[b * w + k] = s.rows[idx[b] * w + k];
+    const drop = cold !== null && s.userKnowledge;
+    for (let b = 0; b < B; b++) for (let k = 0; k < w; k++) rows[b * w + k] = drop && cold[b] ? -1 : s.rows[idx[b] * w + k];
     const values = new Float32Array(B * w * d);
     const buf = new Float32Array(d);
     for (let j = 0; j < rows.length; j++) if (rows[j] >= 0) values.set(s.table.gather([rows[j]], buf), j * d); // padding stays zero
@@ -144,6 +154,11 @@ export function trainModel(model: RankingModel, ctx: RankingContext, opts: Train
   let done = 0;
   const lossPerEpoch: number[] = [];
   const average = new DenseAverage(dense, opts.emaDecay ?? 0.99);
+  const coldP = opts.coldStartDropout ?? 0.1;
+  if (!(coldP >= 0 && coldP < 1)) throw new Error(`coldStartDropout must be in [0, 1), got ${coldP}`);
+  // Its own stream, so the shuffles are the same with or without it.
+  const coldRng = coldP > 0 && model.slots.some((s) => s.userKnowledge) ? new SeededRandom((opts.seed ?? 3) ^ 0x5bd1e995) : null;
+  const cold = new Uint8Array(B);
   const t0 = performance.now();
   for (let e = 0; e < epochs; e++) {
     rng.shuffle(order);
@@ -152,7 +167,8 @@ export function trainModel(model: RankingModel, ctx: RankingContext, opts: Train
     for (let s = 0; s < order.length; s += B) {
       const idx = order.subarray(s, Math.min(order.length, s + B));
       let t = performance.now();
-      const batch = sparseBatch(model, idx, true);
+      if (coldRng) for (let b = 0; b < idx.length; b++) cold[b] = coldRng.next() < coldP ? 1 : 0;
+      const batch = sparseBatch(model, idx, true, coldRng ? cold : null);
       const y = labels(ctx, idx);
       sparseMs += performance.now() - t;
       t = performance.now();
