@@ -54,6 +54,17 @@ describe('cuda backend availability', () => {
     const g = randomGraph(10, 2, 20, 1);
     expect(() => new CudaBackend(makeInit(g, 'transr', baseConfig({})))).toThrow(/^cuda backend unavailable: no (usable )?CUDA device/);
   });
+  test('an unknown ADKG_CUDA_GEMM is refused by name before the addon is touched', () => {
+    const saved = process.env.ADKG_CUDA_GEMM;
+    process.env.ADKG_CUDA_GEMM = 'fp16';
+    try {
+      const g = randomGraph(10, 2, 20, 1);
+      expect(() => new CudaBackend(makeInit(g, 'transr', baseConfig({})))).toThrow('ADKG_CUDA_GEMM must be simt, tf32x3, tf32, got "fp16"');
+    } finally {
+      if (saved === undefined) delete process.env.ADKG_CUDA_GEMM;
+      else process.env.ADKG_CUDA_GEMM = saved;
+    }
+  });
   if (!addonNoDevice) console.warn(`kge-cuda no-device check skipped: ${info ? `a device is present (${info.device})` : `no addon at ${cudaAddonPath()}`}`);
 });
 
@@ -126,6 +137,40 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
       expect(maxRelDiff(oj, oc)).toBeLessThan(1e-4);
     }
     cu.dispose();
+  });
+
+  // The tensor-core projection tiles round like FP32 (3xTF32): the projected models' battery holds under them.
+  const projected = CASES.filter(([model]) => model !== 'transe');
+  test.each(projected)('%s %j: gemm tf32x3 — trainRun and gradients equal js', async (model, over) => {
+    {
+      const init = makeInit(g, model, baseConfig(over));
+      const jsInit = cloneInit(init), cInit = cloneInit(init);
+      const lj = await trajectory(jsBackendFactory.create(jsInit), batches(g, 64, 2));
+      const cu = new CudaBackend(cInit, { placement: 'resident', gemm: 'tf32x3' });
+      const lc: number[] = [];
+      for (let epoch = 0; epoch < 2; epoch++) lc.push(...(await cu.trainRun({ heads: g.heads, relations: g.relations, tails: g.tails, epoch, offset: 0, batchSize: 64, firstStep: 1 + epoch * 5 })).losses);
+      expect(lc.length).toBe(lj.length);
+      expect(maxRelDiff(lj, lc)).toBeLessThan(TRAJECTORY_TOLERANCE);
+      expectTablesClose(jsInit, cInit);
+      cu.dispose();
+      const batch = batches(g, 64, 1)[2];
+      const gj = await jsBackendFactory.create(init).gradients(batch);
+      const cg = new CudaBackend(init, { gemm: 'tf32x3' });
+      const gc = await cg.gradients(batch);
+      cg.dispose();
+      for (const [name, arr] of Object.entries(gj.gradients)) {
+        const other = gc.gradients[name as keyof typeof gc.gradients]!;
+        let scale = 0, diff = 0;
+        for (const x of arr!) scale = Math.max(scale, Math.abs(x));
+        for (let i = 0; i < arr!.length; i++) diff = Math.max(diff, Math.abs(arr![i] - other[i]));
+        expect(diff).toBeLessThanOrEqual(1e-4 * Math.max(scale, 1e-6));
+      }
+    }
+  });
+
+  test('options.gemm other than simt, tf32x3 or tf32 is a RangeError naming it', () => {
+    const init = makeInit(g, 'transr', baseConfig({}));
+    expect(() => new CudaBackend(init, { gemm: 'fp16' as never })).toThrow('options.gemm must be simt, tf32x3 or tf32, got fp16');
   });
 
   test('the event loop keeps ticking while a long cuda call runs', async () => {

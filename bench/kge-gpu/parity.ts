@@ -2,7 +2,8 @@
  * The device half of test/kge-cuda-backend.test.ts for the GPU machine, which has no jest: every case of
  * the battery against the js reference (identical negatives; trainBatch and trainRun resident/hybrid
  * trajectories and tables within tolerance; gradients; scoreAll). Prints one line per check and
- * "N passed, M failed"; exits 1 on a failure.   node .device/app/bench/kge-gpu/parity.js
+ * "N passed, M failed"; exits 1 on a failure.   node .device/app/bench/kge-gpu/parity.js [--models transr,transra]
+ * (--models: only those models' cases; ADKG_CUDA_GEMM picks the projection GEMMs' math, see cuda/src/kernels.h).
  */
 import { TRAJECTORY_TOLERANCE, type ModelName, type TrainConfig } from '../../src/kge/backends/backend';
 import { jsBackendFactory } from '../../src/kge/backends/js';
@@ -19,6 +20,9 @@ const SHAPE_CASES: Array<[ModelName, Partial<TrainConfig>, number, number]> = [
   ['transra', { negatives: 64, sampling: 'shared', chunkSize: 32 }, 132, 68],
 ];
 
+const only = process.argv.includes('--models') ? process.argv[process.argv.indexOf('--models') + 1].split(',') : null;
+const wanted = (model: ModelName): boolean => only === null || only.includes(model);
+
 let passed = 0, failed = 0;
 function check(name: string, ok: boolean, detail: string): void {
   if (ok) passed++;
@@ -30,7 +34,9 @@ async function main(): Promise<void> {
   const why = cudaUnavailableReason();
   if (why) throw new Error(why);
   const g = randomGraph(60, 4, 300, 1);
+  console.log(`gemm ${process.env.ADKG_CUDA_GEMM || 'simt (default)'}${only ? `, models ${only.join(',')}` : ''}`);
   for (const [model, over] of CASES) {
+    if (!wanted(model)) continue;
     const label = `${model} ${JSON.stringify(over)}`;
     try {
       const init = makeInit(g, model, baseConfig(over));
@@ -91,6 +97,7 @@ async function main(): Promise<void> {
   // Shapes beyond the battery's (d 16, k 12, 8 negatives): the benchmark's (d = k = 128, 64 negatives: whole
   // 128-wide tiles, two 32-lane passes per row) and dimensions that are not multiples of 4 (scalar paths).
   for (const [model, over, dim, relDim] of SHAPE_CASES) {
+    if (!wanted(model)) continue;
     const label = `${model} ${JSON.stringify(over)} d=${dim} k=${relDim}`;
     try {
       const init = makeInit(g, model, baseConfig(over), dim, relDim);

@@ -81,6 +81,10 @@ def main():
     plan = json.load(open(sys.argv[1]))
     # ADKG_TORCH_DEVICE=cpu: a local dry run of this script (the bench itself is on the GPU).
     dev = torch.device(os.environ.get("ADKG_TORCH_DEVICE", "cuda"))
+    # allowTf32: TF32 tensor-core matmuls (bmm, and cdist's matmul form), the peer of adkg's ADKG_CUDA_GEMM=tf32.
+    tf32 = bool(plan.get("allowTf32", False))
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    tag = " tf32" if tf32 else ""
     torch.manual_seed(0)
     T = None
     tri = np.fromfile(plan["triples"], dtype=np.int32)
@@ -122,7 +126,7 @@ def main():
             sync(dev)
             seconds = time.perf_counter() - t0
             out[model][tc["name"]] = steps * B / seconds
-            print(f"pytorch {model} {tc['name']}: {out[model][tc['name']]:.0f} positives/s (loss {loss.item():.4f})", file=sys.stderr)
+            print(f"pytorch{tag} {model} {tc['name']}: {out[model][tc['name']]:.0f} positives/s (loss {loss.item():.4f})", file=sys.stderr)
             del ent, rel, proj, dense, sparse_opt, dense_opt
             if dev.type == "cuda":
                 torch.cuda.empty_cache()

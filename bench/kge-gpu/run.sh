@@ -30,6 +30,9 @@ flags="-std=c++17 -O3 -fPIC -pthread -fno-math-errno -fno-trapping-math -ffp-con
 export ADKG_NATIVE_ADDON="$nat"
 echo "== parity: cuda vs js (battery)"
 timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" 2>&1 | tee "$OUTDIR/parity.log"
+# The tensor-core projection tiles (FP32-level rounding) must pass the projected models' battery too.
+echo "== parity: cuda (ADKG_CUDA_GEMM=tf32x3) vs js, TransR/TransRA"
+ADKG_CUDA_GEMM=tf32x3 timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" --models transr,transra 2>&1 | tee "$OUTDIR/parity-tf32x3.log"
 echo "== bench"
 rm -rf /tmp/adkg-fb15k && mkdir -p /tmp/adkg-fb15k && tar -xzf "$D/data/FB15k-237.tar.gz" -C /tmp/adkg-fb15k
 fb=$(dirname "$(find /tmp/adkg-fb15k -name train.txt | head -1)")

@@ -12,10 +12,17 @@
  * adkg: CudaBackend.trainRun over W warm-up and then S timed batches; positives/s = S·B / step seconds
  * (the table copies at the start and end of a call are reported apart). PyTorch: the same batches.
  *
+ * TransR runs once per GEMM math of the projections (--gemm, the engine's gemm option: simt = FP32 FMA tiles, tf32x3 =
+ * tensor cores at FP32-level rounding, tf32 = plain TF32); the first listed is the plain key ("independent"),
+ * the others "independent@tf32x3" and so on. tf32 is a numerics change, so PyTorch also runs TransR with
+ * allow_tf32 (--pytorch-tf32, on by default when tf32 is listed) and those entries carry ratioTf32 against it.
+ *
  *   node .device/app/bench/kge-gpu/run.js --out DIR [--steps S] [--warmup W] [--fb15k DIR] [--skip-pytorch]
  *       [--models transe,transr] [--configs independent,shared,shared-262k,independent-131k] [--placement auto|resident|hybrid]
+ *       [--gemm simt,tf32x3,tf32]
  *
- * Last line: {"device":…, "throughput":{"transe":{"independent":{"adkg":P,"pytorch":P,"ratio":R},…},…},
+ * Last line: {"device":…, "throughput":{"transe":{"independent":{"adkg":P,"pytorch":P,"ratio":R},…},
+ *             "transr":{"independent":{…,"gemm":"simt"},"independent@tf32x3":{…},…}},
  *             "fb15k237":{"cuda":{"mrr":…},"native":{"mrr":…}}}
  */
 import { spawnSync } from 'child_process';
@@ -23,7 +30,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SeededRandom } from '../../src/common/rng';
 import type { BackendInit, KgeBackend, ModelName, SamplingName, TrainConfig } from '../../src/kge/backends/backend';
-import { CudaBackend, cudaDeviceInfo, cudaUnavailableReason } from '../../src/kge/backends/cuda';
+import { CUDA_GEMMS, CudaBackend, cudaDeviceInfo, cudaUnavailableReason, type CudaGemm } from '../../src/kge/backends/cuda';
 import { nativeBackendFactory } from '../../src/kge/backends/native';
 import { allocateTables, createOptimizerState, initializeTables } from '../../src/kge/model';
 import { buildSamplingTables } from '../../src/kge/sampling/sampling-tables';
@@ -50,6 +57,9 @@ const PLACEMENT = arg('placement', 'auto') as 'auto' | 'resident' | 'hybrid';
 if (!['auto', 'resident', 'hybrid'].includes(PLACEMENT)) throw new Error(`--placement must be auto, resident or hybrid, got ${PLACEMENT}`);
 const DIM = 128, NEG = 64, CHUNK = 256;
 const MODELS = (arg('models', 'transe,transr').split(',') as ModelName[]);
+const GEMMS = arg('gemm', 'simt,tf32x3,tf32').split(',').filter(Boolean) as CudaGemm[];
+for (const g of GEMMS) if (!CUDA_GEMMS.includes(g)) throw new Error(`--gemm takes ${CUDA_GEMMS.join(', ')}, got ${g}`);
+const PYTORCH_TF32 = GEMMS.includes('tf32') && !argv.includes('--no-pytorch-tf32');
 const CONFIGS: ThroughputConfig[] = [
   { name: 'independent', sampling: 'independent', batch: 32768 },
   { name: 'shared', sampling: 'shared', batch: 65536 },
@@ -103,7 +113,10 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
   const orders = new Map<SamplingName, Int32Array>();
   for (const model of MODELS) {
     out[model] = {};
-    for (const tc of CONFIGS) {
+    // TransE has no projection GEMMs: it runs once, under the first math listed.
+    const maths = model === 'transe' ? GEMMS.slice(0, 1) : GEMMS;
+    for (const tc of CONFIGS) for (const gemm of maths) {
+      const key = gemm === GEMMS[0] ? tc.name : `${tc.name}@${gemm}`;
       const B = tc.batch, sampling = tc.sampling;
       const cfg = config(sampling);
       if (!orders.has(sampling)) orders.set(sampling, sampling === 'shared' ? relationChunkedOrder(graph.relations, CHUNK, cfg.seed, 0) : epochPermutation(graph.heads.length, cfg.seed, 0));
@@ -120,7 +133,7 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
       // The same batches for PyTorch: the epoch's first L positions.
       fs.writeFileSync(path.join(OUT, `batches-${sampling}.i32`), Buffer.from(order.buffer, order.byteOffset, order.length * 4));
       const init = makeInit(model, ENTITIES, RELATIONS, DIM, cfg, graph);
-      const cu = new CudaBackend(init, { placement: PLACEMENT });
+      const cu = new CudaBackend(init, { placement: PLACEMENT, gemm });
       // The warm-up run is the profiled one (per-phase CUDA events; the timed run is not perturbed).
       process.env.ADKG_CUDA_PROFILE = '1';
       const warm = await cu.trainRun({ heads: h.subarray(0, WARMUP * B), relations: r.subarray(0, WARMUP * B), tails: t.subarray(0, WARMUP * B), epoch: 0, offset: 0, batchSize: B, firstStep: 1 });
@@ -130,18 +143,20 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
       const pos = steps * B;
       const adkg = pos / run.stepSeconds;
       const wall = pos / (run.syncInSeconds + run.stepSeconds + run.syncOutSeconds);
-      log(`adkg cuda ${model} ${tc.name}: ${adkg.toFixed(0)} positives/s in steps (${wall.toFixed(0)} with the call's table copies; ${run.placement}; loss ${warm.losses[0].toFixed(4)} → ${run.losses[run.losses.length - 1].toFixed(4)})`);
-      out[model][tc.name] = { adkg, adkgWithSync: wall, placement: run.placement, batch: B, steps, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1] };
+      log(`adkg cuda ${model} ${key}: ${adkg.toFixed(0)} positives/s in steps (${wall.toFixed(0)} with the call's table copies; ${run.placement}; loss ${warm.losses[0].toFixed(4)} → ${run.losses[run.losses.length - 1].toFixed(4)})`);
+      out[model][key] = { adkg, adkgWithSync: wall, placement: run.placement, gemm, batch: B, steps, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1] };
     }
   }
   return out;
 }
 
-function pytorch(): Record<string, Record<string, number>> | null {
+/** allowTf32: PyTorch's TF32 matmuls (torch.backends.cuda.matmul.allow_tf32), the peer of adkg's tf32 GEMMs. */
+function pytorch(models: ModelName[], allowTf32: boolean): Record<string, Record<string, number>> | null {
   const plan = {
+    allowTf32,
     triples: path.join(OUT, 'triples.i32'), batches: { independent: path.join(OUT, 'batches-independent.i32'), shared: path.join(OUT, 'batches-shared.i32') },
     configs: CONFIGS, entities: ENTITIES, relations: RELATIONS, dim: DIM, negatives: NEG, chunk: CHUNK, margin: 9, lr: 0.001,
-    warmup: WARMUP, steps: STEPS, models: MODELS,
+    warmup: WARMUP, steps: STEPS, models,
   };
   fs.writeFileSync(path.join(OUT, 'plan.json'), JSON.stringify(plan));
   const script = path.join(__dirname, 'pytorch_kge_gpu.py');
@@ -245,18 +260,26 @@ async function main(): Promise<void> {
     result.throughputError = (e as Error).message;
     log(`adkg cuda throughput failed: ${(e as Error).message}`);
   }
-  const py = SKIP_PYTORCH ? null : pytorch();
+  const py = SKIP_PYTORCH ? null : pytorch(MODELS, false);
+  const tf32Models = MODELS.filter((m) => m !== 'transe');
+  const py32 = SKIP_PYTORCH || !PYTORCH_TF32 || tf32Models.length === 0 ? null : pytorch(tf32Models, true);
   for (const model of Object.keys(tp)) {
-    for (const sampling of Object.keys(tp[model])) {
-      const p = py?.[model]?.[sampling];
+    for (const key of Object.keys(tp[model])) {
+      const base = key.split('@')[0], e = tp[model][key];
+      const p = py?.[model]?.[base], p32 = py32?.[model]?.[base];
       if (p) {
-        tp[model][sampling].pytorch = p;
-        tp[model][sampling].ratio = (tp[model][sampling].adkg as number) / p;
+        e.pytorch = p;
+        e.ratio = (e.adkg as number) / p;
+      }
+      if (p32 && e.gemm === 'tf32') {
+        e.pytorchTf32 = p32;
+        e.ratioTf32 = (e.adkg as number) / p32;
       }
     }
   }
   result.throughput = tp;
   if (py) result.pytorch = py;
+  if (py32) result.pytorchTf32 = py32;
   console.log(JSON.stringify(result));
 }
 

@@ -173,6 +173,11 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
       throw Napi::RangeError::New(env, "options.placement must be auto, resident or hybrid, got " + opt.placement);
     if (oo.Get("memoryBudget").IsNumber()) opt.memoryBudget = oo.Get("memoryBudget").As<Napi::Number>().DoubleValue();
     if (oo.Get("hotRows").IsNumber()) opt.hotRows = (int64_t)oo.Get("hotRows").As<Napi::Number>().DoubleValue();
+    if (oo.Get("gemm").IsString()) {
+      const std::string g = oo.Get("gemm").As<Napi::String>().Utf8Value();
+      opt.gemm = adkg_cuda::gemmMathFromName(g);
+      if (opt.gemm < 0) throw Napi::RangeError::New(env, "options.gemm must be simt, tf32x3 or tf32, got " + g);
+    }
     opt.typeCount = (int)types - 1;
     try {
       engine_ = std::make_unique<CudaEngine>(cfg, t, opt);

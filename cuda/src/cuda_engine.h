@@ -27,6 +27,7 @@ struct EngineOptions {
   double memoryBudget = 0;         // bytes of device memory this engine may use; 0 = 90% of free memory
   int64_t hotRows = -1;            // hybrid: device-cached rows; -1 = as many as the budget allows
   int typeCount = 0;               // entity types (length of typeOffsets − 1)
+  int gemm = GEMM_SIMT;            // the projection GEMMs' math (kernels.h GEMM_*)
 };
 
 struct RunInput {

@@ -5,9 +5,11 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 
 #include "device_rng.cuh"
 #include "kernels.h"
+#include "mma_layout.h"
 
 namespace adkg_cuda {
 
@@ -195,6 +197,36 @@ __global__ void composeAllKernel(DevModel m, int64_t first, int64_t count, float
 constexpr int GK = 8;            // K-step
 constexpr int GLD = 128 + 4;     // shared row length (16-byte aligned rows)
 
+// One K-step of both operands on its way global → registers → shared: fetch() loads the next step while the
+// current one is multiplied, stash() stores it after. Each thread moves PER elements of each 128 × KS operand.
+template <int KS, bool A_QFAST, bool B_QFAST>
+struct TileStage {
+  static constexpr int PER = 128 * KS / BLOCK;
+  float ra[PER], rb[PER];
+  template <class LA, class LB>
+  __device__ __forceinline__ void fetch(int q0, int Kdim, const LA& loadA, const LB& loadB) {
+#pragma unroll
+    for (int l = 0; l < PER; l++) {
+      const int e = threadIdx.x + BLOCK * l;
+      const int am = A_QFAST ? e / KS : e % 128, aq = A_QFAST ? e % KS : e / 128;
+      ra[l] = q0 + aq < Kdim ? loadA(am, q0 + aq) : 0.f;
+      const int bn = B_QFAST ? e / KS : e % 128, bq = B_QFAST ? e % KS : e / 128;
+      rb[l] = q0 + bq < Kdim ? loadB(q0 + bq, bn) : 0.f;
+    }
+  }
+  template <int LD>
+  __device__ __forceinline__ void stash(float (*As)[LD], float (*Bs)[LD]) {
+#pragma unroll
+    for (int l = 0; l < PER; l++) {
+      const int e = threadIdx.x + BLOCK * l;
+      const int am = A_QFAST ? e / KS : e % 128, aq = A_QFAST ? e % KS : e / 128;
+      As[aq][am] = ra[l];
+      const int bn = B_QFAST ? e / KS : e % 128, bq = B_QFAST ? e % KS : e / 128;
+      Bs[bq][bn] = rb[l];
+    }
+  }
+};
+
 template <bool A_QFAST, bool B_QFAST, class LA, class LB>
 __device__ __forceinline__ void tileGemm(int Kdim, const LA& loadA, const LB& loadB, float (&acc)[8][8]) {
   __shared__ __align__(16) float As[2][GK][GLD];
@@ -204,34 +236,14 @@ __device__ __forceinline__ void tileGemm(int Kdim, const LA& loadA, const LB& lo
   for (int i = 0; i < 8; i++)
 #pragma unroll
     for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
-  float ra[4], rb[4];
-  auto fetch = [&](int q0) {
-#pragma unroll
-    for (int l = 0; l < 4; l++) {
-      const int e = tid + BLOCK * l;
-      const int am = A_QFAST ? e / GK : e % 128, aq = A_QFAST ? e % GK : e / 128;
-      ra[l] = q0 + aq < Kdim ? loadA(am, q0 + aq) : 0.f;
-      const int bn = B_QFAST ? e / GK : e % 128, bq = B_QFAST ? e % GK : e / 128;
-      rb[l] = q0 + bq < Kdim ? loadB(q0 + bq, bn) : 0.f;
-    }
-  };
-  auto stash = [&](int buf) {
-#pragma unroll
-    for (int l = 0; l < 4; l++) {
-      const int e = tid + BLOCK * l;
-      const int am = A_QFAST ? e / GK : e % 128, aq = A_QFAST ? e % GK : e / 128;
-      As[buf][aq][am] = ra[l];
-      const int bn = B_QFAST ? e / GK : e % 128, bq = B_QFAST ? e % GK : e / 128;
-      Bs[buf][bq][bn] = rb[l];
-    }
-  };
-  fetch(0);
-  stash(0);
+  TileStage<GK, A_QFAST, B_QFAST> stage;
+  stage.fetch(0, Kdim, loadA, loadB);
+  stage.stash(As[0], Bs[0]);
   __syncthreads();
   int buf = 0;
   for (int q0 = 0; q0 < Kdim; q0 += GK) {
     const bool more = q0 + GK < Kdim;
-    if (more) fetch(q0 + GK);
+    if (more) stage.fetch(q0 + GK, Kdim, loadA, loadB);
 #pragma unroll
     for (int q = 0; q < GK; q++) {
       const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][q][4 * tm]);
@@ -245,7 +257,7 @@ __device__ __forceinline__ void tileGemm(int Kdim, const LA& loadA, const LB& lo
 #pragma unroll
         for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
     }
-    if (more) stash(buf ^ 1);
+    if (more) stage.stash(As[buf ^ 1], Bs[buf ^ 1]);
     __syncthreads();
     buf ^= 1;
   }
@@ -263,6 +275,105 @@ __device__ __forceinline__ void gemmTile(int Kdim, const LA& loadA, const LB& lo
     out4(mm, 4 * tn, make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
     out4(mm, 64 + 4 * tn, make_float4(acc[i][4], acc[i][5], acc[i][6], acc[i][7]));
   }
+}
+
+// ---- the same tile on tensor cores (see mma_layout.h for who holds what) -----------------------------
+// GEMM_TF32X3 splits every operand x into big = tf32(x) and small = tf32(x − big) and accumulates
+// small·big + big·small + big·big: three TF32 products that round like one FP32 product (the small·small
+// term is below FP32's last bit), so results stay within FP32 rounding of the SIMT tile. GEMM_TF32 keeps
+// only big·big: about 10 mantissa bits per product, a numerics change, for measuring against PyTorch with
+// allow_tf32. The loaders, the K-step (16 here) and the epilogue's 16-byte pieces are the SIMT tile's.
+
+constexpr int MK = 16;           // K-step of the tensor-core tile (two k8 instructions)
+constexpr int MLD = 128 + 8;     // shared row length: fragment reads hit banks 8t + g, all 32 distinct
+
+__device__ __forceinline__ uint32_t tf32Bits(float x) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+  return r;
+}
+template <int MATH>
+__device__ __forceinline__ void tf32Split(float x, uint32_t& big, uint32_t& small) {
+  big = tf32Bits(x);
+  if (MATH == GEMM_TF32X3) small = tf32Bits(x - __uint_as_float(big));
+}
+__device__ __forceinline__ void mma16x8x8(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+  __trap();  // launchers never pick a tensor-core tile below sm_80 (gemmMath)
+#endif
+}
+
+template <int MATH, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
+__device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT4& out4) {
+  __shared__ __align__(16) float As[2][MK][MLD];
+  __shared__ __align__(16) float Bs[2][MK][MLD];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  float acc[mma::MI][mma::NJ][4];
+#pragma unroll
+  for (int i = 0; i < mma::MI; i++)
+#pragma unroll
+    for (int j = 0; j < mma::NJ; j++)
+#pragma unroll
+      for (int r = 0; r < 4; r++) acc[i][j][r] = 0.f;
+  TileStage<MK, A_QFAST, B_QFAST> stage;
+  stage.fetch(0, Kdim, loadA, loadB);
+  stage.stash(As[0], Bs[0]);
+  __syncthreads();
+  int buf = 0;
+  for (int q0 = 0; q0 < Kdim; q0 += MK) {
+    const bool more = q0 + MK < Kdim;
+    if (more) stage.fetch(q0 + MK, Kdim, loadA, loadB);
+#pragma unroll
+    for (int kk = 0; kk < MK; kk += 8) {
+      uint32_t bBig[mma::NJ][2], bSmall[mma::NJ][2];
+#pragma unroll
+      for (int j = 0; j < mma::NJ; j++)
+#pragma unroll
+        for (int r = 0; r < 2; r++)
+          tf32Split<MATH>(Bs[buf][kk + mma::bK(lane, r)][mma::bCol(warp, lane, j)], bBig[j][r], bSmall[j][r]);
+#pragma unroll
+      for (int i = 0; i < mma::MI; i++) {
+        uint32_t aBig[4], aSmall[4];
+#pragma unroll
+        for (int r = 0; r < 4; r++)
+          tf32Split<MATH>(As[buf][kk + mma::aK(lane, r)][mma::aRow(warp, lane, i, r)], aBig[r], aSmall[r]);
+#pragma unroll
+        for (int j = 0; j < mma::NJ; j++) {
+          if (MATH == GEMM_TF32X3) {
+            mma16x8x8(acc[i][j], aSmall, bBig[j]);
+            mma16x8x8(acc[i][j], aBig, bSmall[j]);
+          }
+          mma16x8x8(acc[i][j], aBig, bBig[j]);
+        }
+      }
+    }
+    if (more) stage.stash(As[buf ^ 1], Bs[buf ^ 1]);
+    __syncthreads();
+    buf ^= 1;
+  }
+  // Epilogue: swap half of each accumulator with lane ^ 1 (mma_layout.h), then four consecutive columns.
+#pragma unroll
+  for (int i = 0; i < mma::MI; i++)
+#pragma unroll
+    for (int j = 0; j < mma::NJ; j++) {
+      float s0, s1, o[4];
+      mma::swapSend(lane, acc[i][j], s0, s1);
+      mma::swapOut(lane, acc[i][j], __shfl_xor_sync(0xffffffffu, s0, 1), __shfl_xor_sync(0xffffffffu, s1, 1), o);
+      out4(mma::outRow(warp, lane, i), mma::outCol(warp, lane, j), make_float4(o[0], o[1], o[2], o[3]));
+    }
+}
+
+// One entry point for the three GEMM kernels: the SIMT tile or the tensor-core tile.
+template <int MATH, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
+__device__ __forceinline__ void anyGemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT4& out4) {
+  if constexpr (MATH == GEMM_SIMT)
+    gemmTile<A_QFAST, B_QFAST>(Kdim, loadA, loadB, out4);
+  else
+    mmaGemmTile<MATH, A_QFAST, B_QFAST>(Kdim, loadA, loadB, out4);
 }
 
 __device__ __forceinline__ void atomicAdd4(float* p, float4 v) {
@@ -298,6 +409,7 @@ __device__ __forceinline__ void put4(float* dst, int col, int len, float4 v, boo
 }
 
 // P[row] = M_r x[rowSlot[row]] for the rows of a tile (rowSlot null: slot = row).
+template <int MATH>
 __global__ void __launch_bounds__(BLOCK) projectKernel(const float* X, const float* proj, const int32_t* rowSlot,
                                                        const int32_t* tileRel, const int64_t* tileRow,
                                                        const int32_t* tileCount, int64_t uniformCount, int d, int k,
@@ -321,12 +433,13 @@ __global__ void __launch_bounds__(BLOCK) projectKernel(const float* X, const flo
     return X[slot * d + q];
   };
   auto loadB = [&](int q, int nn) -> float { return n0 + nn < k ? M[(int64_t)(n0 + nn) * d + q] : 0.f; };
-  gemmTile<true, true>(d, loadA, loadB, [&](int mm, int nn, float4 v) {
+  anyGemmTile<MATH, true, true>(d, loadA, loadB, [&](int mm, int nn, float4 v) {
     if (mm < count && n0 + nn < k) put4(P + (row0 + mm) * k + n0 + nn, n0 + nn, k, v, false);
   });
 }
 
 // ∂x[rowSlot[row]] += M_rᵀ ∂P[row].
+template <int MATH>
 __global__ void __launch_bounds__(BLOCK) projectBackXKernel(const float* dP, const float* proj, const int32_t* rowSlot,
                                                             const int32_t* tileRel, const int64_t* tileRow,
                                                             const int32_t* tileCount, int d, int k, float* gradX) {
@@ -336,12 +449,13 @@ __global__ void __launch_bounds__(BLOCK) projectBackXKernel(const float* dP, con
   const int n0 = blockIdx.y * 128;
   auto loadA = [&](int mm, int q) -> float { return mm < count ? dP[(row0 + mm) * k + q] : 0.f; };
   auto loadB = [&](int q, int nn) -> float { return n0 + nn < d ? M[(int64_t)q * d + n0 + nn] : 0.f; };
-  gemmTile<true, false>(k, loadA, loadB, [&](int mm, int nn, float4 v) {
+  anyGemmTile<MATH, true, false>(k, loadA, loadB, [&](int mm, int nn, float4 v) {
     if (mm < count && n0 + nn < d) put4(gradX + (int64_t)rowSlot[row0 + mm] * d + n0 + nn, n0 + nn, d, v, true);
   });
 }
 
 // ∂M_r += Σ_rows ∂P[row] x[rowSlot[row]]ᵀ over up to MTILE_ROWS rows of one relation.
+template <int MATH>
 __global__ void __launch_bounds__(BLOCK) projectBackMKernel(const float* dP, const float* X, const int32_t* rowSlot,
                                                             const int32_t* mtRel, const int64_t* mtRow,
                                                             const int32_t* mtCount, int d, int k, float* gradM) {
@@ -351,7 +465,7 @@ __global__ void __launch_bounds__(BLOCK) projectBackMKernel(const float* dP, con
   const int m0 = blockIdx.y * 128, n0 = blockIdx.z * 128;
   auto loadA = [&](int mm, int q) -> float { return m0 + mm < k ? dP[(row0 + q) * k + m0 + mm] : 0.f; };
   auto loadB = [&](int q, int nn) -> float { return n0 + nn < d ? X[(int64_t)rowSlot[row0 + q] * d + n0 + nn] : 0.f; };
-  gemmTile<false, false>(count, loadA, loadB, [&](int mm, int nn, float4 v) {
+  anyGemmTile<MATH, false, false>(count, loadA, loadB, [&](int mm, int nn, float4 v) {
     if (m0 + mm < k && n0 + nn < d) put4(dM + (int64_t)(m0 + mm) * d + n0 + nn, n0 + nn, d, v, true);
   });
 }
@@ -1182,26 +1296,56 @@ void launchComposeAll(cudaStream_t s, const DevModel& m, int64_t first, int64_t 
   composeAllKernel<<<gridFor(count * WARP, BLOCK), BLOCK, 0, s>>>(m, first, count, out);
 }
 
-void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const int32_t* rowSlot,
-                        const int32_t* tileRel, const int64_t* tileRow, const int32_t* tileCount, int T, int d, int k,
-                        float* P) {
-  if (T == 0) return;
-  dim3 grid(T, (k + 127) / 128);
-  projectKernel<<<grid, BLOCK, 0, s>>>(X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
+const char* gemmMathName(int math) { return math == GEMM_TF32X3 ? "tf32x3" : math == GEMM_TF32 ? "tf32" : "simt"; }
+
+int gemmMathFromName(const std::string& name) {
+  if (name == "simt") return GEMM_SIMT;
+  if (name == "tf32x3") return GEMM_TF32X3;
+  if (name == "tf32") return GEMM_TF32;
+  return -1;
 }
 
-void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b) {
+namespace {
+// Tensor-core tiles need sm_80 machine code: a build for older GPUs (ADKG_CUDA_ARCHS) stays on simt.
+int usableMath(int math) {
+#if defined(ADKG_CUDA_MIN_CC) && ADKG_CUDA_MIN_CC < 80
+  return GEMM_SIMT;
+#else
+  return math;
+#endif
+}
+}  // namespace
+
+// KERNEL<math><<<...>>>(args) for the math gemmMath() picked.
+#define ADKG_LAUNCH_GEMM(KERNEL, MATH, GRID, S, ...)                                                  \
+  do {                                                                                              \
+    switch (usableMath(MATH)) {                                                                         \
+      case GEMM_TF32X3: KERNEL<GEMM_TF32X3><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__); break;             \
+      case GEMM_TF32: KERNEL<GEMM_TF32><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__); break;                 \
+      default: KERNEL<GEMM_SIMT><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__); break;                        \
+    }                                                                                               \
+  } while (0)
+
+void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const int32_t* rowSlot,
+                        const int32_t* tileRel, const int64_t* tileRow, const int32_t* tileCount, int T, int d, int k,
+                        float* P, int math) {
+  if (T == 0) return;
+  dim3 grid(T, (k + 127) / 128);
+  ADKG_LAUNCH_GEMM(projectKernel, math, grid, s, X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
+}
+
+void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math) {
   if (p.T == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 grid(p.T, (m.k + 127) / 128);
-  projectKernel<<<grid, BLOCK, 0, s>>>(X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0, m.d, m.k,
-                                       b.P);
+  ADKG_LAUNCH_GEMM(projectKernel, math, grid, s, X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0, m.d,
+                   m.k, b.P);
 }
 
-void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P) {
+void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P, int math) {
   if (count == 0) return;
   dim3 grid(gridFor(count, TILE_ROWS), (k + 127) / 128);
-  projectKernel<<<grid, BLOCK, 0, s>>>(X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
+  ADKG_LAUNCH_GEMM(projectKernel, math, grid, s, X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
 }
 
 // ADKG_CUDA_NO_TILED_LOSS=1 sends every step through lossKernel (an A/B switch); read once, not per step.
@@ -1271,14 +1415,14 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   return a.exclusive ? 1 : 0;
 }
 
-void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b) {
+void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math) {
   if (p.T == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 gx(p.T, (m.d + 127) / 128);
-  projectBackXKernel<<<gx, BLOCK, 0, s>>>(b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d, m.k,
-                                          m.gradX);
+  ADKG_LAUNCH_GEMM(projectBackXKernel, math, gx, s, b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d,
+                   m.k, m.gradX);
   dim3 gm(p.TM, (m.k + 127) / 128, (m.d + 127) / 128);
-  projectBackMKernel<<<gm, BLOCK, 0, s>>>(b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
+  ADKG_LAUNCH_GEMM(projectBackMKernel, math, gm, s, b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
 }
 
 void launchStep(cudaStream_t s, const DevModel& m, const DevConfig& c, double bc1, double bc2, const GradOut* gradOut) {

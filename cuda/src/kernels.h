@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <string>
 
 namespace adkg_cuda {
 
@@ -14,6 +15,13 @@ enum { LOSS_MARGIN = 0, LOSS_SOFTPLUS = 1 };
 enum { NORM_L1 = 1, NORM_L2 = 2 };
 enum { OPT_ADAGRAD = 0, OPT_ADAM = 1 };
 enum { CORRUPT_UNIFORM = 0, CORRUPT_BERNOULLI = 1, CORRUPT_TYPED = 2 };
+// How the projection GEMMs (TransR/TransRA: P = M_r x, ∂x, ∂M) multiply: FP32 FMA (SIMT) tiles, or
+// tensor-core tiles in 3xTF32 (FP32-level rounding) or plain TF32 (a numerics change).
+enum { GEMM_SIMT = 0, GEMM_TF32X3 = 1, GEMM_TF32 = 2 };
+
+// GEMM_* by name ("simt", "tf32x3", "tf32"), -1 for anything else; and back.
+int gemmMathFromName(const std::string& name);
+const char* gemmMathName(int math);
 
 // One learned table on the device with its optimizer slots (s2 only for Adam).
 struct DevTable {
@@ -118,7 +126,7 @@ void launchIndex(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevB
 // TransRA: composes x for every touched slot (and marks the anchors they use).
 void launchCompose(cudaStream_t s, const DevModel& m);
 // TransR/TransRA: P[row] = M_r x[rowSlot[row]].
-void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b);
+void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math);
 // Loss, and ∂L/∂ (vectors, r) of every positive and negative; adds Σ ℓ/B to m.lossAccum.
 // Returns -1 when the dimensions need more shared memory than sharedLimit, 1 when ∂P rows are
 // written with plain stores (no zeroing needed), 0 when they are accumulated (∂P must be zeroed first).
@@ -126,7 +134,7 @@ void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const De
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
                size_t sharedLimit, bool dryRun = false);
 // TransR/TransRA: ∂x += M_rᵀ ∂P, ∂M_r += ∂P xᵀ.
-void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b);
+void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math);
 // Optimizer steps on touched rows (and TransRA's anchor/logit gradients), clearing gradients and marks.
 // When gradOut is set, gradients are copied there instead and nothing is stepped.
 struct GradOut {
@@ -142,9 +150,9 @@ void launchComposeAll(cudaStream_t s, const DevModel& m, int64_t first, int64_t 
 // P[row] = M_{tileRel} X[rowSlot[row]] over explicit tiles (evaluation queries).
 void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const int32_t* rowSlot,
                         const int32_t* tileRel, const int64_t* tileRow, const int32_t* tileCount, int T, int d, int k,
-                        float* P);
+                        float* P, int math);
 // P[e] = M_r x[e] for e in [0, count): evaluation.
-void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P);
+void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P, int math);
 // out[q·ldOut + e] = dist(A[q], Y[e]) for q < Q, e < count.
 void launchDistances(cudaStream_t s, const float* A, int Q, const float* Y, int64_t count, int k, int norm, float* out,
                      int64_t ldOut);

@@ -9,6 +9,14 @@ import type { EngineConfig, EngineHandle } from '../engine-backend';
 
 export type CudaPlacement = 'auto' | 'resident' | 'hybrid';
 
+/**
+ * How the TransR/TransRA projection GEMMs (P = M_r x, ∂x, ∂M) multiply: simt = FP32 FMA tiles; tf32x3 =
+ * tensor cores, each operand split into two TF32 parts and three products summed, rounding like FP32;
+ * tf32 = one TF32 product (about 10 mantissa bits in: a numerics change, as PyTorch's allow_tf32).
+ */
+export type CudaGemm = 'simt' | 'tf32x3' | 'tf32';
+export const CUDA_GEMMS: readonly CudaGemm[] = ['simt', 'tf32x3', 'tf32'];
+
 export interface CudaEngineOptions {
   /** auto: the whole entity table on the device when it fits the budget, else hybrid (host rows + device cache). */
   placement?: CudaPlacement;
@@ -16,6 +24,8 @@ export interface CudaEngineOptions {
   memoryBudget?: number;
   /** Hybrid: rows cached on the device for a whole trainRun; default as many as the budget allows. */
   hotRows?: number;
+  /** The projection GEMMs' math; default simt. */
+  gemm?: CudaGemm;
 }
 
 export interface CudaRunResult {

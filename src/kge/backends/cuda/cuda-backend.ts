@@ -7,14 +7,14 @@
  */
 import type { Availability, BackendFactory, BackendInit, KgeBackend, TrainRun } from '../backend';
 import { EngineBackend, engineConfig, engineTables } from '../engine-backend';
-import { cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaRunResult } from './addon';
+import { CUDA_GEMMS, cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaGemm, type CudaRunResult } from './addon';
 
 export interface TrainRunResult extends CudaRunResult {
   /** The loss of every batch, in order. */
   losses: Float64Array;
 }
 
-/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS. */
+/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM. */
 function optionsFromEnv(): CudaEngineOptions {
   const o: CudaEngineOptions = {};
   const p = process.env.ADKG_CUDA_PLACEMENT;
@@ -24,14 +24,26 @@ function optionsFromEnv(): CudaEngineOptions {
   }
   if (process.env.ADKG_CUDA_MEMORY_MB) o.memoryBudget = Number(process.env.ADKG_CUDA_MEMORY_MB) * 2 ** 20;
   if (process.env.ADKG_CUDA_HOT_ROWS) o.hotRows = Number(process.env.ADKG_CUDA_HOT_ROWS);
+  const g = process.env.ADKG_CUDA_GEMM;
+  if (g) {
+    if (!(CUDA_GEMMS as readonly string[]).includes(g)) throw new Error(`ADKG_CUDA_GEMM must be ${CUDA_GEMMS.join(', ')}, got "${g}"`);
+    o.gemm = g as CudaGemm;
+  }
   return o;
+}
+
+/** The environment is read (and refused when wrong) before the addon is loaded or anything is allocated. */
+function createEngine(init: BackendInit, options: CudaEngineOptions): CudaEngineHandle {
+  const merged = { ...optionsFromEnv(), ...options };
+  return new (loadCudaAddon().CudaEngine)(engineConfig(init), engineTables(init), init.optimizer, init.sampling, merged);
 }
 
 export class CudaBackend extends EngineBackend<CudaEngineHandle> {
   readonly name = 'cuda' as const;
 
-  constructor(init: BackendInit, options: CudaEngineOptions = optionsFromEnv()) {
-    super(init, new (loadCudaAddon().CudaEngine)(engineConfig(init), engineTables(init), init.optimizer, init.sampling, options));
+  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM. */
+  constructor(init: BackendInit, options: CudaEngineOptions = {}) {
+    super(init, createEngine(init, options));
   }
 
   /** Many batches in one call, the fast path (same results as trainBatch on each batch in turn). */

@@ -1,0 +1,65 @@
+// Where each lane's values sit in the tensor-core GEMM tile of kernels.cu (mmaGemmTile), as plain functions
+// so that the host test (test/cuda-mma-layout.test.ts compiles cuda/test/mma_layout_check.cc with g++)
+// checks the same arithmetic the kernel runs.
+//
+// The tile: 128×128 outputs per block of 8 warps in a 2 × 4 grid, each warp 64 × 32 = 4 × 4 instructions of
+// mma.sync.m16n8k8 (TF32 in, FP32 accumulate). Fragment layouts are the PTX ISA's for m16n8k8 .tf32:
+//   lane = 4·g + t (g = groupID 0..7, t = threadID_in_group 0..3)
+//   A (16×8, row):  a0 (g, t)  a1 (g+8, t)  a2 (g, t+4)  a3 (g+8, t+4)      (row, k)
+//   B (8×8, col):   b0 (t, g)  b1 (t+4, g)                                   (k, col)
+//   C (16×8):       c0 (g, 2t) c1 (g, 2t+1) c2 (g+8, 2t) c3 (g+8, 2t+1)      (row, col)
+// The epilogue swaps half of C with the neighbouring lane (lane ^ 1) so that every lane ends up with four
+// consecutive columns of one row, the 16-byte pieces the SIMT tile's callers already take.
+#pragma once
+
+#if defined(__CUDACC__)
+#define ADKG_HD __host__ __device__ __forceinline__
+#else
+#define ADKG_HD inline
+#endif
+
+namespace adkg_cuda {
+namespace mma {
+
+constexpr int WARP_ROWS = 64;  // rows of the block tile a warp computes
+constexpr int WARP_COLS = 32;  // columns
+constexpr int MI = 4;          // m16 pieces per warp
+constexpr int NJ = 4;          // n8 pieces per warp
+
+ADKG_HD int warpRow0(int warp) { return (warp >> 2) * WARP_ROWS; }
+ADKG_HD int warpCol0(int warp) { return (warp & 3) * WARP_COLS; }
+
+// A fragment register r (0..3) of `lane` for the m16 piece i: row within the block tile, k within the k8 step.
+ADKG_HD int aRow(int warp, int lane, int i, int r) { return warpRow0(warp) + 16 * i + (lane >> 2) + ((r & 1) ? 8 : 0); }
+ADKG_HD int aK(int lane, int r) { return (lane & 3) + ((r & 2) ? 4 : 0); }
+// B fragment register r (0..1) of `lane` for the n8 piece j: k within the k8 step, column within the block tile.
+ADKG_HD int bK(int lane, int r) { return (lane & 3) + (r ? 4 : 0); }
+ADKG_HD int bCol(int warp, int lane, int j) { return warpCol0(warp) + 8 * j + (lane >> 2); }
+// Accumulator register r (0..3) of `lane` within one m16n8 piece (row, col of the piece).
+ADKG_HD int cRow(int lane, int r) { return (lane >> 2) + ((r & 2) ? 8 : 0); }
+ADKG_HD int cCol(int lane, int r) { return 2 * (lane & 3) + (r & 1); }
+
+// After the swap: the row and first column (of the block tile) of the four values `lane` writes for piece
+// (i, j). Even t keeps row g and takes the neighbour's c0, c1; odd t keeps row g+8 and takes the neighbour's
+// c2, c3: out = even ? (c0, c1, nb0, nb1) : (nb0, nb1, c2, c3), where the lane sends (c2, c3) when even
+// and (c0, c1) when odd.
+ADKG_HD bool keepsLowRow(int lane) { return (lane & 1) == 0; }
+ADKG_HD int outRow(int warp, int lane, int i) {
+  return warpRow0(warp) + 16 * i + (lane >> 2) + (keepsLowRow(lane) ? 0 : 8);
+}
+ADKG_HD int outCol(int warp, int lane, int j) { return warpCol0(warp) + 8 * j + 2 * ((lane & 3) & ~1); }
+// The two accumulator values a lane sends to lane ^ 1, and its four outputs given the two it receives.
+ADKG_HD void swapSend(int lane, const float (&c)[4], float& s0, float& s1) {
+  s0 = keepsLowRow(lane) ? c[2] : c[0];
+  s1 = keepsLowRow(lane) ? c[3] : c[1];
+}
+ADKG_HD void swapOut(int lane, const float (&c)[4], float n0, float n1, float (&out)[4]) {
+  const bool low = keepsLowRow(lane);
+  out[0] = low ? c[0] : n0;
+  out[1] = low ? c[1] : n1;
+  out[2] = low ? n0 : c[2];
+  out[3] = low ? n1 : c[3];
+}
+
+}  // namespace mma
+}  // namespace adkg_cuda

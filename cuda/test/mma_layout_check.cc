@@ -1,0 +1,183 @@
+// Host check of the tensor-core GEMM tile's arithmetic (kernels.cu mmaGemmTile) with no GPU: one block's
+// 8 warps × 32 lanes are emulated step by step — the fetch/stash into shared tiles, the fragment reads
+// through mma_layout.h, mma.sync.m16n8k8 as the PTX ISA defines it (fragment layouts typed here from the
+// ISA's tables, independently of mma_layout.h), TF32 rounding as cvt.rna does it, and the epilogue's swap
+// with lane ^ 1 — and the tile's 128×128 outputs are compared with a double-precision product.
+// Prints one JSON line per case and exits 1 when a check fails. Built and run by test/cuda-mma-layout.test.ts.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "../src/mma_layout.h"
+
+using namespace adkg_cuda;
+
+namespace {
+
+constexpr int BLOCK = 256, MK = 16, TILE = 128;
+enum { TF32X3 = 1, TF32 = 2 };
+
+// cvt.rna.tf32.f32: round to nearest, ties away from zero, keeping 10 mantissa bits (low 13 bits zero).
+uint32_t tf32Bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return (u + 0x1000u) & 0xffffe000u;
+}
+float asFloat(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 over a warp, D = A·B + C, with the ISA's layouts
+// (g = lane / 4, t = lane % 4):
+//   A: a0 row g col t; a1 row g+8 col t; a2 row g col t+4; a3 row g+8 col t+4
+//   B: b0 row t col g; b1 row t+4 col g
+//   C: c0 row g col 2t; c1 row g col 2t+1; c2 row g+8 col 2t; c3 row g+8 col 2t+1
+void warpMma(float acc[32][4], const uint32_t a[32][4], const uint32_t b[32][2]) {
+  float A[16][8], B[8][8];
+  for (int lane = 0; lane < 32; lane++) {
+    const int g = lane / 4, t = lane % 4;
+    const int aRows[4] = {g, g + 8, g, g + 8}, aCols[4] = {t, t, t + 4, t + 4};
+    for (int r = 0; r < 4; r++) A[aRows[r]][aCols[r]] = asFloat(a[lane][r]);
+    B[t][g] = asFloat(b[lane][0]);
+    B[t + 4][g] = asFloat(b[lane][1]);
+  }
+  for (int lane = 0; lane < 32; lane++) {
+    const int g = lane / 4, t = lane % 4;
+    const int cRows[4] = {g, g, g + 8, g + 8}, cCols[4] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1};
+    for (int r = 0; r < 4; r++) {
+      float s = 0.f;  // TF32 products are exact in FP32
+      for (int q = 0; q < 8; q++) s += A[cRows[r]][q] * B[q][cCols[r]];
+      acc[lane][r] += s;
+    }
+  }
+}
+
+struct Result {
+  double maxRel = 0;    // max |tile − exact| / Σ|a||b| over the outputs
+  int badWrites = 0;    // outputs written other than exactly once
+};
+
+// The tile of kernels.cu for C[128×128] = A[128×K] · B[K×128], A(m, q) = a[m·K + q], B(q, n) = b[q·128 + n].
+template <bool A_QFAST, bool B_QFAST>
+Result emulate(int math, int Kdim, const std::vector<float>& a, const std::vector<float>& b) {
+  static float As[2][MK][TILE + 8], Bs[2][MK][TILE + 8];
+  std::vector<float> acc(8 * 32 * mma::MI * mma::NJ * 4, 0.f);
+  auto accAt = [&](int warp, int lane, int i, int j) { return &acc[(((warp * 32 + lane) * mma::MI + i) * mma::NJ + j) * 4]; };
+  constexpr int PER = TILE * MK / BLOCK;
+  auto fetchStash = [&](int q0, int buf) {
+    for (int tid = 0; tid < BLOCK; tid++)
+      for (int l = 0; l < PER; l++) {
+        const int e = tid + BLOCK * l;
+        const int am = A_QFAST ? e / MK : e % 128, aq = A_QFAST ? e % MK : e / 128;
+        As[buf][aq][am] = q0 + aq < Kdim ? a[(size_t)am * Kdim + q0 + aq] : 0.f;
+        const int bn = B_QFAST ? e / MK : e % 128, bq = B_QFAST ? e % MK : e / 128;
+        Bs[buf][bq][bn] = q0 + bq < Kdim ? b[(size_t)(q0 + bq) * TILE + bn] : 0.f;
+      }
+  };
+  auto split = [&](float x, uint32_t& big, uint32_t& small) {
+    big = tf32Bits(x);
+    small = math == TF32X3 ? tf32Bits(x - asFloat(big)) : 0u;
+  };
+  int buf = 0;
+  for (int q0 = 0; q0 < Kdim; q0 += MK, buf ^= 1) {
+    fetchStash(q0, buf);
+    for (int kk = 0; kk < MK; kk += 8)
+      for (int warp = 0; warp < 8; warp++) {
+        uint32_t bBig[mma::NJ][32][2], bSmall[mma::NJ][32][2];
+        for (int lane = 0; lane < 32; lane++)
+          for (int j = 0; j < mma::NJ; j++)
+            for (int r = 0; r < 2; r++)
+              split(Bs[buf][kk + mma::bK(lane, r)][mma::bCol(warp, lane, j)], bBig[j][lane][r], bSmall[j][lane][r]);
+        for (int i = 0; i < mma::MI; i++) {
+          uint32_t aBig[32][4], aSmall[32][4];
+          for (int lane = 0; lane < 32; lane++)
+            for (int r = 0; r < 4; r++)
+              split(As[buf][kk + mma::aK(lane, r)][mma::aRow(warp, lane, i, r)], aBig[lane][r], aSmall[lane][r]);
+          for (int j = 0; j < mma::NJ; j++) {
+            float c[32][4];
+            for (int lane = 0; lane < 32; lane++) std::memcpy(c[lane], accAt(warp, lane, i, j), sizeof c[lane]);
+            if (math == TF32X3) {
+              warpMma(c, aSmall, bBig[j]);
+              warpMma(c, aBig, bSmall[j]);
+            }
+            warpMma(c, aBig, bBig[j]);
+            for (int lane = 0; lane < 32; lane++) std::memcpy(accAt(warp, lane, i, j), c[lane], sizeof c[lane]);
+          }
+        }
+      }
+  }
+  // Epilogue: every lane sends two values to lane ^ 1 and writes four consecutive columns.
+  std::vector<float> out(TILE * TILE, 0.f);
+  std::vector<int> writes(TILE * TILE, 0);
+  for (int warp = 0; warp < 8; warp++)
+    for (int i = 0; i < mma::MI; i++)
+      for (int j = 0; j < mma::NJ; j++) {
+        float sent[32][2];
+        for (int lane = 0; lane < 32; lane++) {
+          const float(&c)[4] = *reinterpret_cast<const float(*)[4]>(accAt(warp, lane, i, j));
+          mma::swapSend(lane, c, sent[lane][0], sent[lane][1]);
+        }
+        for (int lane = 0; lane < 32; lane++) {
+          const float(&c)[4] = *reinterpret_cast<const float(*)[4]>(accAt(warp, lane, i, j));
+          float o[4];
+          mma::swapOut(lane, c, sent[lane ^ 1][0], sent[lane ^ 1][1], o);
+          const int row = mma::outRow(warp, lane, i), col = mma::outCol(warp, lane, j);
+          if (col % 4 != 0) writes[0] += 100;  // the callers' 16-byte pieces need 4-aligned columns
+          for (int v = 0; v < 4; v++) {
+            out[row * TILE + col + v] = o[v];
+            writes[row * TILE + col + v]++;
+          }
+        }
+      }
+  Result res;
+  for (int m = 0; m < TILE; m++)
+    for (int n = 0; n < TILE; n++) {
+      double exact = 0, scale = 0;
+      for (int q = 0; q < Kdim; q++) {
+        const double p = (double)a[(size_t)m * Kdim + q] * b[(size_t)q * TILE + n];
+        exact += p;
+        scale += std::fabs(p);
+      }
+      if (writes[m * TILE + n] != 1) res.badWrites++;
+      if (scale > 0) res.maxRel = std::fmax(res.maxRel, std::fabs(out[m * TILE + n] - exact) / scale);
+    }
+  return res;
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  int failures = 0;
+  for (int Kdim : {40, 128}) {
+    std::vector<float> a((size_t)TILE * Kdim), b((size_t)Kdim * TILE);
+    for (float& x : a) x = normal(rng);
+    for (float& x : b) x = normal(rng) * 0.01f;
+    for (int layout = 0; layout < 3; layout++) {
+      Result r3, r1;
+      if (layout == 0) {
+        r3 = emulate<true, true>(TF32X3, Kdim, a, b);
+        r1 = emulate<true, true>(TF32, Kdim, a, b);
+      } else if (layout == 1) {
+        r3 = emulate<true, false>(TF32X3, Kdim, a, b);
+        r1 = emulate<true, false>(TF32, Kdim, a, b);
+      } else {
+        r3 = emulate<false, false>(TF32X3, Kdim, a, b);
+        r1 = emulate<false, false>(TF32, Kdim, a, b);
+      }
+      // 3xTF32 rounds like FP32 (a few units of 2^-24 per product sum); TF32 alone is near 2^-11.
+      const bool ok = r3.badWrites == 0 && r1.badWrites == 0 && r3.maxRel < 2e-6 && r1.maxRel > 2e-5 &&
+                      r1.maxRel < 2e-3 && r3.maxRel * 50 < r1.maxRel;
+      if (!ok) failures++;
+      std::printf("{\"K\":%d,\"layout\":%d,\"tf32x3MaxRel\":%.3g,\"tf32MaxRel\":%.3g,\"badWrites\":%d,\"ok\":%s}\n", Kdim,
+                  layout, r3.maxRel, r1.maxRel, r3.badWrites + r1.badWrites, ok ? "true" : "false");
+    }
+  }
+  return failures ? 1 : 0;
+}
