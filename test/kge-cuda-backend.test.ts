@@ -10,7 +10,7 @@ import { TRAJECTORY_TOLERANCE, type BackendInit } from '../src/kge/backends/back
 import { jsBackendFactory } from '../src/kge/backends/js';
 import { createBackend, getBackendFactory } from '../src/kge/backends/registry';
 import { CudaBackend, cudaBackendFactory, cudaAddonPath, cudaDeviceInfo, cudaUnavailableReason } from '../src/kge/backends/cuda';
-import { eventLoopDuringTrainRun } from './kge-cuda-fixtures';
+import { eventLoopDuringTrainRun, keepOnDeviceRuns } from './kge-cuda-fixtures';
 import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
 
 const available = cudaBackendFactory.available();
@@ -166,6 +166,14 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
         expect(diff).toBeLessThanOrEqual(1e-4 * Math.max(scale, 1e-6));
       }
     }
+  });
+
+  test.each(CASES)('%s %j: keepOnDevice — the next run skips the copy in, scoreAll reads the kept tables, a staged step drops them; all equal js', async (model, over) => {
+    const p = await keepOnDeviceRuns(model, over);
+    expect(p.reused).toEqual([false, model !== 'transra', false, false]);
+    expect(p.lossDiff).toBeLessThan(TRAJECTORY_TOLERANCE);
+    expect(p.tableDiff).toBeLessThan(1e-2);
+    expect(p.scoreDiff).toBeLessThan(1e-4);
   });
 
   test('options.gemm other than simt, tf32x3 or tf32 is a RangeError naming it', () => {

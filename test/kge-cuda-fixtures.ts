@@ -1,6 +1,8 @@
 /** Shared by the jest device battery (test/kge-cuda-backend.test.ts) and its GPU-machine half (bench/kge-gpu/parity.ts). */
+import type { ModelName, TrainConfig } from '../src/kge/backends/backend';
 import { CudaBackend } from '../src/kge/backends/cuda';
-import { baseConfig, makeInit, randomGraph } from './kge-backend-fixtures';
+import { jsBackendFactory } from '../src/kge/backends/js';
+import { baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph } from './kge-backend-fixtures';
 
 export interface EventLoopProbe {
   finite: boolean;
@@ -25,4 +27,63 @@ export async function eventLoopDuringTrainRun(): Promise<EventLoopProbe> {
     clearInterval(timer);
     cu.dispose();
   }
+}
+
+export interface KeepOnDeviceProbe {
+  /** Loss trajectory of the cuda runs vs js over the same batches (relative). */
+  lossDiff: number;
+  /** Tables after the runs vs js (maxTableNormDiff). */
+  tableDiff: number;
+  /** scoreAll after a kept run vs js on the js-trained tables (relative). */
+  scoreDiff: number;
+  /** reusedDeviceTables of: run 1 (kept), run 2 (kept, after scoreAll), run 3 (not kept, after trainBatch), run 4. */
+  reused: boolean[];
+}
+
+/**
+ * TrainRun.keepOnDevice end to end: two epochs with keepOnDevice (the second skips the copy in), scoreAll in
+ * between (in place on the device for TransE/TransR), a trainBatch (which stages rows and must drop the kept
+ * copy), a run without the flag and one more run: every loss, table and score must equal js doing the same.
+ */
+export async function keepOnDeviceRuns(model: ModelName, over: Partial<TrainConfig>): Promise<KeepOnDeviceProbe> {
+  const g = randomGraph(60, 4, 300, 1);
+  const init = makeInit(g, model, baseConfig(over));
+  const jInit = cloneInit(init), cInit = cloneInit(init);
+  const js = jsBackendFactory.create(jInit);
+  const cu = new CudaBackend(cInit, { placement: 'resident' });
+  const all = { heads: g.heads, relations: g.relations, tails: g.tails, offset: 0, batchSize: 64 };
+  const perEpoch = Math.ceil(g.heads.length / 64);
+  const lj: number[] = [], lc: number[] = [], reused: boolean[] = [];
+  let step = 1, scoreDiff = 0;
+  const epochJs = async (epoch: number) => {
+    for (const b of batches(g, 64, 1)) lj.push(await js.trainBatch({ ...b, epoch, step: step + (b.step - 1) }));
+  };
+  try {
+    for (let epoch = 0; epoch < 4; epoch++) {
+      await epochJs(epoch);
+      const r = await cu.trainRun({ ...all, epoch, firstStep: step, keepOnDevice: epoch < 2 });
+      lc.push(...r.losses);
+      reused.push(r.reusedDeviceTables);
+      step += perEpoch;
+      if (epoch === 0) {
+        for (const side of ['head', 'tail'] as const) {
+          const q = { side, known: g.heads.slice(0, 37), relations: g.relations.slice(0, 37) };
+          const oj = new Float32Array(37 * g.N), oc = new Float32Array(37 * g.N);
+          await js.scoreAll(q, oj);
+          await cu.scoreAll(q, oc);
+          scoreDiff = Math.max(scoreDiff, maxRelDiff(oj, oc));
+        }
+      }
+      if (epoch === 1) {
+        // A staged step between runs: same batch on both, then the next run must copy the tables in again.
+        const b = { ...batches(g, 64, 1)[0], epoch: 9, step };
+        lj.push(await js.trainBatch(b));
+        lc.push(await cu.trainBatch(b));
+        step++;
+      }
+    }
+  } finally {
+    cu.dispose();
+  }
+  return { lossDiff: maxRelDiff(lj, lc), tableDiff: maxTableNormDiff(jInit, cInit), scoreDiff, reused };
 }

@@ -8,7 +8,7 @@
 import { TRAJECTORY_TOLERANCE, type ModelName, type TrainConfig } from '../../src/kge/backends/backend';
 import { jsBackendFactory } from '../../src/kge/backends/js';
 import { CudaBackend, cudaUnavailableReason } from '../../src/kge/backends/cuda';
-import { eventLoopDuringTrainRun } from '../../test/kge-cuda-fixtures';
+import { eventLoopDuringTrainRun, keepOnDeviceRuns } from '../../test/kge-cuda-fixtures';
 import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
 
 const SHAPE_CASES: Array<[ModelName, Partial<TrainConfig>, number, number]> = [
@@ -90,6 +90,10 @@ async function main(): Promise<void> {
       }
       check(`${label} scoreAll`, sd < 1e-4, `rel diff ${sd.toExponential(2)}`);
       cg.dispose();
+      const kp = await keepOnDeviceRuns(model, over);
+      const wantReused = [false, model !== 'transra', false, false];
+      check(`${label} keepOnDevice`, kp.reused.every((x, i) => x === wantReused[i]) && kp.lossDiff < TRAJECTORY_TOLERANCE && kp.tableDiff < 1e-2 && kp.scoreDiff < 1e-4,
+        `reused ${JSON.stringify(kp.reused)} (want ${JSON.stringify(wantReused)}), loss ${kp.lossDiff.toExponential(2)}, tables ${kp.tableDiff.toExponential(2)}, scores ${kp.scoreDiff.toExponential(2)}`);
     } catch (e) {
       check(label, false, (e as Error).message);
     }

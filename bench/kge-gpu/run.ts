@@ -19,7 +19,9 @@
  *
  *   node .device/app/bench/kge-gpu/run.js --out DIR [--steps S] [--warmup W] [--fb15k DIR] [--skip-pytorch]
  *       [--models transe,transr] [--configs independent,shared,shared-262k,independent-131k] [--placement auto|resident|hybrid]
- *       [--gemm simt,tf32x3,tf32]
+ *       [--gemm simt,tf32x3,tf32] [--epoch-configs shared-262k]
+ * Each --epoch-configs setting also trains a whole epoch in one trainRun after the timed call (tables kept on
+ * the device, copied back at the end): "epoch": {positivesPerSecond, wallSeconds, sync/step seconds}.
  *
  * Last line: {"device":…, "throughput":{"transe":{"independent":{"adkg":P,"pytorch":P,"ratio":R},…},
  *             "transr":{"independent":{…,"gemm":"simt"},"independent@tf32x3":{…},…}},
@@ -60,6 +62,8 @@ const MODELS = (arg('models', 'transe,transr').split(',') as ModelName[]);
 const GEMMS = arg('gemm', 'simt,tf32x3,tf32').split(',').filter(Boolean) as CudaGemm[];
 for (const g of GEMMS) if (!CUDA_GEMMS.includes(g)) throw new Error(`--gemm takes ${CUDA_GEMMS.join(', ')}, got ${g}`);
 const PYTORCH_TF32 = GEMMS.includes('tf32') && !argv.includes('--no-pytorch-tf32');
+// Settings that also train one whole epoch (10M positives) in one call, the end-to-end rate `adkg train` sees.
+const EPOCH_CONFIGS = arg('epoch-configs', 'shared-262k').split(',').filter(Boolean);
 const CONFIGS: ThroughputConfig[] = [
   { name: 'independent', sampling: 'independent', batch: 32768 },
   { name: 'shared', sampling: 'shared', batch: 65536 },
@@ -101,6 +105,9 @@ function makeInit(model: ModelName, N: number, R: number, dim: number, cfg: Trai
   return { tables, optimizer, config: cfg, sampling };
 }
 
+/** One measured setting's figures (see the last-line JSON in the header). */
+type Entry = Record<string, number | string | boolean | Record<string, number | boolean>>;
+
 /** The measured settings: a sampling scheme at a batch size (the shared one at two sizes, as the issue's reference). */
 interface ThroughputConfig {
   name: string;
@@ -108,8 +115,8 @@ interface ThroughputConfig {
   batch: number;
 }
 
-async function throughput(graph: { heads: Int32Array; relations: Int32Array; tails: Int32Array }): Promise<Record<string, Record<string, Record<string, number | string>>>> {
-  const out: Record<string, Record<string, Record<string, number | string>>> = {};
+async function throughput(graph: { heads: Int32Array; relations: Int32Array; tails: Int32Array }): Promise<Record<string, Record<string, Entry>>> {
+  const out: Record<string, Record<string, Entry>> = {};
   const orders = new Map<SamplingName, Int32Array>();
   for (const model of MODELS) {
     out[model] = {};
@@ -136,15 +143,32 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
       const cu = new CudaBackend(init, { placement: PLACEMENT, gemm });
       // The warm-up run is the profiled one (per-phase CUDA events; the timed run is not perturbed).
       process.env.ADKG_CUDA_PROFILE = '1';
-      const warm = await cu.trainRun({ heads: h.subarray(0, WARMUP * B), relations: r.subarray(0, WARMUP * B), tails: t.subarray(0, WARMUP * B), epoch: 0, offset: 0, batchSize: B, firstStep: 1 });
+      // keepOnDevice, as the trainer's epochs: the timed call finds the tables on the device (no copy in).
+      const warm = await cu.trainRun({ heads: h.subarray(0, WARMUP * B), relations: r.subarray(0, WARMUP * B), tails: t.subarray(0, WARMUP * B), epoch: 0, offset: 0, batchSize: B, firstStep: 1, keepOnDevice: true });
       process.env.ADKG_CUDA_PROFILE = '0';
-      const run = await cu.trainRun({ heads: h.subarray(WARMUP * B), relations: r.subarray(WARMUP * B), tails: t.subarray(WARMUP * B), epoch: 0, offset: WARMUP * B, batchSize: B, firstStep: 1 + WARMUP });
+      const run = await cu.trainRun({ heads: h.subarray(WARMUP * B), relations: r.subarray(WARMUP * B), tails: t.subarray(WARMUP * B), epoch: 0, offset: WARMUP * B, batchSize: B, firstStep: 1 + WARMUP, keepOnDevice: true });
+      // A whole epoch in one call, as `adkg train` runs one (copy back included): the end-to-end rate.
+      let epoch: Record<string, number | boolean> | undefined;
+      if (EPOCH_CONFIGS.includes(tc.name)) {
+        const E = graph.heads.length, eh = new Int32Array(E), er = new Int32Array(E), et = new Int32Array(E);
+        for (let i = 0; i < E; i++) {
+          const j = order[i];
+          eh[i] = graph.heads[j];
+          er[i] = graph.relations[j];
+          et[i] = graph.tails[j];
+        }
+        const t0 = process.hrtime.bigint();
+        const e = await cu.trainRun({ heads: eh, relations: er, tails: et, epoch: 1, offset: 0, batchSize: B, firstStep: 1 + WARMUP + steps, keepOnDevice: true });
+        const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        epoch = { positives: E, wallSeconds, positivesPerSecond: E / wallSeconds, syncInSeconds: e.syncInSeconds, stepSeconds: e.stepSeconds, syncOutSeconds: e.syncOutSeconds, reusedDeviceTables: e.reusedDeviceTables };
+        log(`adkg cuda ${model} ${key} full epoch: ${(E / wallSeconds).toFixed(0)} positives/s end to end (${wallSeconds.toFixed(2)} s: in ${e.syncInSeconds.toFixed(2)}, steps ${e.stepSeconds.toFixed(2)}, out ${e.syncOutSeconds.toFixed(2)}; copy in ${e.reusedDeviceTables ? 'skipped' : 'made'})`);
+      }
       cu.dispose();
       const pos = steps * B;
       const adkg = pos / run.stepSeconds;
       const wall = pos / (run.syncInSeconds + run.stepSeconds + run.syncOutSeconds);
       log(`adkg cuda ${model} ${key}: ${adkg.toFixed(0)} positives/s in steps (${wall.toFixed(0)} with the call's table copies; ${run.placement}; loss ${warm.losses[0].toFixed(4)} → ${run.losses[run.losses.length - 1].toFixed(4)})`);
-      out[model][key] = { adkg, adkgWithSync: wall, placement: run.placement, gemm, batch: B, steps, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1] };
+      out[model][key] = { adkg, adkgWithSync: wall, placement: run.placement, reusedDeviceTables: run.reusedDeviceTables, gemm, batch: B, steps, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1], ...(epoch ? { epoch } : {}) };
     }
   }
   return out;
@@ -253,7 +277,7 @@ async function main(): Promise<void> {
   all.set(graph.tails, 2 * TRIPLES);
   fs.writeFileSync(path.join(OUT, 'triples.i32'), Buffer.from(all.buffer));
   log(`synthetic graph: ${ENTITIES} entities, ${TRIPLES} triples, ${RELATIONS} relations (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  let tp: Record<string, Record<string, Record<string, number | string>>> = {};
+  let tp: Record<string, Record<string, Entry>> = {};
   try {
     tp = await throughput(graph);
   } catch (e) {

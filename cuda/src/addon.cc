@@ -227,8 +227,8 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
                  [loss](Napi::Env env) { return Napi::Number::New(env, *loss); }, {});
   }
 
-  // trainRun(heads, relations, tails, epoch, offset, batchSize, firstStep, losses: Float64Array(batches))
-  //   → Promise<{placement, hotRows, syncInSeconds, stepSeconds, syncOutSeconds}>
+  // trainRun(heads, relations, tails, epoch, offset, batchSize, firstStep, losses: Float64Array(batches), keepOnDevice?)
+  //   → Promise<{placement, hotRows, syncInSeconds, stepSeconds, syncOutSeconds, reusedDeviceTables}>
   Napi::Value TrainRun(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ensureUsable(env);
@@ -248,6 +248,7 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
     in->batchSize = info[5].As<Napi::Number>().Int32Value();
     in->firstStep = info[6].As<Napi::Number>().DoubleValue();
     if (in->batchSize <= 0) throw Napi::RangeError::New(env, "trainRun: batchSize must be positive");
+    in->keepOnDevice = info.Length() > 8 && info[8].IsBoolean() && info[8].As<Napi::Boolean>().Value();
     size_t batches = (in->heads.size() + in->batchSize - 1) / in->batchSize;
     double* losses = typedData<double>(info[7], napi_float64_array, "losses", batches);
     auto res = std::make_shared<adkg_cuda::RunResult>();
@@ -260,6 +261,7 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
                    o.Set("syncInSeconds", res->syncInSeconds);
                    o.Set("stepSeconds", res->stepSeconds);
                    o.Set("syncOutSeconds", res->syncOutSeconds);
+                   o.Set("reusedDeviceTables", res->reusedDeviceTables);
                    return o;
                  },
                  {info[7]});

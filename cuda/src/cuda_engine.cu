@@ -8,6 +8,7 @@
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
+#include <thread>
 
 #include "../../native/src/rng.h"  // the host mirror of src/common/rng.ts, shared with the native engine
 #include "device_rng.cuh"
@@ -143,6 +144,7 @@ CudaEngine::~CudaEngine() {
     if (p) cudaFree(p);
   for (void* p : pinned_)
     if (p) cudaFreeHost(p);
+  for (void* p : registered_) cudaHostUnregister(p);  // before the wrapper lets go of the JS tables
   for (auto e : profEvents_)
     if (e) cudaEventDestroy(e);
   if (stream_) cudaStreamDestroy(stream_);
@@ -440,7 +442,55 @@ void CudaEngine::anchorsOut() {
   if (m_.anchor.s2) CK(cudaMemcpy(host_.anchorSlots.s2, m_.anchor.s2, n, cudaMemcpyDeviceToHost));
 }
 
+void CudaEngine::registerHostTables() {
+  if (registerTried_) return;
+  registerTried_ = true;
+  const char* pin = std::getenv("ADKG_CUDA_PIN");
+  if (pin && std::string(pin) == "0") return;
+  const size_t N = (size_t)cfg_.N, d = cfg_.d, K = cfg_.K, kd = (size_t)cfg_.k * cfg_.d * cfg_.R;
+  const std::pair<const void*, size_t> arrays[] = {
+      {host_.entity, N * d * 4},          {host_.entitySlots.s1, N * d * 4}, {host_.entitySlots.s2, N * d * 4},
+      {host_.anchorLogit, N * K * 4},     {host_.anchorOf, N * K * 4},       {host_.anchorLogitSlots.s1, N * K * 4},
+      {host_.anchorLogitSlots.s2, N * K * 4}, {host_.projection, kd * 4},    {host_.projectionSlots.s1, kd * 4},
+      {host_.projectionSlots.s2, kd * 4}};
+  // Only large tables: they sit in their own mappings, so no two registrations share a page; small ones copy
+  // fast enough pageable.
+  for (const auto& [ptr, bytes] : arrays) {
+    if (!ptr || bytes < ((size_t)16 << 20)) continue;
+    void* p = const_cast<void*>(ptr);
+    if (cudaHostRegister(p, bytes, cudaHostRegisterDefault) == cudaSuccess) registered_.push_back(p);
+    else (void)cudaGetLastError();  // not sticky: clear it and copy pageable
+  }
+}
+
 // ---- plans -------------------------------------------------------------------------------------------
+
+void CudaEngine::buildPlans(const int32_t* rel, int64_t L, int B, std::vector<HostPlan>& plans) const {
+  const int nb = (int)plans.size();
+  auto one = [&](int i) {
+    const int64_t s = (int64_t)i * B;
+    buildPlan(rel + s, (int)std::min<int64_t>(B, L - s), plans[i]);
+  };
+  const int threads = (int)std::min<unsigned>(16, std::max(1u, std::thread::hardware_concurrency()));
+  if (nb < 4 || threads == 1) {
+    for (int i = 0; i < nb; i++) one(i);
+    return;
+  }
+  // Strided batches per thread: plans differ little in cost, and nothing is shared but `plans`' slots.
+  std::vector<std::thread> pool;
+  std::vector<std::exception_ptr> errors(threads);
+  for (int t = 0; t < threads; t++)
+    pool.emplace_back([&, t] {
+      try {
+        for (int i = t; i < nb; i += threads) one(i);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  for (auto& th : pool) th.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
 
 void CudaEngine::buildPlan(const int32_t* rel, int B, HostPlan& p) const {
   p = HostPlan();
@@ -710,6 +760,7 @@ void CudaEngine::profReport(const char* what) {
 
 double CudaEngine::stagedStep(const adkg::BatchInput& b, const adkg::GradientOutputs* gout) {
   CK(cudaSetDevice(device_));
+  deviceCurrent_ = false;  // rows are staged into slots from 0
   const int B = (int)b.heads.size();
   if (B == 0) return 0;
   const int d = cfg_.d, K = cfg_.K;
@@ -851,15 +902,17 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
   const char* prof = std::getenv("ADKG_CUDA_PROFILE");  // read per call, so a caller can profile one run
   profile_ = prof && *prof && std::string(prof) != "0";
 
+  // The previous call was a resident run that kept its tables on the device (see deviceCurrent_): no copy in.
+  const bool reuse = deviceCurrent_;
+  deviceCurrent_ = false;  // until this run has copied its tables back
+
   // Plans of every batch, built once and uploaded once.
   std::vector<HostPlan> plans(nb);
+  buildPlans(in.relations.data(), L, B, plans);
   std::vector<size_t> off32(nb), off64(nb);
   size_t tot32 = 0, tot64 = 0;
   int64_t rowsMax = 0;
   for (int i = 0; i < nb; i++) {
-    int64_t s = (int64_t)i * B;
-    int Bi = (int)std::min<int64_t>(B, L - s);
-    buildPlan(in.relations.data() + s, Bi, plans[i]);
     off32[i] = tot32;
     off64[i] = tot64;
     tot32 += plans[i].i32.size();
@@ -873,7 +926,7 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
   const double budget = opt_.memoryBudget > 0 ? opt_.memoryBudget : 0.9 * ((double)freeB + (double)capacity_ * bytesPerSlot());
   const double fixed = (double)batchBytes(B, rowsMax) + 4.0 * tot32 + 8.0 * tot64 + 12.0 * L + 8.0 * nb;
   const double perSlot = (double)bytesPerSlot();
-  bool resident = opt_.placement == "resident" ||
+  bool resident = reuse || opt_.placement == "resident" ||
                   (opt_.placement == "auto" && (double)cfg_.N * perSlot + fixed <= budget);
   ensureBatchBuffers(B, rowsMax, projected);
   auto* d32 = static_cast<int32_t*>(scratch(std::max<size_t>(1, tot32) * 4, 0));
@@ -889,10 +942,14 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
 
   if (resident) {
     res.placement = "resident";
-    ensureCapacity(cfg_.N);
-    stageInRange(0, cfg_.N, 0, true);
-    relationsIn(allRels);
-    anchorsIn();
+    res.reusedDeviceTables = reuse;
+    if (!reuse) {
+      ensureCapacity(cfg_.N);
+      registerHostTables();
+      stageInRange(0, cfg_.N, 0, true);
+      relationsIn(allRels);
+      anchorsIn();
+    }
     ensureSamplingOnDevice();
     auto* dPos = static_cast<int32_t*>(scratch((size_t)L * 3 * 4, 2));
     CK(cudaMemcpyAsync(dPos, in.heads.data(), L * 4, cudaMemcpyHostToDevice, stream_));
@@ -918,6 +975,8 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
     relationsOut(allRels);
     anchorsOut();
     res.syncOutSeconds = seconds() - t2;
+    const char* keep = std::getenv("ADKG_CUDA_KEEP_RESIDENT");
+    deviceCurrent_ = in.keepOnDevice && !(keep && std::string(keep) == "0");
     return res;
   }
 
@@ -1023,12 +1082,20 @@ void CudaEngine::scoreAll(int side, const std::vector<int32_t>& known, const std
   // Entities per block: the Q×EB distance block stays under 256 MiB.
   const int64_t EB = std::max<int64_t>(1024, std::min<int64_t>(N, (int64_t)(64 << 20) / Q));
   const int64_t eb = std::min<int64_t>(N, EB);
-  ensureCapacity(Q + eb);
-  std::vector<int32_t> allRels(cfg_.R);
-  std::iota(allRels.begin(), allRels.end(), 0);
-  relationsIn(allRels);
-  anchorsIn();
-  stageIn(known.data(), Q, 0, false);
+  // After a resident trainRun the device already holds every table at slot = entity id, equal to the host's:
+  // score against it in place (nothing staged, so it stays current for the next run). TransRA composes
+  // contiguous slot ranges only, so its query rows are staged as before.
+  const bool inPlace = deviceCurrent_ && !transra;
+  if (!inPlace) {
+    deviceCurrent_ = false;  // rows are staged into slots from 0
+    ensureCapacity(Q + eb);
+    registerHostTables();
+    std::vector<int32_t> allRels(cfg_.R);
+    std::iota(allRels.begin(), allRels.end(), 0);
+    relationsIn(allRels);
+    anchorsIn();
+    stageIn(known.data(), Q, 0, false);
+  }
   // Queries grouped by relation (one group when TransE).
   std::vector<int32_t> qs(Q);
   std::iota(qs.begin(), qs.end(), 0);
@@ -1042,7 +1109,7 @@ void CudaEngine::scoreAll(int side, const std::vector<int32_t>& known, const std
   if (projected) {
     std::vector<int32_t> tileRel, tileCount, rowSlot(Q);
     std::vector<int64_t> tileRow;
-    for (int64_t i = 0; i < Q; i++) rowSlot[i] = qs[i];
+    for (int64_t i = 0; i < Q; i++) rowSlot[i] = inPlace ? known[qs[i]] : qs[i];
     for (int64_t i = 0; i < Q;) {
       int64_t j = i;
       while (j < Q && j - i < TILE_ROWS && relations[qs[j]] == relations[qs[i]]) j++;
@@ -1081,8 +1148,8 @@ void CudaEngine::scoreAll(int side, const std::vector<int32_t>& known, const std
   float* hostOut = static_cast<float*>(pinned((size_t)Q * eb * 4, 2));
   for (int64_t e0 = 0; e0 < N; e0 += eb) {
     const int64_t cnt = std::min<int64_t>(eb, N - e0);
-    stageInRange(e0, cnt, Q, false);
-    const float* X = m_.entity.w + Q * (int64_t)d;
+    const float* X = m_.entity.w + (inPlace ? e0 : Q) * (int64_t)d;
+    if (!inPlace) stageInRange(e0, cnt, Q, false);
     if (transra) {
       launchComposeAll(stream_, m_, Q, cnt, Xb);
       X = Xb;

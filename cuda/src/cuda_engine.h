@@ -36,12 +36,17 @@ struct RunInput {
   double offset = 0;     // epoch position of heads[0]
   int batchSize = 0;
   double firstStep = 1;  // global step of the first batch
+  // The caller's word that nothing but this engine writes the host tables until its next training call
+  // (trainRun, train, gradients): a resident run then keeps its device tables current (deviceCurrent_), and
+  // scoreAll calls and the next trainRun use them instead of copying everything in again.
+  bool keepOnDevice = false;
 };
 
 struct RunResult {
   std::string placement;
   int64_t hotRows = 0;
   double syncInSeconds = 0, stepSeconds = 0, syncOutSeconds = 0;
+  bool reusedDeviceTables = false;  // the copy in was skipped (the previous run kept its tables on the device)
 };
 
 // Why no CUDA device can be used here ("" when device 0 is usable); name gets the device's name.
@@ -95,6 +100,11 @@ class CudaEngine {
   void relationsOut(const std::vector<int32_t>& rels);
   void anchorsIn();
   void anchorsOut();
+  // Page-locks the large host tables once (cudaHostRegister), so whole-table copies run at full bus speed
+  // instead of through the driver's pageable staging; a refusal is not an error (copies stay pageable).
+  void registerHostTables();
+  // Plans of many batches, built on host threads (buildPlan is pure).
+  void buildPlans(const int32_t* rel, int64_t L, int B, std::vector<HostPlan>& plans) const;
   // Host draw (rng.h, as native) and slot mapping of one batch for staged steps.
   void drawHost(const int32_t* heads, const int32_t* rels, const int32_t* tails, int B, uint32_t epoch, double offset,
                 std::vector<int32_t>& negEnt, std::vector<uint8_t>& negHead) const;
@@ -132,6 +142,13 @@ class CudaEngine {
   std::vector<size_t> pinnedSize_ = std::vector<size_t>(4, 0);
   std::vector<int32_t> slotOf_;  // entity → staged slot, -1 when none
   std::vector<int32_t> hotSlot_;
+  // True after a resident trainRun with keepOnDevice, until the next training call: the device slots hold
+  // every entity at slot = id with the host tables' values (the run copied everything back, and the caller
+  // promised nothing else writes the host tables). A call that stages rows into slots clears it.
+  // ADKG_CUDA_KEEP_RESIDENT=0 never sets it.
+  bool deviceCurrent_ = false;
+  bool registerTried_ = false;
+  std::vector<void*> registered_;
   bool profile_ = false;
   cudaEvent_t profEvents_[6] = {};
   double profMs_[5] = {};

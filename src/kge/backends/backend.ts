@@ -265,6 +265,13 @@ export interface TrainRun {
   batchSize: number;
   /** Global 1-based optimizer step of the first batch. */
   firstStep: number;
+  /**
+   * The caller's promise that nothing but this backend writes the tables until its next training call
+   * (trainRun, trainBatch, gradients). A device backend then keeps its copy of the tables after the run
+   * (they are still copied back, so the JS tables are current) and skips copying them in again for
+   * scoreAll and the next trainRun. The trainer makes it; default false.
+   */
+  keepOnDevice?: boolean;
 }
 
 export interface KgeBackend {

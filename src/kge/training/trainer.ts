@@ -168,7 +168,10 @@ export async function trainModel(data: KgeDataset, o: TrainerOptions): Promise<T
       if (backend.trainRun) {
         // The whole epoch in one call: a device backend keeps its tables resident between the batches (the call
         // is asynchronous, so the event loop, and a queue worker's lock renewal, keep running meanwhile).
-        const { losses } = await backend.trainRun({ heads, relations: rels, tails, epoch, offset: 0, batchSize: B, firstStep: state.step + 1 });
+        // keepOnDevice: until the next epoch this loop is the only writer of the tables (validation and checkpoints
+        // only read them). Not after the last epoch: the caller gets the tables and the backend back.
+        const keepOnDevice = epoch + 1 < o.epochs;
+        const { losses } = await backend.trainRun({ heads, relations: rels, tails, epoch, offset: 0, batchSize: B, firstStep: state.step + 1, keepOnDevice });
         if (losses.length !== batchesPerEpoch) throw new Error(`backend ${backend.name}: trainRun returned ${losses.length} losses for ${batchesPerEpoch} batches`);
         losses.forEach((loss, b) => account(b, loss));
         bar.update(batchesPerEpoch);

@@ -34,10 +34,12 @@ export interface CudaRunResult {
   syncInSeconds: number;
   stepSeconds: number;
   syncOutSeconds: number;
+  /** The copy in was skipped: the previous run kept its tables on the device (TrainRun.keepOnDevice). */
+  reusedDeviceTables: boolean;
 }
 
 export interface CudaEngineHandle extends EngineHandle {
-  trainRun(heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, batchSize: number, firstStep: number, losses: Float64Array): Promise<CudaRunResult>;
+  trainRun(heads: Int32Array, relations: Int32Array, tails: Int32Array, epoch: number, offset: number, batchSize: number, firstStep: number, losses: Float64Array, keepOnDevice: boolean): Promise<CudaRunResult>;
 }
 
 export interface CudaDeviceInfo {

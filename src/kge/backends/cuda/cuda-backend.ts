@@ -50,7 +50,7 @@ export class CudaBackend extends EngineBackend<CudaEngineHandle> {
   async trainRun(run: TrainRun): Promise<TrainRunResult> {
     const batches = Math.ceil(run.heads.length / run.batchSize);
     const losses = new Float64Array(batches);
-    const r = await this.handle.trainRun(run.heads, run.relations, run.tails, run.epoch, run.offset, run.batchSize, run.firstStep, losses);
+    const r = await this.handle.trainRun(run.heads, run.relations, run.tails, run.epoch, run.offset, run.batchSize, run.firstStep, losses, run.keepOnDevice ?? false);
     return { ...r, losses };
   }
 }
