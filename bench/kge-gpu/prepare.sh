@@ -13,9 +13,13 @@ cp node_modules/node-addon-api/*.h "$D/napi/"
 cp node_modules/node-api-headers/include/*.h "$D/napi/"
 npx tsc -p bench/kge-gpu/tsconfig.json --outDir "$D/app"
 cp bench/kge-gpu/pytorch_kge_gpu.py "$D/app/bench/kge-gpu/"
-# src/kge/progress.ts needs cli-progress at run time (and it needs string-width and friends).
-for p in cli-progress string-width strip-ansi ansi-regex emoji-regex is-fullwidth-code-point; do
+# src/kge/progress.ts needs cli-progress at run time (and it needs string-width and friends); train-cli.js
+# needs commander and graphology (TransRA's anchor selection).
+for p in cli-progress string-width strip-ansi ansi-regex emoji-regex is-fullwidth-code-point commander graphology graphology-types events obliterator; do
   [ -d "node_modules/$p" ] && cp -r "node_modules/$p" "$D/app/node_modules/"
 done
 cp "${ADKG_SHARED:-$root/../shared}/datasets/kg/FB15k-237.tar.gz" "$D/data/"
+# The TripleSet `adkg train` reads (run.sh trains on it with --backend cuda and native).
+rm -rf "$D/data/fb15k-237"
+node bin/adkg.js dataset import fb15k-237 "$D/data/FB15k-237.tar.gz" --out "$D/data/fb15k-237" >/dev/null
 du -sh "$D"

@@ -37,4 +37,15 @@ echo "== bench"
 rm -rf /tmp/adkg-fb15k && mkdir -p /tmp/adkg-fb15k && tar -xzf "$D/data/FB15k-237.tar.gz" -C /tmp/adkg-fb15k
 fb=$(dirname "$(find /tmp/adkg-fb15k -name train.txt | head -1)")
 timeout "${ADKG_BENCH_TIMEOUT:-360}" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu --fb15k "$fb" "$@" 2> >(tee "$OUTDIR/bench.log" >&2) | tee "$OUTDIR/result.json"
+echo "== adkg train end to end: TransR on FB15k-237 (the CLI's defaults, 5 epochs), cuda, cuda tf32x3, native"
+for v in cuda cuda-tf32x3 native; do
+  b=${v%%-*}
+  g=simt; [ "$v" = cuda-tf32x3 ] && g=tf32x3
+  rm -rf "/tmp/adkg-train-$v"
+  ADKG_CUDA_GEMM=$g timeout "${ADKG_TRAIN_TIMEOUT:-240}" "$NODE" "$D/app/bench/kge-gpu/train-cli.js" train --triples "$D/data/fb15k-237" \
+    --model transr --backend "$b" --epochs 5 --json --no-progress --out "/tmp/adkg-train-$v" 2> "$OUTDIR/train-$v.log" | tail -1 > "$OUTDIR/train-$v.json"
+  "$NODE" -e 'const [f, v] = process.argv.slice(1); try { const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
+    console.log(`adkg train ${v}: test MRR ${r.test.mrr.toFixed(4)} hits@10 ${r.test.hits10.toFixed(4)}, train ${r.trainSeconds.toFixed(1)} s, ${r.positivesPerSecond.toFixed(0)} positives/s, wall ${r.seconds.toFixed(1)} s`);
+    } catch (e) { console.log(`adkg train ${v}: FAIL (${e.message}); see train-${v}.log`); }' "$OUTDIR/train-$v.json" "$v"
+done
 echo "total $(( $(date +%s) - start )) s"
