@@ -28,17 +28,21 @@ flags="-std=c++17 -O3 -fPIC -pthread -fno-math-errno -fno-trapping-math -ffp-con
   g++ $flags -ffp-contract=off -c native/src/rowwise.cc -o /tmp/adkg-rowwise.o &&
   g++ $flags -Wno-psabi -shared -o "$nat" native/src/addon.cc native/src/thread_pool.cc native/src/kernels_generic.cc native/src/dispatch.cc native/src/engine.cc /tmp/adkg-avx2.o /tmp/adkg-avx512.o /tmp/adkg-rowwise.o ) 2>&1 | tail -5
 export ADKG_NATIVE_ADDON="$nat"
+# ADKG_SKIP_PARITY=1 / ADKG_SKIP_TRAIN=1 leave out the battery / the end-to-end `adkg train` runs (a short rerun).
+if [ -z "${ADKG_SKIP_PARITY:-}" ]; then
 echo "== parity: cuda vs js (battery)"
 timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" 2>&1 | tee "$OUTDIR/parity.log"
 # The tensor-core projection tiles (FP32-level rounding) must pass the projected models' battery too.
 echo "== parity: cuda (ADKG_CUDA_GEMM=tf32x3) vs js, TransR/TransRA"
 ADKG_CUDA_GEMM=tf32x3 timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" --models transr,transra 2>&1 | tee "$OUTDIR/parity-tf32x3.log"
+fi
 echo "== bench"
 rm -rf /tmp/adkg-fb15k && mkdir -p /tmp/adkg-fb15k && tar -xzf "$D/data/FB15k-237.tar.gz" -C /tmp/adkg-fb15k
 fb=$(dirname "$(find /tmp/adkg-fb15k -name train.txt | head -1)")
 timeout "${ADKG_BENCH_TIMEOUT:-360}" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu --fb15k "$fb" "$@" 2> >(tee "$OUTDIR/bench.log" >&2) | tee "$OUTDIR/result.json"
 echo "== adkg train end to end: TransR on FB15k-237 (the CLI's defaults, 5 epochs), cuda, cuda tf32x3, native"
-for v in cuda cuda-tf32x3 native; do
+[ -n "${ADKG_SKIP_TRAIN:-}" ] && echo "skipped (ADKG_SKIP_TRAIN)"
+for v in $([ -z "${ADKG_SKIP_TRAIN:-}" ] && echo cuda cuda-tf32x3 native); do
   b=${v%%-*}
   g=simt; [ "$v" = cuda-tf32x3 ] && g=tf32x3
   rm -rf "/tmp/adkg-train-$v"
