@@ -19,7 +19,9 @@
  *
  *   node .device/app/bench/kge-gpu/run.js --out DIR [--steps S] [--warmup W] [--fb15k DIR] [--skip-pytorch]
  *       [--models transe,transr] [--configs independent,shared,shared-262k,independent-131k] [--placement auto|resident|hybrid]
- *       [--gemm simt,tf32x3,tf32] [--epoch-configs shared-262k]
+ *       [--gemm simt,tf32x3,tf32] [--epoch-configs shared-262k] [--hybrid-configs shared] [--hybrid-hot 250000]
+ * Each --hybrid-configs setting is also measured with placement hybrid (key "shared@hybrid"): entity rows in host
+ * memory, the --hybrid-hot most used on the device, the rest staged per batch.
  * Each --epoch-configs setting also trains a whole epoch in one trainRun after the timed call (tables kept on
  * the device, copied back at the end): "epoch": {positivesPerSecond, wallSeconds, sync/step seconds}.
  *
@@ -62,6 +64,10 @@ const MODELS = (arg('models', 'transe,transr').split(',') as ModelName[]);
 const GEMMS = arg('gemm', 'simt,tf32x3,tf32').split(',').filter(Boolean) as CudaGemm[];
 for (const g of GEMMS) if (!CUDA_GEMMS.includes(g)) throw new Error(`--gemm takes ${CUDA_GEMMS.join(', ')}, got ${g}`);
 const PYTORCH_TF32 = GEMMS.includes('tf32') && !argv.includes('--no-pytorch-tf32');
+// Settings also measured in the hybrid placement (host rows + a device cache of the hottest HYBRID_HOT rows, what a
+// table larger than the GPU gets), under the first GEMM math: key "shared@hybrid".
+const HYBRID_CONFIGS = arg('hybrid-configs', 'shared').split(',').filter(Boolean);
+const HYBRID_HOT = Number(arg('hybrid-hot', '250000'));
 // Settings that also train one whole epoch (10M positives) in one call, the end-to-end rate `adkg train` sees.
 const EPOCH_CONFIGS = arg('epoch-configs', 'shared-262k').split(',').filter(Boolean);
 const CONFIGS: ThroughputConfig[] = [
@@ -122,8 +128,12 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
     out[model] = {};
     // TransE has no projection GEMMs: it runs once, under the first math listed.
     const maths = model === 'transe' ? GEMMS.slice(0, 1) : GEMMS;
-    for (const tc of CONFIGS) for (const gemm of maths) {
-      const key = gemm === GEMMS[0] ? tc.name : `${tc.name}@${gemm}`;
+    const runs = CONFIGS.flatMap((tc) => [
+      ...maths.map((gemm) => ({ tc, gemm, hybrid: false })),
+      ...(HYBRID_CONFIGS.includes(tc.name) ? [{ tc, gemm: GEMMS[0], hybrid: true }] : []),
+    ]);
+    for (const { tc, gemm, hybrid } of runs) {
+      const key = hybrid ? `${tc.name}@hybrid` : gemm === GEMMS[0] ? tc.name : `${tc.name}@${gemm}`;
       const B = tc.batch, sampling = tc.sampling;
       const cfg = config(sampling);
       if (!orders.has(sampling)) orders.set(sampling, sampling === 'shared' ? relationChunkedOrder(graph.relations, CHUNK, cfg.seed, 0) : epochPermutation(graph.heads.length, cfg.seed, 0));
@@ -140,7 +150,7 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
       // The same batches for PyTorch: the epoch's first L positions.
       fs.writeFileSync(path.join(OUT, `batches-${sampling}.i32`), Buffer.from(order.buffer, order.byteOffset, order.length * 4));
       const init = makeInit(model, ENTITIES, RELATIONS, DIM, cfg, graph);
-      const cu = new CudaBackend(init, { placement: PLACEMENT, gemm });
+      const cu = new CudaBackend(init, hybrid ? { placement: 'hybrid', hotRows: HYBRID_HOT, gemm } : { placement: PLACEMENT, gemm });
       // The warm-up run is the profiled one (per-phase CUDA events; the timed run is not perturbed).
       process.env.ADKG_CUDA_PROFILE = '1';
       // keepOnDevice, as the trainer's epochs: the timed call finds the tables on the device (no copy in).
@@ -149,7 +159,7 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
       const run = await cu.trainRun({ heads: h.subarray(WARMUP * B), relations: r.subarray(WARMUP * B), tails: t.subarray(WARMUP * B), epoch: 0, offset: WARMUP * B, batchSize: B, firstStep: 1 + WARMUP, keepOnDevice: true });
       // A whole epoch in one call, as `adkg train` runs one (copy back included): the end-to-end rate.
       let epoch: Record<string, number | boolean> | undefined;
-      if (EPOCH_CONFIGS.includes(tc.name)) {
+      if (EPOCH_CONFIGS.includes(tc.name) && !hybrid) {
         const E = graph.heads.length, eh = new Int32Array(E), er = new Int32Array(E), et = new Int32Array(E);
         for (let i = 0; i < E; i++) {
           const j = order[i];
