@@ -311,6 +311,15 @@ async function main(): Promise<void> {
       }
     }
   }
+  // One line per measured setting, for reading the run at a glance (the JSON below has everything).
+  const m = (x: unknown) => (typeof x === 'number' ? `${(x / 1e6).toFixed(2)}M` : '—');
+  for (const model of Object.keys(tp))
+    for (const [key, e] of Object.entries(tp[model])) {
+      const epoch = e.epoch as Record<string, number> | undefined;
+      log(`summary ${model} ${key}: adkg ${m(e.adkg)} vs pytorch ${m(e.pytorch)} = ${typeof e.ratio === 'number' ? `${e.ratio.toFixed(2)}×` : '—'}` +
+        (typeof e.ratioTf32 === 'number' ? `; vs pytorch tf32 ${m(e.pytorchTf32)} = ${e.ratioTf32.toFixed(2)}×` : '') +
+        (epoch ? `; whole epoch end to end ${m(epoch.positivesPerSecond)}` : ''));
+    }
   result.throughput = tp;
   if (py) result.pytorch = py;
   if (py32) result.pytorchTf32 = py32;
