@@ -303,7 +303,7 @@ __device__ __forceinline__ void mma16x8x8(float (&c)[4], const uint32_t (&a)[4],
                : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 #else
-  __trap();  // launchers never pick a tensor-core tile below sm_80 (gemmMath)
+  __trap();  // launchers never pick a tensor-core tile below sm_80 (usableMath)
 #endif
 }
 
