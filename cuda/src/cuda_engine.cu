@@ -752,7 +752,7 @@ void CudaEngine::profReport(const char* what) {
   static const char* names[5] = {"index+compose", "project", "loss", "project-backward", "optimizer"};
   double total = 0;
   for (double v : profMs_) total += v;
-  std::fprintf(stderr, "adkg cuda profile (%s): %.1f ms in steps:", what, total);
+  std::fprintf(stderr, "adkg cuda profile (%s, gemm %s): %.1f ms in steps:", what, gemmMathName(opt_.gemm), total);
   for (int p = 0; p < 5; p++) std::fprintf(stderr, " %s %.1f (%.0f%%)", names[p], profMs_[p], total > 0 ? 100 * profMs_[p] / total : 0);
   std::fprintf(stderr, "\n");
   for (double& v : profMs_) v = 0;
