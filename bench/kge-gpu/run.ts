@@ -33,7 +33,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { SeededRandom } from '../../src/common/rng';
-import type { BackendInit, KgeBackend, ModelName, SamplingName, TrainConfig } from '../../src/kge/backends/backend';
+import type { BackendInit, KgeBackend, ModelName, SamplingName, SamplingTables, TrainConfig } from '../../src/kge/backends/backend';
 import { CUDA_GEMMS, CudaBackend, cudaDeviceInfo, cudaUnavailableReason, type CudaGemm } from '../../src/kge/backends/cuda';
 import { nativeBackendFactory } from '../../src/kge/backends/native';
 import { allocateTables, createOptimizerState, initializeTables } from '../../src/kge/model';
@@ -102,12 +102,19 @@ function config(sampling: SamplingName, over: Partial<TrainConfig> = {}): TrainC
   };
 }
 
+// Sampling tables depend only on the triples (not on the model or settings): built once per graph (~5 s at 10M).
+const samplingCache = new WeakMap<object, SamplingTables>();
+
 function makeInit(model: ModelName, N: number, R: number, dim: number, cfg: TrainConfig, trainTriples: { heads: Int32Array; relations: Int32Array; tails: Int32Array }): BackendInit {
   const tables = allocateTables({ model, numEntities: N, numRelations: R, dim, relDim: dim, anchorIndex: null });
   initializeTables(tables, cfg.seed, 8 / dim);
   const optimizer = createOptimizerState(tables, cfg.entityOptimizer, cfg.relationOptimizer);
-  const entities = Array.from({ length: N }, () => ({ id: '', type: 'e' }));
-  const sampling = buildSamplingTables(trainTriples, entities, R);
+  let sampling = samplingCache.get(trainTriples);
+  if (!sampling) {
+    const entities = Array.from({ length: N }, () => ({ id: '', type: 'e' }));
+    sampling = buildSamplingTables(trainTriples, entities, R);
+    samplingCache.set(trainTriples, sampling);
+  }
   return { tables, optimizer, config: cfg, sampling };
 }
 
