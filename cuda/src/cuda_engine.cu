@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <numeric>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "../../native/src/rng.h"  // the host mirror of src/common/rng.ts, shared with the native engine
 #include "device_rng.cuh"
