@@ -2,7 +2,7 @@
  * The tensor-core GEMM tile of the cuda backend (ADKG_CUDA_GEMM=tf32x3|tf32) checked without a GPU:
  * cuda/test/mma_layout_check.cc emulates one block of it on the host with the same lane/fragment arithmetic
  * (cuda/src/mma_layout.h) and mma.sync as the PTX ISA defines it, and compares the 128×128 tile with an exact
- * product. On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the real thing.
+ * product; it also counts the bank conflicts of every warp-wide shared-memory access (the swizzle's purpose). On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the real thing.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -11,7 +11,7 @@ import * as path from 'path';
 
 const root = path.resolve(__dirname, '..');
 
-test('the tensor-core tile computes the product: every output written once, 3xTF32 at FP32 rounding, TF32 near 2^-11', () => {
+test('the tensor-core tile computes the product: every output written once, 3xTF32 at FP32 rounding, TF32 near 2^-11, no shared-memory bank conflicts', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adkg-mma-'));
   const exe = path.join(dir, 'mma_layout_check');
   try {
@@ -20,10 +20,11 @@ test('the tensor-core tile computes the product: every output written once, 3xTF
     expect(cc.stderr).toBe('');
     expect(cc.status).toBe(0);
     const run = spawnSync(exe, [], { encoding: 'utf8' });
-    const cases = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { K: number; layout: number; tf32x3MaxRel: number; tf32MaxRel: number; badWrites: number; ok: boolean });
+    const cases = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { K: number; layout: number; tf32x3MaxRel: number; tf32MaxRel: number; badWrites: number; bankConflictWays: number; ok: boolean });
     expect(cases).toHaveLength(6);
     for (const c of cases) {
       expect(c.badWrites).toBe(0);
+      expect(c.bankConflictWays).toBe(1);
       expect(c.tf32x3MaxRel).toBeLessThan(2e-6);
       expect(c.tf32MaxRel).toBeGreaterThan(2e-5);
       expect(c.ok).toBe(true);

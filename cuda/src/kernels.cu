@@ -214,15 +214,16 @@ struct TileStage {
       rb[l] = q0 + bq < Kdim ? loadB(q0 + bq, bn) : 0.f;
     }
   }
-  template <int LD>
+  // SWIZZLED: the q-fastest operands at column mma::smemCol(q, m) instead of m (the tensor-core tile's layout).
+  template <bool SWIZZLED = false, int LD>
   __device__ __forceinline__ void stash(float (*As)[LD], float (*Bs)[LD]) {
 #pragma unroll
     for (int l = 0; l < PER; l++) {
       const int e = threadIdx.x + BLOCK * l;
       const int am = A_QFAST ? e / KS : e % 128, aq = A_QFAST ? e % KS : e / 128;
-      As[aq][am] = ra[l];
+      As[aq][mma::smemCol<SWIZZLED && A_QFAST>(aq, am)] = ra[l];
       const int bn = B_QFAST ? e / KS : e % 128, bq = B_QFAST ? e % KS : e / 128;
-      Bs[bq][bn] = rb[l];
+      Bs[bq][mma::smemCol<SWIZZLED && B_QFAST>(bq, bn)] = rb[l];
     }
   }
 };
@@ -284,8 +285,8 @@ __device__ __forceinline__ void gemmTile(int Kdim, const LA& loadA, const LB& lo
 // only big·big: about 10 mantissa bits per product, a numerics change, for measuring against PyTorch with
 // allow_tf32. The loaders, the K-step (16 here) and the epilogue's 16-byte pieces are the SIMT tile's.
 
-constexpr int MK = 16;           // K-step of the tensor-core tile (two k8 instructions)
-constexpr int MLD = 128 + 8;     // shared row length: fragment reads hit banks 8t + g, all 32 distinct
+constexpr int MK = 16;              // K-step of the tensor-core tile (two k8 instructions)
+constexpr int MLD = mma::SMEM_LD;   // shared row length (see mma::smemCol for the bank arithmetic)
 
 __device__ __forceinline__ uint32_t tf32Bits(float x) {
   uint32_t r;
@@ -321,7 +322,7 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
       for (int r = 0; r < 4; r++) acc[i][j][r] = 0.f;
   TileStage<MK, A_QFAST, B_QFAST> stage;
   stage.fetch(0, Kdim, loadA, loadB);
-  stage.stash(As[0], Bs[0]);
+  stage.template stash<true>(As[0], Bs[0]);
   __syncthreads();
   int buf = 0;
   for (int q0 = 0; q0 < Kdim; q0 += MK) {
@@ -334,13 +335,15 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
       for (int j = 0; j < mma::NJ; j++)
 #pragma unroll
         for (int r = 0; r < 2; r++)
-          tf32Split<MATH>(Bs[buf][kk + mma::bK(lane, r)][mma::bCol(warp, lane, j)], bBig[j][r], bSmall[j][r]);
+          tf32Split<MATH>(Bs[buf][kk + mma::bK(lane, r)][mma::bSmemCol<B_QFAST>(warp, lane, j, kk + mma::bK(lane, r))],
+                          bBig[j][r], bSmall[j][r]);
 #pragma unroll
       for (int i = 0; i < mma::MI; i++) {
         uint32_t aBig[4], aSmall[4];
 #pragma unroll
         for (int r = 0; r < 4; r++)
-          tf32Split<MATH>(As[buf][kk + mma::aK(lane, r)][mma::aRow(warp, lane, i, r)], aBig[r], aSmall[r]);
+          tf32Split<MATH>(As[buf][kk + mma::aK(lane, r)][mma::aSmemCol<A_QFAST>(warp, lane, i, r, kk + mma::aK(lane, r))],
+                          aBig[r], aSmall[r]);
 #pragma unroll
         for (int j = 0; j < mma::NJ; j++) {
           if (MATH == GEMM_TF32X3) {
@@ -351,7 +354,7 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
         }
       }
     }
-    if (more) stage.stash(As[buf ^ 1], Bs[buf ^ 1]);
+    if (more) stage.template stash<true>(As[buf ^ 1], Bs[buf ^ 1]);
     __syncthreads();
     buf ^= 1;
   }

@@ -26,6 +26,19 @@ constexpr int WARP_COLS = 32;  // columns
 constexpr int MI = 4;          // m16 pieces per warp
 constexpr int NJ = 4;          // n8 pieces per warp
 
+// Shared-memory column of element (q, m) of a staged operand (q: k within the 16-deep K-step, m: row or
+// column of the tile, 0..127). Rows are 136 floats long, so a fragment read (lanes over t = k and g = m)
+// hits banks 8t + g: all distinct. The K-step's fetch writes 16 consecutive q of two neighbouring m per
+// warp, banks 8q + m: 4-way conflicts, unless m is XOR-ed with 2·((q / 4) mod 4), which spreads them over all
+// 32 banks and only permutes within aligned groups of 8, so fragment reads stay conflict-free.
+constexpr int SMEM_LD = 128 + 8;
+// Only operands fetched q-fastest (16 consecutive q of a row per half-warp) conflict; the others (consecutive m
+// for one q) are stored and read unswizzled: SW = false.
+template <bool SW = true>
+ADKG_HD int swizzle(int q) { return SW ? ((q >> 2) & 3) << 1 : 0; }
+template <bool SW = true>
+ADKG_HD int smemCol(int q, int m) { return m ^ swizzle<SW>(q); }
+
 ADKG_HD int warpRow0(int warp) { return (warp >> 2) * WARP_ROWS; }
 ADKG_HD int warpCol0(int warp) { return (warp & 3) * WARP_COLS; }
 
@@ -35,6 +48,17 @@ ADKG_HD int aK(int lane, int r) { return (lane & 3) + ((r & 2) ? 4 : 0); }
 // B fragment register r (0..1) of `lane` for the n8 piece j: k within the k8 step, column within the block tile.
 ADKG_HD int bK(int lane, int r) { return (lane & 3) + (r ? 4 : 0); }
 ADKG_HD int bCol(int warp, int lane, int j) { return warpCol0(warp) + 8 * j + (lane >> 2); }
+// The shared-memory columns of those reads at K-step row q: smemCol(q, aRow(…)) and smemCol(q, bCol(…)),
+// written so that only the lane's group id g (0..7) is swizzled — the rest is a multiple of 8 that XOR leaves
+// alone — which lets the compiler keep four g ^ s values instead of an address per fragment.
+template <bool SW = true>
+ADKG_HD int aSmemCol(int warp, int lane, int i, int r, int q) {
+  return warpRow0(warp) + 16 * i + ((r & 1) ? 8 : 0) + ((lane >> 2) ^ swizzle<SW>(q));
+}
+template <bool SW = true>
+ADKG_HD int bSmemCol(int warp, int lane, int j, int q) {
+  return warpCol0(warp) + 8 * j + ((lane >> 2) ^ swizzle<SW>(q));
+}
 // Accumulator register r (0..3) of `lane` within one m16n8 piece (row, col of the piece).
 ADKG_HD int cRow(int lane, int r) { return (lane >> 2) + ((r & 2) ? 8 : 0); }
 ADKG_HD int cCol(int lane, int r) { return 2 * (lane & 3) + (r & 1); }

@@ -2,11 +2,13 @@
 // 8 warps × 32 lanes are emulated step by step — the fetch/stash into shared tiles, the fragment reads
 // through mma_layout.h, mma.sync.m16n8k8 as the PTX ISA defines it (fragment layouts typed here from the
 // ISA's tables, independently of mma_layout.h), TF32 rounding as cvt.rna does it, and the epilogue's swap
-// with lane ^ 1 — and the tile's 128×128 outputs are compared with a double-precision product.
+// with lane ^ 1 — and the tile's 128×128 outputs are compared with a double-precision product. Every warp-wide
+// shared-memory access (stash and fragment reads) is also checked for bank conflicts.
 // Prints one JSON line per case and exits 1 when a check fails. Built and run by test/cuda-mma-layout.test.ts.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -60,12 +62,31 @@ void warpMma(float acc[32][4], const uint32_t a[32][4], const uint32_t b[32][2])
 struct Result {
   double maxRel = 0;    // max |tile − exact| / Σ|a||b| over the outputs
   int badWrites = 0;    // outputs written other than exactly once
+  int worstConflict = 0;  // most distinct shared-memory words one bank serves in one warp-wide access
 };
+
+// The ways of a bank conflict of one warp-wide shared access: the most distinct 4-byte words in one bank.
+int conflictWays(const int (&word)[32]) {
+  int ways = 0;
+  for (int b = 0; b < 32; b++) {
+    int seen[32], n = 0;
+    for (int l = 0; l < 32; l++) {
+      if (word[l] % 32 != b) continue;
+      bool dup = false;
+      for (int i = 0; i < n; i++) dup |= seen[i] == word[l];
+      if (!dup) seen[n++] = word[l];
+    }
+    ways = n > ways ? n : ways;
+  }
+  return ways;
+}
 
 // The tile of kernels.cu for C[128×128] = A[128×K] · B[K×128], A(m, q) = a[m·K + q], B(q, n) = b[q·128 + n].
 template <bool A_QFAST, bool B_QFAST>
 Result emulate(int math, int Kdim, const std::vector<float>& a, const std::vector<float>& b) {
-  static float As[2][MK][TILE + 8], Bs[2][MK][TILE + 8];
+  constexpr int LD = mma::SMEM_LD;
+  static float As[2][MK][LD], Bs[2][MK][LD];
+  int worst = 0;
   std::vector<float> acc(8 * 32 * mma::MI * mma::NJ * 4, 0.f);
   auto accAt = [&](int warp, int lane, int i, int j) { return &acc[(((warp * 32 + lane) * mma::MI + i) * mma::NJ + j) * 4]; };
   constexpr int PER = TILE * MK / BLOCK;
@@ -74,9 +95,22 @@ Result emulate(int math, int Kdim, const std::vector<float>& a, const std::vecto
       for (int l = 0; l < PER; l++) {
         const int e = tid + BLOCK * l;
         const int am = A_QFAST ? e / MK : e % 128, aq = A_QFAST ? e % MK : e / 128;
-        As[buf][aq][am] = q0 + aq < Kdim ? a[(size_t)am * Kdim + q0 + aq] : 0.f;
+        As[buf][aq][mma::smemCol<A_QFAST>(aq, am)] = q0 + aq < Kdim ? a[(size_t)am * Kdim + q0 + aq] : 0.f;
         const int bn = B_QFAST ? e / MK : e % 128, bq = B_QFAST ? e % MK : e / 128;
-        Bs[buf][bq][bn] = q0 + bq < Kdim ? b[(size_t)(q0 + bq) * TILE + bn] : 0.f;
+        Bs[buf][bq][mma::smemCol<B_QFAST>(bq, bn)] = q0 + bq < Kdim ? b[(size_t)(q0 + bq) * TILE + bn] : 0.f;
+      }
+    // Bank conflicts of the stash: each warp's store of element l.
+    for (int w = 0; w < BLOCK / 32; w++)
+      for (int l = 0; l < PER; l++) {
+        int wa[32], wb[32];
+        for (int lane = 0; lane < 32; lane++) {
+          const int e = 32 * w + lane + BLOCK * l;
+          const int am = A_QFAST ? e / MK : e % 128, aq = A_QFAST ? e % MK : e / 128;
+          const int bn = B_QFAST ? e / MK : e % 128, bq = B_QFAST ? e % MK : e / 128;
+          wa[lane] = aq * LD + mma::smemCol<A_QFAST>(aq, am);
+          wb[lane] = bq * LD + mma::smemCol<B_QFAST>(bq, bn);
+        }
+        worst = std::max(worst, std::max(conflictWays(wa), conflictWays(wb)));
       }
   };
   auto split = [&](float x, uint32_t& big, uint32_t& small) {
@@ -92,12 +126,34 @@ Result emulate(int math, int Kdim, const std::vector<float>& a, const std::vecto
         for (int lane = 0; lane < 32; lane++)
           for (int j = 0; j < mma::NJ; j++)
             for (int r = 0; r < 2; r++)
-              split(Bs[buf][kk + mma::bK(lane, r)][mma::bCol(warp, lane, j)], bBig[j][lane][r], bSmall[j][lane][r]);
+            {
+              // The kernel's column formula must be the stash's mapping of (q, column).
+              const int q = kk + mma::bK(lane, r);
+              if (mma::bSmemCol<B_QFAST>(warp, lane, j, q) != mma::smemCol<B_QFAST>(q, mma::bCol(warp, lane, j))) worst = 99;
+              split(Bs[buf][q][mma::bSmemCol<B_QFAST>(warp, lane, j, q)], bBig[j][lane][r], bSmall[j][lane][r]);
+            }
+        for (int j = 0; j < mma::NJ; j++)
+          for (int r = 0; r < 2; r++) {
+            int wb[32];
+            for (int lane = 0; lane < 32; lane++)
+              wb[lane] = (kk + mma::bK(lane, r)) * LD + mma::bSmemCol<B_QFAST>(warp, lane, j, kk + mma::bK(lane, r));
+            worst = std::max(worst, conflictWays(wb));
+          }
         for (int i = 0; i < mma::MI; i++) {
           uint32_t aBig[32][4], aSmall[32][4];
           for (int lane = 0; lane < 32; lane++)
             for (int r = 0; r < 4; r++)
-              split(As[buf][kk + mma::aK(lane, r)][mma::aRow(warp, lane, i, r)], aBig[lane][r], aSmall[lane][r]);
+            {
+              const int q = kk + mma::aK(lane, r);
+              if (mma::aSmemCol<A_QFAST>(warp, lane, i, r, q) != mma::smemCol<A_QFAST>(q, mma::aRow(warp, lane, i, r))) worst = 99;
+              split(As[buf][q][mma::aSmemCol<A_QFAST>(warp, lane, i, r, q)], aBig[lane][r], aSmall[lane][r]);
+            }
+          for (int r = 0; r < 4; r++) {
+            int wa[32];
+            for (int lane = 0; lane < 32; lane++)
+              wa[lane] = (kk + mma::aK(lane, r)) * LD + mma::aSmemCol<A_QFAST>(warp, lane, i, r, kk + mma::aK(lane, r));
+            worst = std::max(worst, conflictWays(wa));
+          }
           for (int j = 0; j < mma::NJ; j++) {
             float c[32][4];
             for (int lane = 0; lane < 32; lane++) std::memcpy(c[lane], accAt(warp, lane, i, j), sizeof c[lane]);
@@ -135,6 +191,7 @@ Result emulate(int math, int Kdim, const std::vector<float>& a, const std::vecto
         }
       }
   Result res;
+  res.worstConflict = worst;
   for (int m = 0; m < TILE; m++)
     for (int n = 0; n < TILE; n++) {
       double exact = 0, scale = 0;
@@ -172,11 +229,12 @@ int main() {
         r1 = emulate<false, false>(TF32, Kdim, a, b);
       }
       // 3xTF32 rounds like FP32 (a few units of 2^-24 per product sum); TF32 alone is near 2^-11.
+      // Every shared-memory access of the tile conflict-free (one word per bank per warp access).
       const bool ok = r3.badWrites == 0 && r1.badWrites == 0 && r3.maxRel < 2e-6 && r1.maxRel > 2e-5 &&
-                      r1.maxRel < 2e-3 && r3.maxRel * 50 < r1.maxRel;
+                      r1.maxRel < 2e-3 && r3.maxRel * 50 < r1.maxRel && r3.worstConflict == 1;
       if (!ok) failures++;
-      std::printf("{\"K\":%d,\"layout\":%d,\"tf32x3MaxRel\":%.3g,\"tf32MaxRel\":%.3g,\"badWrites\":%d,\"ok\":%s}\n", Kdim,
-                  layout, r3.maxRel, r1.maxRel, r3.badWrites + r1.badWrites, ok ? "true" : "false");
+      std::printf("{\"K\":%d,\"layout\":%d,\"tf32x3MaxRel\":%.3g,\"tf32MaxRel\":%.3g,\"badWrites\":%d,\"bankConflictWays\":%d,\"ok\":%s}\n",
+                  Kdim, layout, r3.maxRel, r1.maxRel, r3.badWrites + r1.badWrites, r3.worstConflict, ok ? "true" : "false");
     }
   }
   return failures ? 1 : 0;
