@@ -2,7 +2,8 @@
  * The tensor-core GEMM tile of the cuda backend (ADKG_CUDA_GEMM=tf32x3|tf32) checked without a GPU:
  * cuda/test/mma_layout_check.cc emulates one block of it on the host with the same lane/fragment arithmetic
  * (cuda/src/mma_layout.h) and mma.sync as the PTX ISA defines it, and compares the 128×128 tile with an exact
- * product; it also counts the bank conflicts of every warp-wide shared-memory access (the swizzle's purpose). On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the real thing.
+ * product; it also counts the bank conflicts of every warp-wide shared-memory access (the swizzle's purpose).
+ * On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the real thing.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
