@@ -101,6 +101,10 @@ function main() {
     run(nvcc, ['-std=c++17', '-O3', ...gencode, `-DADKG_CUDA_MIN_CC=${minArch}`, '-Xcompiler', '-fPIC', '-c', path.join(srcDir, f), '-o', o]);
     objs.push(o);
   }
+  // The native engine's thread pool (host-side staging and planning run on it).
+  const poolObj = path.join(objDir, 'thread_pool.o');
+  run(cxx, ['-std=c++17', '-O2', '-fPIC', '-pthread', '-c', path.join(root, 'native', 'src', 'thread_pool.cc'), '-o', poolObj]);
+  objs.push(poolObj);
   const addonObj = path.join(objDir, 'addon.o');
   run(cxx, ['-std=c++17', '-O2', '-fPIC', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
     ...napi.map((d) => `-I${d}`), `-I${inc}`, '-c', path.join(srcDir, 'addon.cc'), '-o', addonObj]);

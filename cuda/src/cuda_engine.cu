@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "../../native/src/rng.h"  // the host mirror of src/common/rng.ts, shared with the native engine
+#include "../../native/src/thread_pool.h"
 #include "device_rng.cuh"
 
 namespace adkg_cuda {
@@ -38,6 +39,29 @@ template <typename T>
 void devFree(T*& p) {
   if (p) cudaFree(p);
   p = nullptr;
+}
+
+// fn(begin, end) over [0, n) in contiguous pieces on up to 16 host threads of the native engine's pool (one
+// piece, on this thread, when n is below 2·minPerThread): the host side of staging and planning, where every
+// index writes its own rows. An exception in a piece is rethrown here once all pieces are done.
+template <class F>
+void parallelFor(int64_t n, int64_t minPerThread, const F& fn) {
+  const int64_t hw = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t pieces = std::min<int64_t>({16, hw, n / std::max<int64_t>(1, minPerThread)});
+  if (pieces < 2) {
+    if (n > 0) fn(0, n);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(pieces);
+  adkg::ThreadPool::instance().run(pieces, (int)pieces, [&](int64_t t, int) {
+    try {
+      fn(n * t / pieces, n * (t + 1) / pieces);
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  });
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 double seconds() {
@@ -281,6 +305,7 @@ void CudaEngine::ensureSamplingOnDevice() {
 // ---- staging rows between the JS tables and device slots ------------------------------------------------
 
 namespace {
+constexpr int64_t kRowsPerThread = 8192;  // staged rows per host thread (a few MB of memcpy each)
 struct RowArray {
   float* host;
   float* dev;
@@ -309,8 +334,10 @@ void CudaEngine::stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool
   size_t off = 0;
   for (auto& a : arrays) {
     float* dst = buf + off;
-    for (int64_t i = 0; i < count; i++)
-      std::memcpy(dst + i * a.width, a.host + (int64_t)ents[i] * a.width, sizeof(float) * a.width);
+    parallelFor(count, kRowsPerThread, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++)
+        std::memcpy(dst + i * a.width, a.host + (int64_t)ents[i] * a.width, sizeof(float) * a.width);
+    });
     CK(cudaMemcpyAsync(a.dev + slot0 * a.width, dst, sizeof(float) * count * a.width, cudaMemcpyHostToDevice, stream_));
     off += (size_t)count * a.width;
   }
@@ -360,8 +387,11 @@ void CudaEngine::stageOut(const int32_t* ents, int64_t count, int64_t slot0) {
   off = 0;
   for (auto& a : arrays) {
     const float* src = buf + off;
-    for (int64_t i = 0; i < count; i++)
-      std::memcpy(a.host + (int64_t)ents[i] * a.width, src + i * a.width, sizeof(float) * a.width);
+    // Staged entities are distinct (one slot each), so the pieces write disjoint host rows.
+    parallelFor(count, kRowsPerThread, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++)
+        std::memcpy(a.host + (int64_t)ents[i] * a.width, src + i * a.width, sizeof(float) * a.width);
+    });
     off += (size_t)count * a.width;
   }
 }
@@ -468,30 +498,12 @@ void CudaEngine::registerHostTables() {
 // ---- plans -------------------------------------------------------------------------------------------
 
 void CudaEngine::buildPlans(const int32_t* rel, int64_t L, int B, std::vector<HostPlan>& plans) const {
-  const int nb = (int)plans.size();
-  auto one = [&](int i) {
-    const int64_t s = (int64_t)i * B;
-    buildPlan(rel + s, (int)std::min<int64_t>(B, L - s), plans[i]);
-  };
-  const int threads = (int)std::min<unsigned>(16, std::max(1u, std::thread::hardware_concurrency()));
-  if (nb < 4 || threads == 1) {
-    for (int i = 0; i < nb; i++) one(i);
-    return;
-  }
-  // Strided batches per thread: plans differ little in cost, and nothing is shared but `plans`' slots.
-  std::vector<std::thread> pool;
-  std::vector<std::exception_ptr> errors(threads);
-  for (int t = 0; t < threads; t++)
-    pool.emplace_back([&, t] {
-      try {
-        for (int i = t; i < nb; i += threads) one(i);
-      } catch (...) {
-        errors[t] = std::current_exception();
-      }
-    });
-  for (auto& th : pool) th.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  parallelFor((int64_t)plans.size(), 2, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      const int64_t s = i * B;
+      buildPlan(rel + s, (int)std::min<int64_t>(B, L - s), plans[i]);
+    }
+  });
 }
 
 void CudaEngine::buildPlan(const int32_t* rel, int B, HostPlan& p) const {
@@ -672,15 +684,17 @@ void CudaEngine::drawHost(const int32_t* heads, const int32_t* rels, const int32
   if (cfg_.sampling == adkg::SAMPLING_INDEPENDENT) {
     negEnt.resize((size_t)B * n);
     negHead.resize((size_t)B * n);
-    for (int i = 0; i < B; i++) {
-      uint64_t p = base + (uint64_t)i;
-      for (int j = 0; j < n; j++) {
-        uint32_t c = (uint32_t)(p * (uint64_t)n + (uint64_t)j);
-        bool head = isHead(c, rels[i]);
-        negHead[(size_t)i * n + j] = head ? 1 : 0;
-        negEnt[(size_t)i * n + j] = entity(c, head ? heads[i] : tails[i]);
+    parallelFor(B, std::max(1, 65536 / n), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) {
+        uint64_t p = base + (uint64_t)i;
+        for (int j = 0; j < n; j++) {
+          uint32_t c = (uint32_t)(p * (uint64_t)n + (uint64_t)j);
+          bool head = isHead(c, rels[i]);
+          negHead[(size_t)i * n + j] = head ? 1 : 0;
+          negEnt[(size_t)i * n + j] = entity(c, head ? heads[i] : tails[i]);
+        }
       }
-    }
+    });
     return;
   }
   const int C = cfg_.chunkSize, chunks = (B + C - 1) / C;
