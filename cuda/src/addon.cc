@@ -332,8 +332,10 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
     return info.Env().Undefined();
   }
 
-  std::unique_ptr<CudaEngine> engine_;
+  // refs_ before engine_: members die in reverse order, so the engine (which unregisters the page-locked
+  // JS tables) goes before the references that keep those tables alive, also when GC finalizes the wrap.
   std::vector<Napi::ObjectReference> refs_;
+  std::unique_ptr<CudaEngine> engine_;
   bool busy_ = false;
 };
 

@@ -92,6 +92,7 @@ std::string deviceStatus(std::string* name, int* ccMajor, int* ccMinor, double* 
 
 CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& host, const EngineOptions& opt)
     : cfg_(cfg), host_(host), opt_(opt) {
+  opt_.gemm = usableGemmMath(opt_.gemm);  // what the kernels will run, so that the profile line names it
   std::string why = deviceStatus(nullptr, nullptr, nullptr, nullptr);
   if (!why.empty()) throw std::runtime_error("cuda backend unavailable: " + why);
   CK(cudaSetDevice(device_));
@@ -284,20 +285,21 @@ void CudaEngine::ensureSamplingOnDevice() {
   const size_t R = cfg_.R, N = (size_t)cfg_.N;
   double* hp = nullptr;
   devAlloc(&hp, R);
-  CK(cudaMemcpy(hp, host_.headProb, R * sizeof(double), cudaMemcpyHostToDevice));
+  CK(cudaMemcpyAsync(hp, host_.headProb, R * sizeof(double), cudaMemcpyHostToDevice, stream_));
   smp_.headProb = hp;
   if (cfg_.corruption == adkg::CORRUPT_TYPED) {
     int32_t *et = nullptr, *to = nullptr, *tm = nullptr;
     devAlloc(&et, N);
     devAlloc(&to, (size_t)opt_.typeCount + 1);
     devAlloc(&tm, N);
-    CK(cudaMemcpy(et, host_.entityType, N * 4, cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(to, host_.typeOffsets, ((size_t)opt_.typeCount + 1) * 4, cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(tm, host_.typeMembers, N * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpyAsync(et, host_.entityType, N * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(to, host_.typeOffsets, ((size_t)opt_.typeCount + 1) * 4, cudaMemcpyHostToDevice, stream_));
+    CK(cudaMemcpyAsync(tm, host_.typeMembers, N * 4, cudaMemcpyHostToDevice, stream_));
     smp_.entityType = et;
     smp_.typeOffsets = to;
     smp_.typeMembers = tm;
   }
+  CK(cudaStreamSynchronize(stream_));
   smp_.N = cfg_.N;
   samplingOnDevice_ = true;
 }
@@ -344,11 +346,13 @@ void CudaEngine::stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool
   CK(cudaStreamSynchronize(stream_));  // the pinned buffer is reused by the next staging call
 }
 
+// Every host → device copy goes on stream_: it is non-blocking, so its kernels would not wait for a plain
+// cudaMemcpy on the legacy stream, which may return before a pageable source has reached the device.
 void CudaEngine::stageInRange(int64_t e0, int64_t count, int64_t slot0, bool withSlots) {
   if (count == 0) return;
   const int d = cfg_.d, K = cfg_.K;
   auto put = [&](float* dev, const float* hostArr, int w) {
-    CK(cudaMemcpy(dev + slot0 * w, hostArr + e0 * w, sizeof(float) * count * w, cudaMemcpyHostToDevice));
+    CK(cudaMemcpyAsync(dev + slot0 * w, hostArr + e0 * w, sizeof(float) * count * w, cudaMemcpyHostToDevice, stream_));
   };
   put(m_.entity.w, host_.entity, d);
   if (withSlots) {
@@ -357,11 +361,12 @@ void CudaEngine::stageInRange(int64_t e0, int64_t count, int64_t slot0, bool wit
   }
   if (cfg_.model == adkg::MODEL_TRANSRA) {
     put(m_.anchorLogit.w, host_.anchorLogit, K);
-    CK(cudaMemcpy(const_cast<int32_t*>(m_.anchorOf) + slot0 * K, host_.anchorOf + e0 * K, sizeof(int32_t) * count * K,
-                  cudaMemcpyHostToDevice));
+    CK(cudaMemcpyAsync(const_cast<int32_t*>(m_.anchorOf) + slot0 * K, host_.anchorOf + e0 * K,
+                       sizeof(int32_t) * count * K, cudaMemcpyHostToDevice, stream_));
     if (withSlots && host_.anchorLogitSlots.s1) put(m_.anchorLogit.s1, host_.anchorLogitSlots.s1, K);
     if (withSlots && host_.anchorLogitSlots.s2) put(m_.anchorLogit.s2, host_.anchorLogitSlots.s2, K);
   }
+  CK(cudaStreamSynchronize(stream_));  // pinned sources copy asynchronously: done before JS may touch them
 }
 
 void CudaEngine::stageOut(const int32_t* ents, int64_t count, int64_t slot0) {
@@ -460,9 +465,10 @@ void CudaEngine::relationsOut(const std::vector<int32_t>& rels) {
 void CudaEngine::anchorsIn() {
   if (cfg_.model != adkg::MODEL_TRANSRA || cfg_.A == 0) return;
   const size_t n = (size_t)cfg_.A * cfg_.d * sizeof(float);
-  CK(cudaMemcpy(m_.anchor.w, host_.anchor, n, cudaMemcpyHostToDevice));
-  CK(cudaMemcpy(m_.anchor.s1, host_.anchorSlots.s1, n, cudaMemcpyHostToDevice));
-  if (m_.anchor.s2) CK(cudaMemcpy(m_.anchor.s2, host_.anchorSlots.s2, n, cudaMemcpyHostToDevice));
+  CK(cudaMemcpyAsync(m_.anchor.w, host_.anchor, n, cudaMemcpyHostToDevice, stream_));
+  CK(cudaMemcpyAsync(m_.anchor.s1, host_.anchorSlots.s1, n, cudaMemcpyHostToDevice, stream_));
+  if (m_.anchor.s2) CK(cudaMemcpyAsync(m_.anchor.s2, host_.anchorSlots.s2, n, cudaMemcpyHostToDevice, stream_));
+  CK(cudaStreamSynchronize(stream_));
 }
 
 void CudaEngine::anchorsOut() {
@@ -485,8 +491,8 @@ void CudaEngine::registerHostTables() {
       {host_.anchorLogit, N * K * 4},     {host_.anchorOf, N * K * 4},       {host_.anchorLogitSlots.s1, N * K * 4},
       {host_.anchorLogitSlots.s2, N * K * 4}, {host_.projection, kd * 4},    {host_.projectionSlots.s1, kd * 4},
       {host_.projectionSlots.s2, kd * 4}};
-  // Only large tables: they sit in their own mappings, so no two registrations share a page; small ones copy
-  // fast enough pageable.
+  // Only large tables (small ones copy fast enough pageable). A table that shares a page with one already
+  // registered (malloc'd below glibc's mmap threshold) is refused: it then copies pageable, only slower.
   for (const auto& [ptr, bytes] : arrays) {
     if (!ptr || bytes < ((size_t)16 << 20)) continue;
     void* p = const_cast<void*>(ptr);
@@ -919,7 +925,7 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
   profile_ = prof && *prof && std::string(prof) != "0";
 
   // The previous call was a resident run that kept its tables on the device (see deviceCurrent_): no copy in.
-  const bool reuse = deviceCurrent_;
+  const bool kept = deviceCurrent_;
   deviceCurrent_ = false;  // until this run has copied its tables back
 
   // Plans of every batch, built once and uploaded once.
@@ -942,8 +948,10 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
   const double budget = opt_.memoryBudget > 0 ? opt_.memoryBudget : 0.9 * ((double)freeB + (double)capacity_ * bytesPerSlot());
   const double fixed = (double)batchBytes(B, rowsMax) + 4.0 * tot32 + 8.0 * tot64 + 12.0 * L + 8.0 * nb;
   const double perSlot = (double)bytesPerSlot();
-  bool resident = reuse || opt_.placement == "resident" ||
-                  (opt_.placement == "auto" && (double)cfg_.N * perSlot + fixed <= budget);
+  const bool resident = opt_.placement == "resident" ||
+                        (opt_.placement == "auto" && (double)cfg_.N * perSlot + fixed <= budget);
+  // A kept device copy equals the JS tables (it was copied back), so a run placed otherwise just drops it.
+  const bool reuse = kept && resident;
   ensureBatchBuffers(B, rowsMax, projected);
   auto* d32 = static_cast<int32_t*>(scratch(std::max<size_t>(1, tot32) * 4, 0));
   auto* d64 = static_cast<int64_t*>(scratch(std::max<size_t>(1, tot64) * 8, 1));

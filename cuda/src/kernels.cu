@@ -304,7 +304,7 @@ __device__ __forceinline__ void mma16x8x8(float (&c)[4], const uint32_t (&a)[4],
                : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 #else
-  __trap();  // launchers never pick a tensor-core tile below sm_80 (usableMath)
+  __trap();  // launchers never pick a tensor-core tile below sm_80 (usableGemmMath)
 #endif
 }
 
@@ -1308,21 +1308,18 @@ int gemmMathFromName(const std::string& name) {
   return -1;
 }
 
-namespace {
-// Tensor-core tiles need sm_80 machine code: a build for older GPUs (ADKG_CUDA_ARCHS) stays on simt.
-int usableMath(int math) {
+int usableGemmMath(int math) {
 #if defined(ADKG_CUDA_MIN_CC) && ADKG_CUDA_MIN_CC < 80
   return GEMM_SIMT;
 #else
   return math;
 #endif
 }
-}  // namespace
 
 // KERNEL<math><<<...>>>(args) for the math gemmMath() picked.
 #define ADKG_LAUNCH_GEMM(KERNEL, MATH, GRID, S, ...)                                                  \
   do {                                                                                              \
-    switch (usableMath(MATH)) {                                                                         \
+    switch (usableGemmMath(MATH)) {                                                                 \
       case GEMM_TF32X3: KERNEL<GEMM_TF32X3><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__); break;             \
       case GEMM_TF32: KERNEL<GEMM_TF32><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__); break;                 \
       default: KERNEL<GEMM_SIMT><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__); break;                        \

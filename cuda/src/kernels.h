@@ -22,6 +22,9 @@ enum { GEMM_SIMT = 0, GEMM_TF32X3 = 1, GEMM_TF32 = 2 };
 // GEMM_* by name ("simt", "tf32x3", "tf32"), -1 for anything else; and back.
 int gemmMathFromName(const std::string& name);
 const char* gemmMathName(int math);
+// The math a GEMM_* request runs as: tensor-core tiles need sm_80 machine code, so a build that also
+// carries older GPUs (ADKG_CUDA_ARCHS below 80) runs them as simt.
+int usableGemmMath(int math);
 
 // One learned table on the device with its optimizer slots (s2 only for Adam).
 struct DevTable {
