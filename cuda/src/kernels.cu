@@ -208,9 +208,9 @@ struct TileStage {
 #pragma unroll
     for (int l = 0; l < PER; l++) {
       const int e = threadIdx.x + BLOCK * l;
-      const int am = A_QFAST ? e / KS : e % 128, aq = A_QFAST ? e % KS : e / 128;
+      const int am = stageM<KS, A_QFAST>(e), aq = stageQ<KS, A_QFAST>(e);
       ra[l] = q0 + aq < Kdim ? loadA(am, q0 + aq) : 0.f;
-      const int bn = B_QFAST ? e / KS : e % 128, bq = B_QFAST ? e % KS : e / 128;
+      const int bn = stageM<KS, B_QFAST>(e), bq = stageQ<KS, B_QFAST>(e);
       rb[l] = q0 + bq < Kdim ? loadB(q0 + bq, bn) : 0.f;
     }
   }
@@ -220,9 +220,9 @@ struct TileStage {
 #pragma unroll
     for (int l = 0; l < PER; l++) {
       const int e = threadIdx.x + BLOCK * l;
-      const int am = A_QFAST ? e / KS : e % 128, aq = A_QFAST ? e % KS : e / 128;
+      const int am = stageM<KS, A_QFAST>(e), aq = stageQ<KS, A_QFAST>(e);
       As[aq][mma::smemCol<SWIZZLED && A_QFAST>(aq, am)] = ra[l];
-      const int bn = B_QFAST ? e / KS : e % 128, bq = B_QFAST ? e % KS : e / 128;
+      const int bn = stageM<KS, B_QFAST>(e), bq = stageQ<KS, B_QFAST>(e);
       Bs[bq][mma::smemCol<SWIZZLED && B_QFAST>(bq, bn)] = rb[l];
     }
   }
@@ -285,7 +285,7 @@ __device__ __forceinline__ void gemmTile(int Kdim, const LA& loadA, const LB& lo
 // only big·big: about 10 mantissa bits per product, a numerics change, for measuring against PyTorch with
 // allow_tf32. The loaders, the K-step (16 here) and the epilogue's 16-byte pieces are the SIMT tile's.
 
-constexpr int MK = 16;              // K-step of the tensor-core tile (two k8 instructions)
+constexpr int MK = mma::K_STEP;     // K-step of the tensor-core tile (two k8 instructions)
 constexpr int MLD = mma::SMEM_LD;   // shared row length (see mma::smemCol for the bank arithmetic)
 
 __device__ __forceinline__ uint32_t tf32Bits(float x) {

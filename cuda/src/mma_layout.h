@@ -19,12 +19,22 @@
 #endif
 
 namespace adkg_cuda {
+
+// Element e (0 .. 128·KS − 1) of one K-step of a staged 128 × KS operand (kernels.cu TileStage, both tiles):
+// its row or column m (0..127) of the block tile and its q (0..KS − 1). QFAST: consecutive threads take
+// consecutive q of one m (operands stored q-fastest in memory), else consecutive m of one q.
+template <int KS, bool QFAST>
+ADKG_HD int stageM(int e) { return QFAST ? e / KS : e % 128; }
+template <int KS, bool QFAST>
+ADKG_HD int stageQ(int e) { return QFAST ? e % KS : e / 128; }
+
 namespace mma {
 
 constexpr int WARP_ROWS = 64;  // rows of the block tile a warp computes
 constexpr int WARP_COLS = 32;  // columns
 constexpr int MI = 4;          // m16 pieces per warp
 constexpr int NJ = 4;          // n8 pieces per warp
+constexpr int K_STEP = 16;     // k of one staged K-step (two k8 instructions)
 
 // Shared-memory column of element (q, m) of a staged operand (q: k within the 16-deep K-step, m: row or
 // column of the tile, 0..127). Rows are 136 floats long, so a fragment read (lanes over t = k and g = m)

@@ -19,7 +19,7 @@ using namespace adkg_cuda;
 
 namespace {
 
-constexpr int BLOCK = 256, MK = 16, TILE = 128;
+constexpr int BLOCK = 256, MK = mma::K_STEP, TILE = 128;
 enum { TF32X3 = 1, TF32 = 2 };
 
 // cvt.rna.tf32.f32: round to nearest, ties away from zero, keeping 10 mantissa bits (low 13 bits zero).
@@ -94,9 +94,9 @@ Result emulate(int math, int Kdim, const std::vector<float>& a, const std::vecto
     for (int tid = 0; tid < BLOCK; tid++)
       for (int l = 0; l < PER; l++) {
         const int e = tid + BLOCK * l;
-        const int am = A_QFAST ? e / MK : e % 128, aq = A_QFAST ? e % MK : e / 128;
+        const int am = stageM<MK, A_QFAST>(e), aq = stageQ<MK, A_QFAST>(e);
         As[buf][aq][mma::smemCol<A_QFAST>(aq, am)] = q0 + aq < Kdim ? a[(size_t)am * Kdim + q0 + aq] : 0.f;
-        const int bn = B_QFAST ? e / MK : e % 128, bq = B_QFAST ? e % MK : e / 128;
+        const int bn = stageM<MK, B_QFAST>(e), bq = stageQ<MK, B_QFAST>(e);
         Bs[buf][bq][mma::smemCol<B_QFAST>(bq, bn)] = q0 + bq < Kdim ? b[(size_t)(q0 + bq) * TILE + bn] : 0.f;
       }
     // Bank conflicts of the stash: each warp's store of element l.
@@ -105,8 +105,8 @@ Result emulate(int math, int Kdim, const std::vector<float>& a, const std::vecto
         int wa[32], wb[32];
         for (int lane = 0; lane < 32; lane++) {
           const int e = 32 * w + lane + BLOCK * l;
-          const int am = A_QFAST ? e / MK : e % 128, aq = A_QFAST ? e % MK : e / 128;
-          const int bn = B_QFAST ? e / MK : e % 128, bq = B_QFAST ? e % MK : e / 128;
+          const int am = stageM<MK, A_QFAST>(e), aq = stageQ<MK, A_QFAST>(e);
+          const int bn = stageM<MK, B_QFAST>(e), bq = stageQ<MK, B_QFAST>(e);
           wa[lane] = aq * LD + mma::smemCol<A_QFAST>(aq, am);
           wb[lane] = bq * LD + mma::smemCol<B_QFAST>(bq, bn);
         }
