@@ -22,7 +22,7 @@ export function buildProgram(): Command {
     .name('adkg')
     .description('Ad interactions → heterogeneous graph → TransRA embeddings → better CTR/CVR ranking')
     .version(pkg.version)
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for usage)')
     .configureHelp({ sortSubcommands: false });
   for (const reg of [ingest, erase, snapshot, cypher, simulate, dataset, train, rank, pipeline]) reg(program);
   return program;

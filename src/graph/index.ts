@@ -8,6 +8,7 @@ export { STORE_KINDS } from './store/graph-store';
 export { MemoryStore, DEFAULT_MEMORY_DB, defaultMemoryDbPath } from './store/memory-store';
 export { Neo4jStore, labelsFor } from './store/neo4j-store';
 export { neo4jSettingsFromEnv, DEFAULT_NEO4J_URI } from './store/neo4j-settings';
+export { connectNeo4j } from './store/neo4j-connection';
 export type { Neo4jSettings } from './store/neo4j-settings';
 export { openStore } from './store/open-store';
 export type { OpenStoreOptions } from './store/open-store';

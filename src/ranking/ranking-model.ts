@@ -151,6 +151,13 @@ export class RankingModel {
       const userK = kgeTable('user_kge', mappers.user, 'User', cols.users, ctx.trainImpressions.user);
       const pinK = kgeTable('pin_kge', mappers.pin, 'Pin', cols.pins, ctx.trainImpressions.pin);
       const advK = kgeTable('advertiser_kge', mappers.advertiser, 'Advertiser', cols.advertisers, null);
+      // Embeddings of another graph would start every KGE row at zero: a run that looks fine and means nothing.
+      if (this.facts.user_kgeCoverage === 0 && this.facts.pin_kgeCoverage === 0 && this.facts.advertiser_kgeCoverage === 0) {
+        throw new Error(
+          `the embeddings (${emb.manifest.model}, ${emb.entities.length / d} entities) cover none of the data's ${cols.users.ids.length} users, ` +
+            `${cols.pins.ids.length} pins and ${cols.advertisers.ids.length} advertisers: were they trained on a snapshot of this data's graph?`,
+        );
+      }
       slot('user_kge', userK, rows.user, 1, false, true);
       slot('pin_kge', pinK, rows.pin);
       slot('advertiser_kge', advK, rows.advertiser);

@@ -1,6 +1,5 @@
-import { Command } from 'commander';
-import neo4j from 'neo4j-driver';
-import { loadQuery, neo4jSettingsFromEnv, QueryResult, resolveParams, runReadOnlyQuery } from '../../graph';
+import { Command, Option } from 'commander';
+import { connectNeo4j, loadQuery, neo4jSettingsFromEnv, QueryResult, resolveParams, runReadOnlyQuery } from '../../graph';
 import { parseChoice } from '../options';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
@@ -35,7 +34,11 @@ export function register(program: Command): void {
     .command('cypher')
     .description('Run a read-only Cypher query (text or a .cypher file) against Neo4j; queries that write are refused')
     .argument('<query>', 'Cypher text, or a path to a .cypher file (see cypher/ for the analyst queries)')
-    .option('--param <name=value>', 'query parameter, repeatable; name:type=value with type string|int|float|bool|json (default: the type the file declares, else string)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(
+      new Option('--param <name=value>', 'query parameter, repeatable; name:type=value with type string|int|float|bool|json (untyped: the type the file declares, else string)')
+        .argParser((v: string, acc: string[]) => [...acc, v])
+        .default([] as string[], 'none'),
+    )
     .option('--format <format>', `output: ${FORMATS.join('|')}`, parseChoice('--format', FORMATS), 'table')
     .addHelpText(
       'after',
@@ -45,7 +48,7 @@ export function register(program: Command): void {
       const query = await loadQuery(queryArg);
       const params = resolveParams(query.params, flags.param);
       const settings = neo4jSettingsFromEnv();
-      const driver = neo4j.driver(settings.uri, settings.password ? neo4j.auth.basic(settings.user, settings.password) : undefined, { userAgent: 'adkg-cypher' });
+      const driver = await connectNeo4j(settings, { userAgent: 'adkg-cypher' });
       try {
         const result = await runReadOnlyQuery(driver, query.text, params, { database: settings.database });
         console.log(formatResult(result, flags.format));

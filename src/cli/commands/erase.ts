@@ -16,7 +16,8 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object {userId, userFound, events}')
     .action(async (flags: EraseFlags) => {
       if (flags.user.trim() === '') throw new Error('--user must not be empty');
-      const store = await openStore(storeOptions(flags));
+      // A mistyped --db must not quietly record the erasure in a new, empty store while the real one keeps the user.
+      const store = await openStore({ ...storeOptions(flags), mustExist: `erase user ${flags.user} from` });
       let result;
       try {
         result = await store.eraseUser(flags.user);
@@ -24,7 +25,7 @@ export function register(program: Command): void {
         await store.close();
       }
       if (flags.json) console.log(JSON.stringify({ userId: flags.user, ...result }));
-      else if (result.userFound) console.log(`erased user ${flags.user} from ${store.kind}: ${result.events} events removed; later events of this user will be dropped`);
-      else console.log(`no user ${flags.user} in ${store.kind}; recorded the erasure, so later events of this user will be dropped`);
+      else if (result.userFound) console.log(`erased user ${flags.user} from ${store.kind} (${store.location}): ${result.events} events removed; later events of this user will be dropped`);
+      else console.log(`no user ${flags.user} in ${store.kind} (${store.location}); recorded the erasure, so later events of this user will be dropped`);
     });
 }

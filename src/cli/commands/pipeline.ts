@@ -44,12 +44,23 @@ function addDays(iso: string, days: number): string {
   return new Date(Date.parse(iso) + days * 86_400_000).toISOString();
 }
 
-/** The backend `auto` picks: native when its addon is built and loads, else the js reference. */
-function pickBackend(requested: PipelineOptions['backend']): 'js' | 'native' | 'cuda' {
-  if (requested !== 'auto') return requested;
-  const native = getBackendFactory('native').available();
-  if (native.ok) return 'native';
-  process.stderr.write(`pipeline: using the js backend (${native.reason})\n`);
+/**
+ * The backend `auto` picks: cuda when its addon is built and sees a device, else native when its addon is built
+ * and loads, else the js reference. A backend asked for by name must be available before anything runs.
+ */
+export function pickBackend(requested: PipelineOptions['backend']): 'js' | 'native' | 'cuda' {
+  if (requested !== 'auto') {
+    const a = getBackendFactory(requested).available();
+    if (!a.ok) throw new Error(`--backend ${requested}: ${a.reason} (leave --backend at auto for the best one available)`);
+    return requested;
+  }
+  const skipped: string[] = [];
+  for (const name of ['cuda', 'native'] as const) {
+    const a = getBackendFactory(name).available();
+    if (a.ok) return name;
+    skipped.push(`${name}: ${a.reason}`);
+  }
+  process.stderr.write(`pipeline: using the js backend (${skipped.join('; ')})\n`);
   return 'js';
 }
 
@@ -72,6 +83,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'KGE epochs (default: the model default)', parseIntOption('--epochs', 1))
     .action((opts: PipelineOptions) => {
       if (opts.evalDays >= opts.days) throw new Error(`--eval-days (${opts.evalDays}) must be smaller than --days (${opts.days})`);
+      const backend = pickBackend(opts.backend);
       const out = path.resolve(opts.out);
       fs.mkdirSync(out, { recursive: true });
       const sim = path.join(out, 'sim');
@@ -89,7 +101,6 @@ export function register(program: Command): void {
       if (opts.store === 'memory') fs.rmSync(db, { force: true });
       step('ingest', ['ingest', path.join(sim, 'events.jsonl'), '--store', opts.store, '--db', db]);
       step('snapshot', ['snapshot', '--store', opts.store, '--db', db, '--to', trainEnd, '--out', triples]);
-      const backend = pickBackend(opts.backend);
       const trainArgs = ['train', '--triples', triples, '--model', opts.model, '--backend', backend, '--seed', seed, '--out', kge];
       if (opts.epochs) trainArgs.push('--epochs', String(opts.epochs));
       step(`train ${opts.model} (${backend})`, trainArgs);

@@ -23,7 +23,7 @@ import {
   runVariant,
 } from '../../ranking';
 import { readTripleSet } from '../../common/triple-set';
-import { parseChoice, parseFloatOption, parseIntOption } from '../options';
+import { parseChoice, parseFloatOption, parsePositiveFloatOption, parseIntOption } from '../options';
 
 interface RankCliOptions {
   data: string;
@@ -73,9 +73,9 @@ function withCommonOptions(cmd: Command): Command {
     .option('--ensemble <k>', 'train k models per variant (model and shuffle seeds seed … seed+k−1) and average their predicted probabilities', parseIntOption('--ensemble', 1), 1)
     .option('--cvr-mode <mode>', 'clicks: CVR learned on clicked impressions; esmm: pCTR·pCVR fit to conversions on all impressions', parseChoice('--cvr-mode', ['clicks', 'esmm'] as const), 'clicks')
     .option('--sparse-optimizer <kind>', 'row-wise optimizer of the LID tables', parseChoice('--sparse-optimizer', ['adagrad', 'adam'] as const), 'adagrad')
-    .option('--sparse-lr <x>', 'learning rate of the id tables (default 0.05 adagrad, 0.005 adam)', parseFloatOption('--sparse-lr', 0))
+    .option('--sparse-lr <x>', 'learning rate of the id tables (default 0.05 adagrad, 0.005 adam)', parsePositiveFloatOption('--sparse-lr'))
     .option('--pretrained-lr <x>', 'learning rate of the KGE- and facet-2-initialised tables (default sparse-lr / 25)', parseFloatOption('--pretrained-lr', 0))
-    .option('--dense-lr <x>', 'Adam learning rate of the dense towers', parseFloatOption('--dense-lr', 0), 0.003)
+    .option('--dense-lr <x>', 'Adam learning rate of the dense towers', parsePositiveFloatOption('--dense-lr'), 0.003)
     .option('--ema-decay <x>', 'the trained dense weights are their exponential moving average with this decay over the steps (0: the last step\'s weights)', parseFloatOption('--ema-decay', 0, 0.9999), 0.99)
     .option('--cold-start-dropout <p>', 'share of training impressions shown without the user\'s KGE and facet-2 rows and click history, as a cold-start user\'s are (0: none)', parseFloatOption('--cold-start-dropout', 0, 0.99), 0.1)
     .option('--history <n>', 'recent clicks per user the attention finetuner sees', parseIntOption('--history', 0), 10)

@@ -12,7 +12,7 @@ import {
   type ConstraintName, type TrainConfig, type LinkPredictionMetrics,
 } from '../../kge';
 import { selectAnchors, DEFAULT_ANCHOR_TYPES } from '../../graph/algorithms/anchor-selection';
-import { parseChoice, parseFloatOption, parseIntOption } from '../options';
+import { parseChoice, parseFloatOption, parsePositiveFloatOption, parseIntOption } from '../options';
 
 interface TrainCliOptions {
   triples: string;
@@ -196,7 +196,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'epochs (default per model)', parseIntOption('--epochs', 0))
     .option('--batch <b>', 'positives per batch (default per model)', parseIntOption('--batch', 1))
     .option('--negatives <n>', 'negatives per positive (default per model)', parseIntOption('--negatives', 1))
-    .option('--lr <x>', 'learning rate of every table (default per model)', parseFloatOption('--lr', 0))
+    .option('--lr <x>', 'learning rate of every table (default per model)', parsePositiveFloatOption('--lr'))
     .option('--relation-lr <x>', 'learning rate of relation and projection tables (default: --lr)', parseFloatOption('--relation-lr', 0))
     .option('--loss <name>', 'margin|softplus (softplus uses self-adversarial weights)', parseChoice('--loss', ['margin', 'softplus'] as const))
     .option('--margin <g>', 'margin γ of either loss', parseFloatOption('--margin', 0))

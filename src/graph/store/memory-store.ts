@@ -18,7 +18,7 @@ import * as path from 'path';
 import * as readline from 'readline';
 import { MultiDirectedGraph } from 'graphology';
 import type { AdvertiserCatalogRecord, InteractionEvent, PinCatalogRecord } from '../events';
-import { StoreFileError, StoreLockedError } from '../errors';
+import { StoreFileError, StoreLockedError, StoreNotFoundError } from '../errors';
 import {
   InteractionRelation,
   isOffsiteRelation,
@@ -57,6 +57,22 @@ export interface MemoryStoreOptions {
   dbPath: string;
   /** Open without taking the write lock; close() then writes nothing. */
   readOnly?: boolean;
+  /**
+   * Refuse a file that does not exist (StoreNotFoundError naming what could not be done), instead of starting a
+   * new, empty store: a mistyped --db must not read as an empty graph. Read-only opens always refuse.
+   */
+  mustExist?: string;
+}
+
+/** Whether the store file exists; a folder at that path (a --db naming a directory) is refused. */
+async function fileExists(dbPath: string): Promise<boolean> {
+  try {
+    if ((await fs.stat(dbPath)).isDirectory()) throw new StoreFileError(dbPath, 0, 'is a folder; --db names the store file (e.g. .adkg/graph.jsonl)');
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
 }
 
 const SEP = '\u0001'; // ids cannot contain control characters (see events.ts), so this separator is unambiguous
@@ -112,6 +128,8 @@ export class MemoryStore implements GraphStore {
   /** Opens (and loads, when the file exists) the store at dbPath; takes the write lock unless readOnly. */
   static async open(options: MemoryStoreOptions): Promise<MemoryStore> {
     const store = new MemoryStore(path.resolve(options.dbPath), options.readOnly === true);
+    const purpose = options.mustExist ?? (store.readOnly ? 'read' : undefined);
+    if (purpose !== undefined && !(await fileExists(store.dbPath))) throw new StoreNotFoundError(store.dbPath, purpose);
     if (!store.readOnly) await acquireLock(store.lockPath, store.dbPath);
     try {
       await store.load();
@@ -276,11 +294,7 @@ export class MemoryStore implements GraphStore {
 
   private async load(): Promise<void> {
     let stream;
-    try {
-      await fs.access(this.dbPath);
-    } catch {
-      return; // a new store
-    }
+    if (!(await fileExists(this.dbPath))) return; // a new store
     stream = createReadStream(this.dbPath, { encoding: 'utf8', highWaterMark: 1 << 20 });
     const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
     let n = 0;

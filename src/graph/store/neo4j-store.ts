@@ -33,6 +33,7 @@ import { userHash } from '../user-hash';
 import { DAY_MS } from '../../common/triple-set';
 import type { CountedTriple, EraseResult, GraphStore, KeyedTriple, SnapshotEdges, StoreCounts, TimeWindow, WriteBatch, WriteResult } from './graph-store';
 import { Neo4jSettings, neo4jSettingsFromEnv } from './neo4j-settings';
+import { connectNeo4j, isUnavailable, unreachableError } from './neo4j-connection';
 
 export const SCHEMA_FILE = path.resolve(__dirname, '..', '..', '..', 'cypher', 'schema.cypher');
 
@@ -63,13 +64,6 @@ export function schemaStatements(text: string, namespace: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map((s) => s.replace(labelRe, (_m, l: string) => `:\`${prefix}${l}\``).replace(/^CREATE (CONSTRAINT|INDEX) (\w+)/, (_m, k: string, n: string) => `CREATE ${k} ${prefix}${n}`));
-}
-
-const TRANSIENT_CODES = new Set(['ServiceUnavailable', 'SessionExpired']);
-
-function isUnavailable(e: unknown): boolean {
-  const code = (e as Neo4jError)?.code;
-  return typeof code === 'string' && (TRANSIENT_CODES.has(code) || code.startsWith('Neo.TransientError'));
 }
 
 function toNumber(v: unknown): number {
@@ -155,21 +149,14 @@ export class Neo4jStore implements GraphStore {
   static async open(overrides: Partial<Neo4jSettings> = {}): Promise<Neo4jStore> {
     const settings = neo4jSettingsFromEnv(overrides);
     labelsFor(settings.namespace); // validate before connecting
-    const driver = neo4j.driver(settings.uri, settings.password ? neo4j.auth.basic(settings.user, settings.password) : undefined, {
-      maxTransactionRetryTime: settings.maxRetryTimeMs,
-      connectionTimeout: 10000,
-      userAgent: 'adkg',
-    });
+    const driver = await connectNeo4j(settings, { maxTransactionRetryTime: settings.maxRetryTimeMs, userAgent: 'adkg' });
     const store = new Neo4jStore(driver, settings);
     try {
-      await driver.verifyConnectivity({ database: settings.database });
       await store.ensureSchema();
       await store.chooseWritePath();
     } catch (e) {
       await driver.close();
-      if (isUnavailable(e) || (e as Error).message?.includes('ECONNREFUSED')) {
-        throw new StoreUnavailableError(`cannot reach Neo4j at ${settings.uri}: ${(e as Error).message} (start it with \`npm run services:up\`, or set NEO4J_URI)`, { cause: e });
-      }
+      if (isUnavailable(e) || (e as Error).message?.includes('ECONNREFUSED')) throw unreachableError(settings, e);
       throw e;
     }
     return store;

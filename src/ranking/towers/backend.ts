@@ -31,7 +31,9 @@ export async function initDenseBackend(preferred?: BackendName, log: (msg: strin
       }
       failures.push(`${name} backend did not initialise`);
     } catch (e) {
+      // tfjs-node is optional: its absence is only worth naming when it was asked for.
       if (name !== 'tensorflow') failures.push(`${name}: ${(e as Error).message.split('\n')[0]}`);
+      else if (preferred === 'tensorflow') failures.push(`tensorflow: @tensorflow/tfjs-node is not installed or does not load (npm install @tensorflow/tfjs-node): ${(e as Error).message.split('\n')[0]}`);
     }
   }
   throw new Error(`no tfjs backend could start (${failures.join('; ')})`);

@@ -1,0 +1,123 @@
+/**
+ * What a user sees when a command is given something wrong: option values that are not numbers, a --db that
+ * names no store, Neo4j down for `adkg cypher`, a KGE backend that is not there, embeddings of another graph.
+ * Each must fail at once, name what is wrong, and leave nothing behind.
+ */
+import { promises as fs, existsSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { InvalidArgumentError } from 'commander';
+import { parseFloatOption, parseIntOption, parsePositiveFloatOption } from '../src/cli/options';
+import { buildProgram } from '../src/cli/main';
+import { pickBackend } from '../src/cli/commands/pipeline';
+import { connectNeo4j, MemoryStore, neo4jSettingsFromEnv } from '../src/graph';
+import { StoreFileError, StoreNotFoundError, StoreUnavailableError } from '../src/graph/errors';
+import { getBackendFactory } from '../src/kge';
+import { RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport } from '../src/ranking';
+import { DAY, START, makeWorld, writeFixtureExport } from './ranking-fixtures';
+
+const tmpDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'adkg-cli-errors-'));
+
+describe('option values', () => {
+  test('integers: decimal text only — an empty value (an unset $VAR) is not 0, hex and exponents are refused', () => {
+    const epochs = parseIntOption('--epochs', 0);
+    expect(epochs('12')).toBe(12);
+    expect(epochs(' 3 ')).toBe(3);
+    expect(epochs('+4')).toBe(4);
+    for (const bad of ['', '  ', '0x10', '1e3', '2.5', 'abc', '-1', '99999999999999999999']) {
+      expect(() => epochs(bad)).toThrow(InvalidArgumentError);
+    }
+    expect(() => epochs('')).toThrow('--epochs must be an integer ≥ 0, got ""');
+  });
+
+  test('numbers: decimal or scientific; an empty value, hex or words are refused; the range is named', () => {
+    const share = parseFloatOption('--opt-in-share', 0, 1);
+    expect(share('0.25')).toBe(0.25);
+    expect(share('.5')).toBe(0.5);
+    expect(share('1e-1')).toBeCloseTo(0.1);
+    for (const bad of ['', ' ', '0x1', 'NaN', 'Infinity', '1.5', '-0.1']) expect(() => share(bad)).toThrow(InvalidArgumentError);
+    expect(() => share('2')).toThrow('--opt-in-share must be a number in [0, 1], got "2"');
+    expect(() => parseFloatOption('--margin', 0)('-1')).toThrow('--margin must be a number ≥ 0, got "-1"');
+  });
+
+  test('learning rates must be positive: 0 would train nothing', () => {
+    const lr = parsePositiveFloatOption('--lr');
+    expect(lr('0.05')).toBe(0.05);
+    expect(() => lr('0')).toThrow('--lr must be a number > 0, got "0"');
+    expect(() => lr('')).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('the memory store named by --db', () => {
+  test('a read of a file that does not exist is refused (not read as an empty graph), and nothing is created', async () => {
+    const dir = await tmpDir();
+    const db = path.join(dir, 'typo', 'graph.jsonl');
+    const e = await MemoryStore.open({ dbPath: db, readOnly: true }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(StoreNotFoundError);
+    expect((e as StoreNotFoundError).exitCode).toBe(5);
+    expect((e as Error).message).toContain(db);
+    expect(existsSync(path.join(dir, 'typo'))).toBe(false);
+  });
+
+  test('erase into a missing file is refused: the erasure must not land in a new store while the real one keeps the user', async () => {
+    const dir = await tmpDir();
+    const db = path.join(dir, 'nope', 'graph.jsonl');
+    await expect(buildProgram().parseAsync(['node', 'adkg', 'erase', '--user', 'u1', '--db', db])).rejects.toThrow(/no memory store at .*nope.*erase user u1/);
+    expect(existsSync(path.join(dir, 'nope'))).toBe(false);
+  });
+
+  test('a folder given as --db is named as such', async () => {
+    const dir = await tmpDir();
+    const e = await MemoryStore.open({ dbPath: dir, readOnly: true }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(StoreFileError);
+    expect((e as Error).message).toBe(`${dir}: is a folder; --db names the store file (e.g. .adkg/graph.jsonl)`);
+  });
+
+  test('a writer still starts a new store where there is none', async () => {
+    const dir = await tmpDir();
+    const store = await MemoryStore.open({ dbPath: path.join(dir, 'new.jsonl') });
+    expect((await store.counts()).events).toBe(0);
+    await store.close();
+  });
+});
+
+test('Neo4j down: connecting fails within seconds with exit code 3 and how to start it', async () => {
+  const t0 = Date.now();
+  const e = await connectNeo4j(neo4jSettingsFromEnv({ uri: 'bolt://127.0.0.1:1' })).catch((x: unknown) => x);
+  expect(e).toBeInstanceOf(StoreUnavailableError);
+  expect((e as StoreUnavailableError).exitCode).toBe(3);
+  expect((e as Error).message).toMatch(/^cannot reach Neo4j at bolt:\/\/127\.0\.0\.1:1: .*npm run services:up/);
+  expect(Date.now() - t0).toBeLessThan(15_000);
+});
+
+describe('pipeline --backend', () => {
+  test('auto takes cuda where it runs, else native where it is built, else js', () => {
+    const ok = (n: 'cuda' | 'native') => getBackendFactory(n).available().ok;
+    const expected = ok('cuda') ? 'cuda' : ok('native') ? 'native' : 'js';
+    expect(pickBackend('auto')).toBe(expected);
+  });
+
+  test('a backend asked for by name that cannot run is refused before anything runs', async () => {
+    const missing = (['cuda', 'native'] as const).find((n) => !getBackendFactory(n).available().ok);
+    if (!missing) {
+      // Everything runs here (a GPU machine with both addons): then the named backend is taken as it is.
+      expect(pickBackend('cuda')).toBe('cuda');
+      return;
+    }
+    const out = path.join(await tmpDir(), 'pipe');
+    await expect(buildProgram().parseAsync(['node', 'adkg', 'pipeline', '--backend', missing, '--out', out, '--users', '20'])).rejects.toThrow(`--backend ${missing}: `);
+    expect(existsSync(path.join(out, 'sim'))).toBe(false);
+  });
+});
+
+test('ranking with embeddings of another graph (no user, pin or advertiser known) is refused', async () => {
+  await initDenseBackend();
+  const w = makeWorld({ users: 40, pins: 30, days: 4 });
+  const dir = await tmpDir();
+  await writeFixtureExport(dir, w, { windowTo: new Date(START + 3 * DAY).toISOString() });
+  // The same export with every entity renamed: a graph that shares no id with this data.
+  const ids = path.join(dir, 'entity_ids.tsv');
+  await fs.writeFile(ids, (await fs.readFile(ids, 'utf8')).replace(/^/gm, 'other-').replace(/other-$/, ''));
+  const ctx = buildRankingContext(impressionColumns(w.records), await readEmbeddingExport(dir), { evalDays: 1 });
+  expect(() => new RankingModel('kge-frozen', ctx, null)).toThrow(/cover none of the data's \d+ users, \d+ pins and \d+ advertisers/);
+});
