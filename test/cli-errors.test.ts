@@ -9,7 +9,7 @@ import * as path from 'path';
 import { InvalidArgumentError } from 'commander';
 import { parseFloatOption, parseIntOption, parsePositiveFloatOption } from '../src/cli/options';
 import { buildProgram } from '../src/cli/main';
-import { pickBackend } from '../src/cli/commands/pipeline';
+import { resolveBackend } from '../src/cli/backend-choice';
 import { connectNeo4j, MemoryStore, neo4jSettingsFromEnv } from '../src/graph';
 import { StoreFileError, StoreNotFoundError, StoreUnavailableError } from '../src/graph/errors';
 import { getBackendFactory } from '../src/kge';
@@ -90,18 +90,18 @@ test('Neo4j down: connecting fails within seconds with exit code 3 and how to st
   expect(Date.now() - t0).toBeLessThan(15_000);
 });
 
-describe('pipeline --backend', () => {
+describe('--backend of train and pipeline', () => {
   test('auto takes cuda where it runs, else native where it is built, else js', () => {
     const ok = (n: 'cuda' | 'native') => getBackendFactory(n).available().ok;
     const expected = ok('cuda') ? 'cuda' : ok('native') ? 'native' : 'js';
-    expect(pickBackend('auto')).toBe(expected);
+    expect(resolveBackend('auto', () => undefined)).toBe(expected);
   });
 
   test('a backend asked for by name that cannot run is refused before anything runs', async () => {
     const missing = (['cuda', 'native'] as const).find((n) => !getBackendFactory(n).available().ok);
     if (!missing) {
       // Everything runs here (a GPU machine with both addons): then the named backend is taken as it is.
-      expect(pickBackend('cuda')).toBe('cuda');
+      expect(resolveBackend('cuda', () => undefined)).toBe('cuda');
       return;
     }
     const out = path.join(await tmpDir(), 'pipe');

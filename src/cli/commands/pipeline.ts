@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseChoice, parseIntOption } from '../options';
-import { getBackendFactory } from '../../kge';
+import { resolveBackend } from '../backend-choice';
 
 interface PipelineOptions {
   out: string;
@@ -44,26 +44,6 @@ function addDays(iso: string, days: number): string {
   return new Date(Date.parse(iso) + days * 86_400_000).toISOString();
 }
 
-/**
- * The backend `auto` picks: cuda when its addon is built and sees a device, else native when its addon is built
- * and loads, else the js reference. A backend asked for by name must be available before anything runs.
- */
-export function pickBackend(requested: PipelineOptions['backend']): 'js' | 'native' | 'cuda' {
-  if (requested !== 'auto') {
-    const a = getBackendFactory(requested).available();
-    if (!a.ok) throw new Error(`--backend ${requested}: ${a.reason} (leave --backend at auto for the best one available)`);
-    return requested;
-  }
-  const skipped: string[] = [];
-  for (const name of ['cuda', 'native'] as const) {
-    const a = getBackendFactory(name).available();
-    if (a.ok) return name;
-    skipped.push(`${name}: ${a.reason}`);
-  }
-  process.stderr.write(`pipeline: using the js backend (${skipped.join('; ')})\n`);
-  return 'js';
-}
-
 export function register(program: Command): void {
   program
     .command('pipeline')
@@ -83,7 +63,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'KGE epochs (default: the model default)', parseIntOption('--epochs', 1))
     .action((opts: PipelineOptions) => {
       if (opts.evalDays >= opts.days) throw new Error(`--eval-days (${opts.evalDays}) must be smaller than --days (${opts.days})`);
-      const backend = pickBackend(opts.backend);
+      const backend = resolveBackend(opts.backend, (m) => process.stderr.write(`pipeline: ${m}\n`));
       const out = path.resolve(opts.out);
       fs.mkdirSync(out, { recursive: true });
       const sim = path.join(out, 'sim');

@@ -7,12 +7,13 @@ import * as path from 'path';
 import { Command } from 'commander';
 import { readTripleSet, type TripleSet } from '../../common/triple-set';
 import {
-  MODEL_NAMES, defaultsFor, defaultsForGraph, evaluateModel, getBackendFactory, splitTrainValidTest, trainModel, writeEmbeddingExport, checkpointDirOf,
+  MODEL_NAMES, defaultsFor, defaultsForGraph, evaluateModel, splitTrainValidTest, trainModel, writeEmbeddingExport, checkpointDirOf,
   type BackendName, type KgeDataset, type LossName, type ModelName, type NormName, type SamplingName, type CorruptionName, type OptimizerName,
   type ConstraintName, type TrainConfig, type LinkPredictionMetrics,
 } from '../../kge';
 import { selectAnchors, DEFAULT_ANCHOR_TYPES } from '../../graph/algorithms/anchor-selection';
 import { parseChoice, parseFloatOption, parsePositiveFloatOption, parseIntOption } from '../options';
+import { resolveBackend } from '../backend-choice';
 
 interface TrainCliOptions {
   triples: string;
@@ -63,20 +64,6 @@ function defaultsHelp(): string {
     '\nWithout valid/test splits (graph snapshots) 5% + 5% of train are split off, seeded, and the output says so.\n' +
     'The export (manifest.json, entities.npy, relations.npy, projections.npy, anchors.npy, entity_ids.tsv, relation_ids.tsv)\n' +
     'goes into --out; the per-epoch checkpoint into --out/checkpoint.\n';
-}
-
-function resolveBackend(requested: BackendName | 'auto', log: (s: string) => void): BackendName {
-  if (requested !== 'auto') {
-    const a = getBackendFactory(requested).available();
-    if (!a.ok) throw new Error(`--backend ${requested} is unavailable: ${a.reason}`);
-    return requested;
-  }
-  // The fastest that can run here: a CUDA device, else the native engine, else the js reference.
-  if (getBackendFactory('cuda').available().ok) return 'cuda';
-  const a = getBackendFactory('native').available();
-  if (a.ok) return 'native';
-  log(`backend: native unavailable (${a.reason}); using js`);
-  return 'js';
 }
 
 function metricsJson(m: LinkPredictionMetrics): { mrr: number; hits1: number; hits3: number; hits10: number; mr: number; count: number } {
