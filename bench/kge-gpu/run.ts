@@ -155,20 +155,35 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
     out[model] = {};
     // TransE has no projection GEMMs: it runs once, under the first math listed.
     const maths = model === 'transe' ? GEMMS.slice(0, 1) : GEMMS;
-    const runs = CONFIGS.flatMap((tc) => [
-      ...maths.map((gemm) => ({ tc, gemm, hybrid: false })),
-      ...(HYBRID_CONFIGS.includes(tc.name) ? [{ tc, gemm: GEMMS[0], hybrid: true }] : []),
-    ]);
+    // Every setting under the first math (and the hybrid ones) before any under the next: a fault in a kernel never
+    // run on a GPU before (the tensor-core tiles) poisons the process's CUDA context, and must not cost the rest.
+    const runs = [
+      ...CONFIGS.flatMap((tc) => [{ tc, gemm: GEMMS[0], hybrid: false }, ...(HYBRID_CONFIGS.includes(tc.name) ? [{ tc, gemm: GEMMS[0], hybrid: true }] : [])]),
+      ...maths.slice(1).flatMap((gemm) => CONFIGS.map((tc) => ({ tc, gemm, hybrid: false }))),
+    ];
     for (const { tc, gemm, hybrid } of runs) {
       const key = hybrid ? `${tc.name}@hybrid` : gemm === GEMMS[0] ? tc.name : `${tc.name}@${gemm}`;
-      const B = tc.batch, sampling = tc.sampling;
-      const cfg = config(sampling);
-      const ep = epochFor(sampling);
-      const L = Math.min(graph.heads.length, (WARMUP + STEPS) * B);
-      const steps = Math.floor(L / B) - WARMUP;
-      const h = ep.heads.subarray(0, L), r = ep.relations.subarray(0, L), t = ep.tails.subarray(0, L);
-      const init = makeInit(model, ENTITIES, RELATIONS, DIM, cfg, graph);
-      const cu = new CudaBackend(init, hybrid ? { placement: 'hybrid', hotRows: HYBRID_HOT, gemm } : { placement: PLACEMENT, gemm });
+      try {
+        out[model][key] = await measure(model, tc, gemm, hybrid, key);
+      } catch (e) {
+        log(`adkg cuda ${model} ${key} failed: ${(e as Error).message}`);
+        out[model][key] = { error: (e as Error).message, gemm };
+      }
+    }
+  }
+  return out;
+
+  /** One setting: a profiled warm-up call, the timed call, and (--epoch-configs) a whole epoch in one call. */
+  async function measure(model: ModelName, tc: ThroughputConfig, gemm: CudaGemm, hybrid: boolean, key: string): Promise<Entry> {
+    const B = tc.batch, sampling = tc.sampling;
+    const cfg = config(sampling);
+    const ep = epochFor(sampling);
+    const L = Math.min(graph.heads.length, (WARMUP + STEPS) * B);
+    const steps = Math.floor(L / B) - WARMUP;
+    const h = ep.heads.subarray(0, L), r = ep.relations.subarray(0, L), t = ep.tails.subarray(0, L);
+    const init = makeInit(model, ENTITIES, RELATIONS, DIM, cfg, graph);
+    const cu = new CudaBackend(init, hybrid ? { placement: 'hybrid', hotRows: HYBRID_HOT, gemm } : { placement: PLACEMENT, gemm });
+    try {
       // The warm-up run is the profiled one (per-phase CUDA events; the timed run is not perturbed).
       process.env.ADKG_CUDA_PROFILE = '1';
       // keepOnDevice, as the trainer's epochs: the timed call finds the tables on the device (no copy in).
@@ -185,15 +200,16 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
         epoch = { positives: E, wallSeconds, positivesPerSecond: E / wallSeconds, syncInSeconds: e.syncInSeconds, stepSeconds: e.stepSeconds, syncOutSeconds: e.syncOutSeconds, reusedDeviceTables: e.reusedDeviceTables };
         log(`adkg cuda ${model} ${key} full epoch: ${(E / wallSeconds).toFixed(0)} positives/s end to end (${wallSeconds.toFixed(2)} s: in ${e.syncInSeconds.toFixed(2)}, steps ${e.stepSeconds.toFixed(2)}, out ${e.syncOutSeconds.toFixed(2)}; copy in ${e.reusedDeviceTables ? 'skipped' : 'made'})`);
       }
-      cu.dispose();
       const pos = steps * B;
       const adkg = pos / run.stepSeconds;
       const wall = pos / (run.syncInSeconds + run.stepSeconds + run.syncOutSeconds);
       log(`adkg cuda ${model} ${key}: ${adkg.toFixed(0)} positives/s in steps (${wall.toFixed(0)} with the call's table copies; ${run.placement}; loss ${warm.losses[0].toFixed(4)} → ${run.losses[run.losses.length - 1].toFixed(4)})`);
-      out[model][key] = { adkg, adkgWithSync: wall, placement: run.placement, reusedDeviceTables: run.reusedDeviceTables, gemm, batch: B, steps, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1], ...(epoch ? { epoch } : {}) };
+      return { adkg, adkgWithSync: wall, placement: run.placement, reusedDeviceTables: run.reusedDeviceTables, gemm, batch: B, steps, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1], ...(epoch ? { epoch } : {}) };
+    } finally {
+      process.env.ADKG_CUDA_PROFILE = '0';
+      cu.dispose();
     }
   }
-  return out;
 }
 
 /** allowTf32: PyTorch's TF32 matmuls (torch.backends.cuda.matmul.allow_tf32), the peer of adkg's tf32 GEMMs. */
@@ -313,11 +329,11 @@ async function main(): Promise<void> {
     for (const key of Object.keys(tp[model])) {
       const base = key.split('@')[0], e = tp[model][key];
       const p = py?.[model]?.[base], p32 = py32?.[model]?.[base];
-      if (p) {
-        e.pytorch = p;
+      if (p) e.pytorch = p;
+      if (p && typeof e.adkg === 'number') {
         e.ratio = (e.adkg as number) / p;
       }
-      if (p32 && e.gemm === 'tf32') {
+      if (p32 && e.gemm === 'tf32' && typeof e.adkg === 'number') {
         e.pytorchTf32 = p32;
         e.ratioTf32 = (e.adkg as number) / p32;
       }
@@ -330,7 +346,8 @@ async function main(): Promise<void> {
       const epoch = e.epoch as Record<string, number> | undefined;
       log(`summary ${model} ${key}: adkg ${m(e.adkg)} vs pytorch ${m(e.pytorch)} = ${typeof e.ratio === 'number' ? `${e.ratio.toFixed(2)}×` : '—'}` +
         (typeof e.ratioTf32 === 'number' ? `; vs pytorch tf32 ${m(e.pytorchTf32)} = ${e.ratioTf32.toFixed(2)}×` : '') +
-        (epoch ? `; whole epoch end to end ${m(epoch.positivesPerSecond)}` : ''));
+        (epoch ? `; whole epoch end to end ${m(epoch.positivesPerSecond)}` : '') +
+        (typeof e.error === 'string' ? ` (FAILED: ${e.error})` : ''));
     }
   result.throughput = tp;
   if (py) result.pytorch = py;
