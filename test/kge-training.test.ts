@@ -190,6 +190,10 @@ describe('adkg train', () => {
       expect(resumed.resumedFromEpoch).toBe(2);
       expect(resumed.lossHistory).toEqual(full.lossHistory);
       expect(resumed.test).toEqual(full.test);
+      // Other settings: refused, naming what changed (and nothing else).
+      await expect(run([...common, '--epochs', '4', '--dim', '16', '--out', path.join(dir, 'part'), '--resume'])).rejects.toThrow(
+        /cannot resume from .*checkpoint: it was made with other settings or data \(dim 8 → 16, relDim 8 → 16\); use the same settings/,
+      );
       const manifest = JSON.parse(readFileSync(path.join(dir, 'full', 'manifest.json'), 'utf8'));
       expect(manifest.model).toBe('transe');
       const ent = await readNpy(path.join(dir, 'full', 'entities.npy'));

@@ -88,6 +88,18 @@ function fingerprint(o: TrainerOptions, data: KgeDataset): Record<string, unknow
   return { model: o.model, dim: o.dim, relDim: o.relDim, batchSize: o.batchSize, config, initScale: o.initScale ?? null, entities: data.entities.length, relations: data.relations.length, train: data.train.heads.length };
 }
 
+/** What differs between a checkpoint's fingerprint and this run's: "dim 8 → 16", "config.lr 0.01 → 0.05". */
+export function fingerprintChanges(then: Record<string, unknown>, now: Record<string, unknown>, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const k of [...new Set([...Object.keys(then), ...Object.keys(now)])].sort()) {
+    const a = then[k], b = now[k];
+    const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (isObj(a) && isObj(b)) out.push(...fingerprintChanges(a, b, `${prefix}${k}.`));
+    else if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${prefix}${k} ${JSON.stringify(a) ?? 'unset'} → ${JSON.stringify(b) ?? 'unset'}`);
+  }
+  return out;
+}
+
 function validateOptions(o: TrainerOptions, data: KgeDataset): void {
   const c = o.config;
   if (o.model === 'transra' && !data.anchorIndex) throw new Error('TransRA needs an anchor index (KgeDataset.anchorIndex)');
@@ -123,8 +135,10 @@ export async function trainModel(data: KgeDataset, o: TrainerOptions): Promise<T
   let resumedFromEpoch: number | null = null;
   if (o.resume && o.checkpointDir && (await checkpointExists(o.checkpointDir))) {
     const cp = await loadCheckpoint<TrainerState>(o.checkpointDir);
-    if (JSON.stringify(cp.state.trainer.fingerprint) !== JSON.stringify(fp)) {
-      throw new Error(`cannot resume from ${o.checkpointDir}: it was made with other settings or data (${JSON.stringify(cp.state.trainer.fingerprint)}; now ${JSON.stringify(fp)})`);
+    const changed = fingerprintChanges(cp.state.trainer.fingerprint, fp);
+    if (changed.length > 0) {
+      throw new Error(`cannot resume from ${o.checkpointDir}: it was made with other settings or data (${changed.join(', ')}); ` +
+        'use the same settings, or a new --out to start afresh');
     }
     ({ tables, optimizer } = cp);
     if (o.model === 'transra' && data.anchorIndex) tables.anchorIndex!.selection = data.anchorIndex.selection;
