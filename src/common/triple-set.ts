@@ -7,7 +7,9 @@
  *   relations.json     string[]        (index = relation id)
  *   train.bin, valid.bin, test.bin
  *                      one file per split that has triples; each is three little-endian int32
- *                      arrays back to back: heads[n], relations[n], tails[n]
+ *                      arrays back to back: heads[n], relations[n], tails[n]. A split the manifest counts
+ *                      triples of must be there with that many; one it does not count is absent (snapshots:
+ *                      train only).
  *   train.events.bin   optional, per split: one little-endian int32 per triple, how many events gave it
  *                      (snapshots; 0 for structural triples). Listed in manifest.eventCountFiles, so readers
  *                      that do not know it never open it, and the triple files stay as they were.
@@ -23,11 +25,36 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
+import { assertOutputFolder } from './output-folder';
 
 export const TRIPLESET_FORMAT = 'adkg.tripleset';
 export const TRIPLESET_VERSION = 1;
 
 export const DAY_MS = 86_400_000;
+
+/**
+ * A file of a TripleSet that is missing, unreadable, or not of the size its manifest records. Exit 2, like any input
+ * file that cannot be read.
+ */
+export class TripleSetFileError extends Error {
+  readonly exitCode = 2;
+  constructor(readonly dir: string, readonly file: string, message: string) {
+    super(message);
+    this.name = 'TripleSetFileError';
+  }
+}
+
+/** The error for a file of the TripleSet at `dir` that cannot be read: missing (the TripleSet is incomplete) or other. */
+function unreadable(dir: string, name: string, e: unknown, why: string): TripleSetFileError {
+  const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+  return new TripleSetFileError(
+    dir,
+    name,
+    missing
+      ? `the TripleSet at ${dir} is incomplete: ${name} is missing (${why})`
+      : `the TripleSet at ${dir}: ${name} cannot be read (${(e as Error).message})`,
+  );
+}
 
 export type SplitName = 'train' | 'valid' | 'test';
 export const SPLIT_NAMES: readonly SplitName[] = ['train', 'valid', 'test'];
@@ -237,29 +264,34 @@ function decodeSplit(buf: Buffer, file: string): TripleArrays {
   return { heads, relations, tails };
 }
 
-async function readListed(file: string, listing: string): Promise<Buffer> {
+async function readListed(dir: string, name: string, listing: string): Promise<Buffer> {
   try {
-    return await fs.readFile(file);
+    return await fs.readFile(path.join(dir, name));
   } catch (e) {
-    throw new Error(`${file}: listed in manifest.${listing} but cannot be read (${(e as Error).message})`);
+    throw unreadable(dir, name, e, `listed in manifest.${listing}`);
   }
 }
 
 /** One int32 per item (train.events.bin per triple, train.daily-attributed.bin per day entry). */
-async function readInt32s(file: string, listing: string, items: number, what: string): Promise<Int32Array> {
-  const buf = await readListed(file, listing);
+async function readInt32s(dir: string, name: string, listing: string, items: number, what: string): Promise<Int32Array> {
+  const file = path.join(dir, name);
+  const buf = await readListed(dir, name, listing);
   if (buf.length !== items * 4) throw new Error(`${file}: size ${buf.length} bytes, expected ${items * 4} (one int32 per ${what})`);
   const counts = new Int32Array(items);
   new Uint8Array(counts.buffer).set(buf);
   return counts;
 }
 
-/** Writes a TripleSet directory (creating it). Validates ranges first so nothing half-valid is written. */
+/**
+ * Writes a TripleSet directory (creating it). Validates ranges first so nothing half-valid is written, and refuses a
+ * directory that holds another artefact (assertOutputFolder) before writing anything.
+ */
 export async function writeTripleSet(dir: string, ts: TripleSet): Promise<void> {
   for (const s of SPLIT_NAMES) {
     const t = ts.splits[s];
     if (t) checkTriples(s, t, ts.entities.length, ts.relations.length);
   }
+  await assertOutputFolder(dir, TRIPLESET_FORMAT);
   await fs.mkdir(dir, { recursive: true });
   for (const s of SPLIT_NAMES) {
     const t = ts.splits[s];
@@ -282,7 +314,25 @@ export async function writeTripleSet(dir: string, ts: TripleSet): Promise<void> 
   await fs.writeFile(path.join(dir, 'manifest.json'), JSON.stringify(ts.manifest, null, 2) + '\n');
 }
 
-/** Reads a TripleSet directory written by writeTripleSet, with clear errors for what is missing or wrong. */
+async function readJson<T>(dir: string, name: string): Promise<T> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(dir, name), 'utf8');
+  } catch (e) {
+    throw unreadable(dir, name, e, 'every TripleSet has one');
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new TripleSetFileError(dir, name, `the TripleSet at ${dir}: ${name} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Reads a TripleSet directory written by writeTripleSet, with clear errors for what is missing or wrong. A split the
+ * manifest counts triples of must be present with that many triples (TripleSetFileError otherwise); a split it does
+ * not count (snapshots have train only) is left out.
+ */
 export async function readTripleSet(dir: string): Promise<TripleSet> {
   const manifestPath = path.join(dir, 'manifest.json');
   let manifest: TripleSetManifest;
@@ -294,31 +344,39 @@ export async function readTripleSet(dir: string): Promise<TripleSet> {
   if (manifest.format !== TRIPLESET_FORMAT) {
     throw new Error(`${manifestPath}: format is ${JSON.stringify(manifest.format)}, expected ${TRIPLESET_FORMAT}`);
   }
-  const entities = JSON.parse(await fs.readFile(path.join(dir, 'entities.json'), 'utf8')) as EntityEntry[];
-  const relations = JSON.parse(await fs.readFile(path.join(dir, 'relations.json'), 'utf8')) as string[];
+  const entities = await readJson<EntityEntry[]>(dir, 'entities.json');
+  const relations = await readJson<string[]>(dir, 'relations.json');
   const splits: Partial<Record<SplitName, TripleArrays>> = {};
   for (const s of SPLIT_NAMES) {
-    const file = path.join(dir, `${s}.bin`);
+    const name = `${s}.bin`;
+    const file = path.join(dir, name);
+    // A split the manifest counts triples of must be there, whole; one it does not (a snapshot's valid and test) is absent.
+    const listed = manifest.counts?.[s];
+    const required = typeof listed === 'number' && listed > 0;
     let buf: Buffer;
     try {
       buf = await fs.readFile(file);
-    } catch {
-      continue;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required) continue;
+      throw unreadable(dir, name, e, `manifest.json counts ${listed} ${s} triples`);
     }
     const t = decodeSplit(buf, file);
+    if (typeof listed === 'number' && t.heads.length !== listed) {
+      throw new TripleSetFileError(dir, name, `the TripleSet at ${dir} does not match its manifest: ${name} holds ${t.heads.length} triples, manifest.json counts ${listed}`);
+    }
     const countsName = manifest.eventCountFiles?.[s];
-    if (countsName !== undefined) t.eventCounts = await readInt32s(path.join(dir, countsName), 'eventCountFiles', t.heads.length, 'triple');
+    if (countsName !== undefined) t.eventCounts = await readInt32s(dir, countsName, 'eventCountFiles', t.heads.length, 'triple');
     const dailyName = manifest.daily?.files[s];
     if (manifest.daily && dailyName !== undefined) {
       const file = path.join(dir, dailyName);
-      const [triple, day, events] = decodeColumns(await readListed(file, 'daily.files'), file, 'day entry');
+      const [triple, day, events] = decodeColumns(await readListed(dir, dailyName, 'daily.files'), file, 'day entry');
       t.daily = { origin: Date.parse(manifest.daily.origin), triple, day, events };
       const attributedName = manifest.daily.attributedFiles?.[s];
-      if (attributedName !== undefined) t.daily.attributed = await readInt32s(path.join(dir, attributedName), 'daily.attributedFiles', triple.length, 'day entry');
+      if (attributedName !== undefined) t.daily.attributed = await readInt32s(dir, attributedName, 'daily.attributedFiles', triple.length, 'day entry');
     }
     checkTriples(s, t, entities.length, relations.length);
     splits[s] = t;
   }
-  if (!splits.train) throw new Error(`${dir}: TripleSet has no train.bin`);
+  if (!splits.train) throw new TripleSetFileError(dir, 'train.bin', `the TripleSet at ${dir} is incomplete: train.bin is missing`);
   return { manifest, entities, relations, splits };
 }

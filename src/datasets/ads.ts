@@ -12,6 +12,7 @@ import { createWriteStream, promises as fs } from 'fs';
 import * as path from 'path';
 import { parse } from 'csv-parse/sync';
 import { ImpressionRecord } from '../common/impression';
+import { assertOutputFolder } from '../common/output-folder';
 import { DatasetFormatError, DatasetSourceError } from './errors';
 import { SourceFile, readSourceFiles } from './source-files';
 
@@ -102,8 +103,10 @@ function splitOf(name: string): (typeof SPLIT_ORDER)[number] | null {
   return null;
 }
 
+export const ADS_EVENTS_FORMAT = 'adkg.dataset-events';
+
 export interface AdsManifest {
-  format: 'adkg.dataset-events';
+  format: typeof ADS_EVENTS_FORMAT;
   dataset: AdsDatasetName;
   source: string;
   start: string;
@@ -154,6 +157,7 @@ export async function importAdsDataset(name: AdsDatasetName, src: string, outDir
   const days = opts.days ?? 14;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(start + 'T00:00:00Z'))) throw new DatasetSourceError(`start must be an ISO date YYYY-MM-DD, got "${start}"`);
   if (!Number.isInteger(days) || days < 1) throw new DatasetSourceError(`days must be an integer ≥ 1, got ${days}`);
+  await assertOutputFolder(outDir, ADS_EVENTS_FORMAT); // before the CSVs are read: an --out holding another artefact is refused at once
   const mapping = mappingFor(name, opts.advertiser ?? 'shop');
   const files = await readSourceFiles(src, (n) => /\.csv$/i.test(n) && splitOf(n) !== null);
   const ordered = [...files.values()].sort((a, b) => SPLIT_ORDER.indexOf(splitOf(a.name)!) - SPLIT_ORDER.indexOf(splitOf(b.name)!) || (a.name < b.name ? -1 : 1));
@@ -253,7 +257,7 @@ export async function importAdsDataset(name: AdsDatasetName, src: string, outDir
     return { file: f.file.display, split: f.split, rows: f.rows, from, to };
   });
   const manifest: AdsManifest = {
-    format: 'adkg.dataset-events',
+    format: ADS_EVENTS_FORMAT,
     dataset: name,
     source: src,
     start,

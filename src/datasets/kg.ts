@@ -4,7 +4,8 @@
  * test, each file top to bottom, head before tail. CRLF line ends, blank lines and whitespace around
  * fields are tolerated; anything else that is not three fields is an error naming file and line.
  */
-import { EntityEntry, SplitName, TripleArrays, TripleSet, makeManifest, writeTripleSet } from '../common/triple-set';
+import { EntityEntry, SplitName, TRIPLESET_FORMAT, TripleArrays, TripleSet, makeManifest, writeTripleSet } from '../common/triple-set';
+import { assertOutputFolder } from '../common/output-folder';
 import { DatasetFormatError, DatasetSourceError } from './errors';
 import { SourceFile, readSourceFiles } from './source-files';
 
@@ -96,6 +97,7 @@ export async function loadKgDataset(name: KgDatasetName | 'tsv', src: string): P
 
 /** Imports a KG benchmark and writes it as a TripleSet directory. */
 export async function importKgDataset(name: KgDatasetName | 'tsv', src: string, outDir: string): Promise<KgImportResult> {
+  await assertOutputFolder(outDir, TRIPLESET_FORMAT); // before the source is read: an --out holding another artefact is refused at once
   const result = await loadKgDataset(name, src);
   await writeTripleSet(outDir, result.tripleSet);
   return result;

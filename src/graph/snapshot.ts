@@ -3,7 +3,8 @@
  * Both stores hand over the same plain edges and this one function orders them, so the same events give
  * byte-identical entities.json, relations.json and train.bin from Neo4j and from the memory store.
  */
-import { DailyCounts, DAY_MS, EntityEntry, makeManifest, TripleSet, writeTripleSet } from '../common/triple-set';
+import { DailyCounts, DAY_MS, EntityEntry, makeManifest, TRIPLESET_FORMAT, TripleSet, writeTripleSet } from '../common/triple-set';
+import { assertOutputFolder } from '../common/output-folder';
 import type { SnapshotEdges, TimeWindow } from './store/graph-store';
 import { openStore, OpenStoreOptions } from './store/open-store';
 
@@ -132,8 +133,9 @@ function pruneToMinDegree(triples: Row[], minDegree: number): Row[] {
   }
 }
 
-/** Opens a store read-only, writes the window's TripleSet to outDir, closes the store. */
+/** Opens a store read-only, writes the window's TripleSet to outDir, closes the store. An outDir holding another artefact is refused first. */
 export async function snapshotToDirectory(store: OpenStoreOptions, window: TimeWindow, minDegree: number, outDir: string): Promise<TripleSet> {
+  await assertOutputFolder(outDir, TRIPLESET_FORMAT);
   const s = await openStore({ ...store, readOnly: true });
   try {
     const ts = buildSnapshot(await s.snapshotEdges(window), { window, minDegree, source: `snapshot:${s.kind}` });

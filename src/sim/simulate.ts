@@ -5,6 +5,7 @@
  */
 import { createWriteStream, promises as fs } from 'fs';
 import * as path from 'path';
+import { assertOutputFolder } from '../common/output-folder';
 import { ACTIONS, A_IMPRESSION, FIRST_OFFSITE, MS_PER_DAY, SURFACES } from './event-buffer';
 import { ATTRIBUTION_RULE, ATTRIBUTION_WINDOW_DAYS, P_CONVERT_MEANING, SimConfig, resolveSimConfig } from './config';
 import { CorruptKind, CorruptionInjector } from './corruption';
@@ -65,6 +66,7 @@ export interface SimulateOptions {
 
 export async function simulate(partial: Partial<SimConfig>, outDir: string, opts: SimulateOptions = {}): Promise<SimManifest> {
   const config = resolveSimConfig(partial);
+  await assertOutputFolder(outDir, 'adkg.simulation'); // a TripleSet or an export there would lose its manifest
   const world = buildWorld(config);
   await fs.mkdir(outDir, { recursive: true });
   const open = (f: string) => createWriteStream(path.join(outDir, f), { highWaterMark: 8 << 20 });

@@ -6,6 +6,8 @@
 import * as path from 'path';
 import { Command } from 'commander';
 import { readTripleSet, type TripleSet } from '../../common/triple-set';
+import { EMBEDDING_FORMAT } from '../../common/embedding-export';
+import { assertOutputFolder } from '../../common/output-folder';
 import {
   MODEL_NAMES, defaultsFor, defaultsForGraph, evaluateModel, splitTrainValidTest, trainModel, writeEmbeddingExport, checkpointDirOf,
   type BackendName, type KgeDataset, type LossName, type ModelName, type NormName, type SamplingName, type CorruptionName, type OptimizerName,
@@ -80,6 +82,8 @@ export async function runTrain(o: TrainCliOptions): Promise<Record<string, unkno
     if (o.json) log(s);
     else process.stdout.write(`${s}\n`);
   };
+  // Before the checkpoint or the export writes anything: --out must not be --triples, nor hold another artefact.
+  await assertOutputFolder(o.out, EMBEDDING_FORMAT, { inputs: [{ option: '--triples', dir: o.triples }] });
   const ts: TripleSet = await readTripleSet(o.triples);
   const backend = resolveBackend(o.backend, log);
   let { train, valid, test } = ts.splits;
@@ -177,7 +181,7 @@ export function register(program: Command): void {
     .description('Train TransE / TransR / TransRA embeddings on a TripleSet; evaluate (filtered MRR, Hits@1/3/10) and export')
     .requiredOption('--triples <dir>', 'TripleSet directory (from `adkg snapshot` or `adkg dataset import`)')
     .requiredOption('--model <name>', `model: ${models.join('|')}`, parseChoice('--model', models))
-    .requiredOption('--out <dir>', 'output directory: export files and checkpoint/')
+    .requiredOption('--out <dir>', 'output directory: export files and checkpoint/ (not --triples, nor a folder holding another artefact)')
     .option('--dim <d>', 'entity dimension (default per model, below)', parseIntOption('--dim', 1))
     .option('--rel-dim <k>', 'relation dimension for transr/transra (default per model)', parseIntOption('--rel-dim', 1))
     .option('--epochs <n>', 'epochs (default per model)', parseIntOption('--epochs', 0))

@@ -2,6 +2,7 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { EMBEDDING_FORMAT, type EmbeddingManifest } from '../../common/embedding-export';
+import { assertOutputFolder } from '../../common/output-folder';
 import type { EntityEntry } from '../../common/triple-set';
 import type { ModelTables } from '../backends/backend';
 import { anchorWeights } from '../representations';
@@ -41,12 +42,14 @@ function tsvField(s: string): string {
   return s.replace(/[\t\r\n]/g, ' ');
 }
 
+/** Writes the export into dir (created); refuses a dir that holds another artefact (assertOutputFolder) before writing. */
 export async function writeEmbeddingExport(dir: string, tables: ModelTables, info: ExportInfo): Promise<EmbeddingManifest> {
   const { shape } = tables;
   const { numEntities: N, numRelations: R, dim: d, relDim: k } = shape;
   if (info.entities.length !== N || info.relations.length !== R) {
     throw new Error(`export: ${info.entities.length} entity names / ${info.relations.length} relation names for a model of ${N} entities / ${R} relations`);
   }
+  await assertOutputFolder(dir, EMBEDDING_FORMAT);
   await fs.mkdir(dir, { recursive: true });
   const files: Record<string, string> = {};
   const put = async (name: string, key: string, data: Float32Array | Int32Array, dims: number[]): Promise<void> => {
