@@ -35,7 +35,12 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object (read, stored, duplicates, rejected, droppedNoConsent, seconds, eventsPerSecond, rejects …)')
     .addHelpText(
       'after',
-      '\nExit status: 0 when every line was read (rejected lines included, each reported with its line, field and reason);\nnon-zero when a file cannot be read or the store fails. Re-running the same files stores nothing twice.',
+      '\nExit status: 0 when every file was read through (rejected lines are reported, each with its line, field and reason).\n' +
+        '2 when an input file is wrong: it cannot be opened, is gzip-compressed or Parquet, is a CSV without a header row naming\n' +
+        'the event fields (none of the files is then ingested); it breaks off mid-way, e.g. an unclosed CSV quote (the records\n' +
+        'before it are stored, and the error names the line its bad record starts on); or none of its records was accepted.\n' +
+        'Another non-zero code when the store cannot be opened or a write fails (3: Neo4j unreachable, 4: --db held by another process).\n' +
+        'Re-running the same files stores nothing twice (idempotent by eventId), so a corrected file can simply be ingested again.',
     )
     .action(async (files: string[], flags: IngestFlags) => {
       const store = await openStore(storeOptions(flags));

@@ -4,6 +4,13 @@
  * `concurrency` writes in flight; the next batch is parsed while the last one is written. With more than one in
  * flight, each batch holds the events of its own share of the users (laneOf), so concurrent writes do not contend
  * for the same user nodes (in Neo4j: deadlocks on their index entries, each costing a whole batch's retry).
+ *
+ * Input errors, the same for every store: a file that cannot be opened, is compressed or Parquet, or is a CSV without a
+ * header row stops the ingest before anything is written. A file that breaks off mid-way (an unclosed CSV quote)
+ * stops it there, after the records before the break have been written (whatever the batch size). A non-empty file
+ * none of whose records is accepted is reported once the others have been ingested. The first kind throws an
+ * InputFileError, the others an IngestFailedError (with the summary) caused by one: exit 2 either way. A bad record by
+ * itself is only rejected and counted.
  */
 import { promises as fs } from 'fs';
 import type { AdvertiserCatalogRecord, InteractionEvent, PinCatalogRecord } from '../events';
@@ -11,7 +18,7 @@ import { classifyEvent } from '../events';
 import { IngestFailedError, InputFileError } from '../errors';
 import { userHash } from '../user-hash';
 import type { GraphStore, WriteBatch } from '../store/graph-store';
-import { ReadPosition, readRecords } from './readers';
+import { checkInputFile, InputReadError, ReadPosition, readRecords } from './readers';
 
 export interface RejectedLine {
   file: string;
@@ -86,13 +93,15 @@ export async function ingestFiles(store: GraphStore, files: string[], options: I
   const maxRejectSamples = options.maxRejectSamples ?? 20;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be an integer ≥ 1, got ${batchSize}`);
 
-  // Check every file before writing anything, so a typo in the last name does not leave a half-ingest.
+  // Check every file before writing anything, so a typo in the last name (or a .gz, a Parquet file, a CSV without
+  // its header row) does not leave a half-ingest.
   let totalBytes = 0;
   for (const f of files) {
     try {
       const st = await fs.stat(f);
       if (!st.isFile()) throw new InputFileError(f, 'is not a regular file');
       await fs.access(f, fs.constants.R_OK);
+      await checkInputFile(f);
       totalBytes += st.size;
     } catch (e) {
       if (e instanceof InputFileError) throw e;
@@ -152,18 +161,28 @@ export async function ingestFiles(store: GraphStore, files: string[], options: I
     inFlight.add(tracked);
   };
 
+  // The first reject of the file being read, for the message when none of its records is accepted.
+  let firstReject: RejectedLine | null = null;
   const reject = (file: string, line: number, field: string, reason: string) => {
     summary.rejected++;
+    firstReject ??= { file, line, field, reason };
     if (summary.rejects.length < maxRejectSamples) summary.rejects.push({ file, line, field, reason });
   };
 
+  // Input that is wrong is reported after what was read before it has been written, so the outcome does not depend
+  // on how the records fell into batches: a file that breaks off mid-way (stops the ingest), a file none of whose
+  // records was accepted (the other files go on).
+  const problems: InputFileError[] = [];
+  let stoppedAt = -1;
   try {
-    for (const file of files) {
-      let records;
+    for (let fi = 0; fi < files.length && !failure; fi++) {
+      const file = files[fi];
+      const readBefore = summary.read;
+      const rejectedBefore = summary.rejected;
+      firstReject = null;
       try {
-        records = readRecords(file, position);
         let lane = lanes[0];
-        for await (const rec of records) {
+        for await (const rec of readRecords(file, position)) {
           if (failure) break;
           summary.read++;
           if (!('value' in rec)) {
@@ -208,10 +227,21 @@ export async function ingestFiles(store: GraphStore, files: string[], options: I
         }
       } catch (e) {
         if (failure) break;
-        throw new InputFileError(file, `reading failed after ${summary.read} records: ${(e as Error).message}`, { cause: e });
+        const n = summary.read - readBefore;
+        const where = e instanceof InputReadError ? `line ${e.line}: ${e.reason}` : `reading failed: ${(e as Error).message}`;
+        problems.push(new InputFileError(file, `${where}; reading stopped there, after the ${n} record(s) before it`, { cause: e }));
+        stoppedAt = fi;
+        break;
       }
       if (failure) break;
+      const read = summary.read - readBefore;
+      if (read > 0 && summary.rejected - rejectedBefore === read) {
+        const first = firstReject as RejectedLine | null;
+        const example = first ? ` (the first, line ${first.line}: ${first.field}: ${first.reason})` : '';
+        problems.push(new InputFileError(file, `none of its ${read} record(s) was accepted, every one was rejected${example}: is it a file of ad events? Nothing of it was stored`));
+      }
     }
+    // Write what was read, also when a file broke off: the rows before the bad one are stored whatever --batch is.
     for (const lane of lanes) if (!failure) await dispatch(lane);
     await Promise.all(inFlight);
   } catch (e) {
@@ -220,6 +250,14 @@ export async function ingestFiles(store: GraphStore, files: string[], options: I
   }
   if (failure) {
     throw new IngestFailedError(`store write failed; ${summary.stored} events were stored before it (re-run the same files to finish: stored events are skipped): ${(failure as Error).message}`, finish(), failure);
+  }
+  if (problems.length > 0) {
+    const notRead = stoppedAt >= 0 && stoppedAt < files.length - 1 ? `; ${files.length - 1 - stoppedAt} file(s) after it were not read` : '';
+    const message =
+      problems.map((p) => p.message).join('; ') +
+      `. ${summary.stored} new event(s) were stored from what was read${notRead}. ` +
+      'Fix or leave out the file(s) named and re-run the same command: ingest is idempotent by eventId, so events already stored are skipped';
+    throw new IngestFailedError(message, finish(), problems[0]);
   }
   return finish();
 }
