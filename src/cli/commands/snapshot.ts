@@ -24,8 +24,8 @@ export function register(program: Command): void {
     .command('snapshot')
     .description('Export the events of a time window as a TripleSet (all triples in the train split) for KGE training')
     .requiredOption('--out <dir>', 'directory to write the TripleSet to (created)')
-    .option('--from <time>', 'window start, inclusive: ISO-8601 with zone or epoch ms (default: unbounded)', parseTime('--from'))
-    .option('--to <time>', 'window end, exclusive: ISO-8601 with zone or epoch ms (default: unbounded)', parseTime('--to'))
+    .option('--from <time>', 'window start, inclusive: ISO-8601 with zone (a date alone: UTC midnight) or epoch ms (default: unbounded)', parseTime('--from'))
+    .option('--to <time>', 'window end, exclusive: ISO-8601 with zone (a date alone: UTC midnight) or epoch ms (default: unbounded)', parseTime('--to'))
     .option('--min-degree <n>', 'repeatedly drop entities with fewer distinct triples than this', parseIntOption('--min-degree', 0), 0);
   addStoreOptions(cmd)
     .option('--json', 'print the manifest as JSON')
@@ -39,6 +39,10 @@ export function register(program: Command): void {
         throw new InvalidArgumentError(`--from must be before --to (got ${new Date(window.from).toISOString()} and ${new Date(window.to).toISOString()})`);
       }
       const ts = await snapshotToDirectory(storeOptions(flags, true), window, flags.minDegree, flags.out);
+      // Not an error (a quiet window is possible), but rarely what was meant: say so where it cannot be missed.
+      if ((ts.manifest.counts.train ?? 0) === 0) {
+        process.stderr.write(`snapshot: warning: the window holds no triples; check the window and the store (${flags.store === 'neo4j' ? 'NEO4J_URI' : '--db'})\n`);
+      }
       if (flags.json) console.log(JSON.stringify(ts.manifest));
       else {
         const m = ts.manifest;
