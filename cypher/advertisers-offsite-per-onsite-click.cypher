@@ -11,6 +11,6 @@ WITH a,
      COUNT { (:User)-[v:CHECKOUT|SIGNUP|LEAD]->(a) WHERE $from <= v.ts < $to } AS conversions
 WHERE clicks >= $minClicks
 RETURN a.id AS advertiser, a.vertical AS vertical, clicks, conversions,
-       round(toFloat(conversions) / clicks, 4) AS conversionsPerClick
-ORDER BY conversionsPerClick DESC, conversions DESC, advertiser
+       CASE WHEN clicks = 0 THEN null ELSE round(toFloat(conversions) / clicks, 4) END AS conversionsPerClick
+ORDER BY coalesce(conversionsPerClick, -1.0) DESC, conversions DESC, advertiser  // nulls (no clicks) last
 LIMIT $limit;

@@ -1,5 +1,6 @@
 // Pins ranked by click-through rate (clicks / impressions) in a time window, with their advertiser and
-// category; pins with fewer than minImpressions impressions are left out as too noisy to rank.
+// category; pins with fewer than minImpressions impressions are left out as too noisy to rank (with 0, pins
+// without impressions are listed with a null ctr).
 // @param from int 0 - window start, epoch ms, inclusive
 // @param to int 9223372036854775807 - window end, epoch ms, exclusive
 // @param minImpressions int 1 - least impressions a pin needs to be listed
@@ -12,6 +13,6 @@ WHERE impressions >= $minImpressions
 OPTIONAL MATCH (p)-[:PROMOTED_BY]->(a:Advertiser)
 OPTIONAL MATCH (p)-[:IN_CATEGORY]->(c:Category)
 RETURN p.id AS pin, collect(DISTINCT a.id) AS advertisers, collect(DISTINCT c.id) AS categories,
-       impressions, clicks, round(toFloat(clicks) / impressions, 4) AS ctr
-ORDER BY ctr DESC, impressions DESC, pin
+       impressions, clicks, CASE WHEN impressions = 0 THEN null ELSE round(toFloat(clicks) / impressions, 4) END AS ctr
+ORDER BY coalesce(ctr, -1.0) DESC, impressions DESC, pin  // nulls (no impressions) last
 LIMIT $limit;

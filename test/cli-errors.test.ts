@@ -10,8 +10,9 @@ import { InvalidArgumentError } from 'commander';
 import { parseFloatOption, parseIntOption, parsePositiveFloatOption } from '../src/cli/options';
 import { buildProgram } from '../src/cli/main';
 import { resolveBackend } from '../src/cli/backend-choice';
-import { connectNeo4j, MemoryStore, neo4jSettingsFromEnv } from '../src/graph';
-import { StoreFileError, StoreNotFoundError, StoreUnavailableError } from '../src/graph/errors';
+import { connectNeo4j, MemoryStore, neo4jSettingsFromEnv, namespaceLabels, resolveParams } from '../src/graph';
+import { parseDeclarations } from '../src/graph/cypher-runner';
+import { QueryParameterError, StoreFileError, StoreNotFoundError, StoreUnavailableError } from '../src/graph/errors';
 import { getBackendFactory } from '../src/kge';
 import { RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport } from '../src/ranking';
 import { DAY, START, makeWorld, writeFixtureExport } from './ranking-fixtures';
@@ -120,4 +121,34 @@ test('ranking with embeddings of another graph (no user, pin or advertiser known
   await fs.writeFile(ids, (await fs.readFile(ids, 'utf8')).replace(/^/gm, 'other-').replace(/other-$/, ''));
   const ctx = buildRankingContext(impressionColumns(w.records), await readEmbeddingExport(dir), { evalDays: 1 });
   expect(() => new RankingModel('kge-frozen', ctx, null)).toThrow(/cover none of the data's \d+ users, \d+ pins and \d+ advertisers/);
+});
+
+describe('adkg cypher parameters and namespaces', () => {
+  const declared = parseDeclarations('// @param from int 0 - start\n// @param to int 9 - end\nRETURN 1', 'q.cypher');
+
+  test('a --param the file does not declare is warned about (a typo would leave the real one at its default)', () => {
+    const warnings: string[] = [];
+    const params = resolveParams(declared, ['From=5'], (m) => warnings.push(m));
+    expect(warnings).toEqual(['--param From is not a parameter of this query (it declares from, to); did you mean from?']);
+    expect(Number(params.from)).toBe(0);
+    // Inline queries declare nothing: any name goes, without a warning.
+    const quiet: string[] = [];
+    resolveParams([], ['x=1'], (m) => quiet.push(m));
+    expect(quiet).toEqual([]);
+  });
+
+  test('an int parameter beyond 64 bits is refused, not wrapped around', () => {
+    expect(() => resolveParams(declared, ['from=99999999999999999999'])).toThrow(QueryParameterError);
+    expect(() => resolveParams(declared, ['from=99999999999999999999'])).toThrow("parameter from must be a 64-bit integer (Cypher's INTEGER)");
+    expect(String(resolveParams(declared, ['from=9223372036854775807']).from)).toBe('9223372036854775807');
+    expect(String(resolveParams(declared, ['from=-9223372036854775808']).from)).toBe('-9223372036854775808');
+  });
+
+  test("a namespace's labels replace the plain ones in a query; other names stay", () => {
+    expect(namespaceLabels('MATCH (u:User)-[:CLICKED]->(p:Pin)-[:PROMOTED_BY]->(a:Advertiser) RETURN p', 'ns1')).toBe(
+      'MATCH (u:`ns1_User`)-[:CLICKED]->(p:`ns1_Pin`)-[:PROMOTED_BY]->(a:`ns1_Advertiser`) RETURN p',
+    );
+    expect(namespaceLabels('MATCH (u:Username) RETURN u', 'ns1')).toBe('MATCH (u:Username) RETURN u');
+    expect(namespaceLabels('MATCH (u:User) RETURN u', '')).toBe('MATCH (u:User) RETURN u');
+  });
 });

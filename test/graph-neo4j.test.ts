@@ -271,6 +271,49 @@ describe('adkg cypher (read-only)', () => {
     expect(await neo.counts()).toEqual(before);
   });
 
+  test('LOAD CSV is refused though it only reads: it opens files and URLs, not the graph', async () => {
+    await expect(runReadOnlyQuery(driver, `LOAD CSV FROM 'https://example.invalid/x.csv' AS line RETURN line LIMIT 1`, {})).rejects.toThrow(
+      'refused: it reads a file or URL with LOAD CSV; adkg cypher reads the graph only; nothing was run',
+    );
+    const r = await runCli(['cypher', `LOAD CSV FROM 'file:///etc/passwd' AS line RETURN line[0] AS x LIMIT 1`], { env: env() });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).not.toContain('root');
+  });
+
+  test('the shipped query files read a namespaced graph with --namespace; a namespace that holds no graph is named', async () => {
+    const ns = `${NS}q`;
+    const store = await Neo4jStore.open({ namespace: ns, maxRetryTimeMs: 30000 });
+    try {
+      await ingestFiles(store, [JSONL], { batchSize: 50 });
+      const file = path.join(__dirname, '..', 'cypher', 'pins-by-click-through.cypher');
+      const r = await runCli(['cypher', file, '--namespace', ns, '--param', 'minImpressions=0', '--format', 'json'], { env: env() });
+      expect(r.code).toBe(0);
+      const rows = JSON.parse(r.stdout) as { pin: string; impressions: number; ctr: number | null }[];
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((x) => (x.impressions === 0) === (x.ctr === null))).toBe(true); // no division by zero
+      expect(r.stderr).toBe('');
+      const typo = await runCli(['cypher', file, '--namespace', `${ns}typo`, '--param', 'minImpresions=1', '--format', 'json'], { env: env() });
+      expect(typo.code).toBe(0);
+      expect(JSON.parse(typo.stdout)).toEqual([]);
+      expect(typo.stderr).toContain(`namespace ${ns}typo at`);
+      expect(typo.stderr).toContain('holds no adkg graph');
+      expect(typo.stderr).toContain('--param minImpresions is not a parameter of this query');
+    } finally {
+      await store.dropNamespace();
+      await store.close();
+    }
+  });
+
+  test('snapshot and erase refuse a namespace that holds no graph, and write nothing there (not even the schema)', async () => {
+    const ns = `${NS}none`;
+    await expect(Neo4jStore.open({ namespace: ns }, { readOnly: true })).rejects.toThrow(`namespace ${ns} holds no adkg graph: nothing to read`);
+    const erase = await runCli(['erase', '--user', 'u1', '--store', 'neo4j', '--namespace', ns], { env: env() });
+    expect(erase.code).toBe(5);
+    expect(erase.stderr).toContain(`namespace ${ns} holds no adkg graph: nothing to erase user u1 from`);
+    const c = await driver.executeQuery('SHOW CONSTRAINTS YIELD name WHERE name STARTS WITH $p RETURN count(*) AS n', { p: `${ns}_` });
+    expect(c.records[0].get('n').toNumber()).toBe(0);
+  });
+
   test('a missing declared parameter is named before anything runs', async () => {
     const r = await runCli(['cypher', path.join(__dirname, '..', 'cypher', 'user-timeline.cypher')], { env: env() });
     expect(r.code).toBe(2);

@@ -9,7 +9,7 @@
  */
 import { existsSync, promises as fs } from 'fs';
 import neo4j, { Driver } from 'neo4j-driver';
-import { QueryParameterError, WriteQueryRefusedError } from './errors';
+import { QueryParameterError, QueryRefusedError, WriteQueryRefusedError } from './errors';
 
 export const PARAM_TYPES = ['string', 'int', 'float', 'bool', 'json'] as const;
 export type ParamType = (typeof PARAM_TYPES)[number];
@@ -65,6 +65,8 @@ export async function loadQuery(arg: string): Promise<LoadedQuery> {
   return { text: arg, file: null, params: parseDeclarations(arg, 'query') };
 }
 
+const INT64_MAX = 9223372036854775807n;
+
 export function convertParam(name: string, type: ParamType, text: string): unknown {
   const bad = (what: string) => new QueryParameterError(`parameter ${name} must be ${what}, got ${JSON.stringify(text)}`);
   switch (type) {
@@ -72,6 +74,7 @@ export function convertParam(name: string, type: ParamType, text: string): unkno
       return text;
     case 'int':
       if (!/^-?\d+$/.test(text)) throw bad('an integer');
+      if (BigInt(text) > INT64_MAX || BigInt(text) < -INT64_MAX - 1n) throw bad('a 64-bit integer (Cypher\'s INTEGER)');
       return neo4j.int(text); // Cypher wants integers (LIMIT, ranges), and JS numbers travel as floats
     case 'float': {
       const n = Number(text);
@@ -94,7 +97,7 @@ export function convertParam(name: string, type: ParamType, text: string): unkno
  * Turns `--param` arguments (`name=value`, or `name:type=value`) into driver parameters, using the
  * query's declared types and defaults; an undeclared `name=value` is a string.
  */
-export function resolveParams(declared: ParamDeclaration[], args: string[]): Record<string, unknown> {
+export function resolveParams(declared: ParamDeclaration[], args: string[], warn: (message: string) => void = () => undefined): Record<string, unknown> {
   const decl = new Map(declared.map((d) => [d.name, d]));
   const params: Record<string, unknown> = {};
   for (const a of args) {
@@ -103,6 +106,12 @@ export function resolveParams(declared: ParamDeclaration[], args: string[]): Rec
     const [, name, typeText, value] = m;
     if (typeText !== undefined && !(PARAM_TYPES as readonly string[]).includes(typeText)) {
       throw new QueryParameterError(`--param ${name}: type "${typeText}" is not one of ${PARAM_TYPES.join('|')}`);
+    }
+    // A file that declares its parameters and not this one: most likely a typo ("From" for "from"), which would
+    // otherwise leave the declared one at its default and the query quietly unfiltered.
+    if (declared.length > 0 && !decl.has(name)) {
+      const close = declared.find((d) => d.name.toLowerCase() === name.toLowerCase());
+      warn(`--param ${name} is not a parameter of this query (it declares ${declared.map((d) => d.name).join(', ')})${close ? `; did you mean ${close.name}?` : ''}`);
     }
     const type = (typeText as ParamType | undefined) ?? decl.get(name)?.type ?? 'string';
     params[name] = convertParam(name, type, value);
@@ -117,6 +126,13 @@ export function resolveParams(declared: ParamDeclaration[], args: string[]): Rec
   return params;
 }
 
+/** Every operator of an EXPLAIN plan, depth first (operatorType names such as "LoadCSV@neo4j"). */
+function planOperators(plan: unknown): string[] {
+  if (!plan || typeof plan !== 'object') return [];
+  const p = plan as { operatorType?: string; children?: unknown[] };
+  return [p.operatorType ?? '', ...(p.children ?? []).flatMap(planOperators)];
+}
+
 /** Drops one trailing ';' (the driver runs exactly one statement). */
 function statementOf(text: string): string {
   return text.trim().replace(/;\s*$/, '');
@@ -127,6 +143,8 @@ export interface ReadOnlyQueryOptions {
   database?: string;
   /** false skips the EXPLAIN guard, leaving only the READ transaction; tests use it to show that guard holds alone */
   explainFirst?: boolean;
+  /** the planner's warnings (an unknown label or property, a cartesian product), e.g. to stderr */
+  warn?: (message: string) => void;
 }
 
 export async function runReadOnlyQuery(driver: Driver, query: string, params: Record<string, unknown>, options: ReadOnlyQueryOptions = {}): Promise<QueryResult> {
@@ -139,6 +157,11 @@ export async function runReadOnlyQuery(driver: Driver, query: string, params: Re
         const plan = await tx.run(`EXPLAIN ${statement}`, params);
         queryType = plan.summary.queryType as string;
         if (queryType !== 'r') throw new WriteQueryRefusedError(queryType);
+        // A read, but of files or URLs the server can reach: not the graph, and not for an analyst query to open.
+        if (planOperators(plan.summary.plan).some((op) => /^LoadCSV/.test(op))) throw new QueryRefusedError('it reads a file or URL with LOAD CSV; adkg cypher reads the graph only');
+        for (const n of plan.summary.notifications ?? []) {
+          if (n.severity === 'WARNING') options.warn?.(`${n.title}: ${n.description}`);
+        }
       }
       const result = tx.run(statement, params);
       const columns = (await result.keys()) as string[];

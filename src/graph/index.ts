@@ -6,7 +6,7 @@ export * from './errors';
 export type { GraphStore, StoreKind, WriteBatch, WriteResult, EraseResult, TimeWindow, KeyedTriple, CountedTriple, SnapshotEdges, StoreCounts } from './store/graph-store';
 export { STORE_KINDS } from './store/graph-store';
 export { MemoryStore, DEFAULT_MEMORY_DB, defaultMemoryDbPath } from './store/memory-store';
-export { Neo4jStore, labelsFor } from './store/neo4j-store';
+export { Neo4jStore, holdsAdkgGraph, labelsFor, namespaceLabels } from './store/neo4j-store';
 export { neo4jSettingsFromEnv, DEFAULT_NEO4J_URI } from './store/neo4j-settings';
 export { connectNeo4j } from './store/neo4j-connection';
 export type { Neo4jSettings } from './store/neo4j-settings';

@@ -1,8 +1,11 @@
-/** A command that reads (or erases from) the memory store was pointed at a file that does not exist. */
+/**
+ * A command that reads (or erases from) a graph was pointed at one that is not there: a memory store file that does
+ * not exist, or a Neo4j namespace that holds no adkg graph. Refused rather than read as an empty graph.
+ */
 export class StoreNotFoundError extends Error {
   readonly exitCode = 5;
-  constructor(readonly dbPath: string, purpose: string) {
-    super(`no memory store at ${dbPath}: nothing to ${purpose} (check --db or ADKG_DB; \`adkg ingest --db ${dbPath}\` creates one)`);
+  constructor(message: string) {
+    super(message);
     this.name = 'StoreNotFoundError';
   }
 }

@@ -58,8 +58,9 @@ export interface MemoryStoreOptions {
   /** Open without taking the write lock; close() then writes nothing. */
   readOnly?: boolean;
   /**
-   * Refuse a file that does not exist (StoreNotFoundError naming what could not be done), instead of starting a
-   * new, empty store: a mistyped --db must not read as an empty graph. Read-only opens always refuse.
+   * Refuse a file that does not exist (StoreNotFoundError naming what could not be done: 'erase user u1 from'),
+   * instead of starting a new, empty store: a mistyped --db must not read as an empty graph. Read-only opens
+   * always refuse.
    */
   mustExist?: string;
 }
@@ -129,7 +130,11 @@ export class MemoryStore implements GraphStore {
   static async open(options: MemoryStoreOptions): Promise<MemoryStore> {
     const store = new MemoryStore(path.resolve(options.dbPath), options.readOnly === true);
     const purpose = options.mustExist ?? (store.readOnly ? 'read' : undefined);
-    if (purpose !== undefined && !(await fileExists(store.dbPath))) throw new StoreNotFoundError(store.dbPath, purpose);
+    if (purpose !== undefined && !(await fileExists(store.dbPath))) {
+      throw new StoreNotFoundError(
+        `no memory store at ${store.dbPath}: nothing to ${purpose} (check --db or ADKG_DB; \`adkg ingest --db ${store.dbPath}\` creates one)`,
+      );
+    }
     if (!store.readOnly) await acquireLock(store.lockPath, store.dbPath);
     try {
       await store.load();

@@ -19,7 +19,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import neo4j, { Driver, ManagedTransaction, Neo4jError, Session } from 'neo4j-driver';
 import type { InteractionEvent } from '../events';
-import { StoreUnavailableError } from '../errors';
+import { StoreNotFoundError, StoreUnavailableError } from '../errors';
 import {
   InteractionRelation,
   NODE_TYPES,
@@ -52,10 +52,31 @@ export function labelsFor(namespace: string): LabelMap {
   return Object.fromEntries(STORE_LABELS.map((l) => [l, `\`${prefix}${l}\``])) as unknown as LabelMap;
 }
 
+/**
+ * Cypher written against the plain labels (cypher/: `:User`, `:Pin`, …) with each store label as a namespace has it
+ * (`:\`ns_User\``). Only `:Label` after a colon is rewritten, so label alternatives (`:User|Pin`) need a colon each;
+ * the text is not parsed, so a string literal holding ":User" is rewritten too.
+ */
+export function namespaceLabels(text: string, namespace: string): string {
+  const prefix = namespace === '' ? '' : `${namespace}_`;
+  if (prefix === '') return text;
+  const labelRe = new RegExp(`:(${STORE_LABELS.join('|')})\\b`, 'g');
+  return text.replace(labelRe, (_m, l: string) => `:\`${prefix}${l}\``);
+}
+
+/** Whether a namespace holds any user, pin, advertiser or tombstone: ingest or erase has been there. */
+export async function holdsAdkgGraph(tx: ManagedTransaction, namespace: string): Promise<boolean> {
+  const L = labelsFor(namespace);
+  const res = await tx.run(
+    `CALL { MATCH (n:${L.User}) RETURN n LIMIT 1 UNION MATCH (n:${L.Pin}) RETURN n LIMIT 1 UNION MATCH (n:${L.Advertiser}) RETURN n LIMIT 1 ` +
+      `UNION MATCH (n:${L.Tombstone}) RETURN n LIMIT 1 } RETURN count(n) > 0 AS found`,
+  );
+  return res.records[0].get('found') as boolean;
+}
+
 /** The statements of cypher/schema.cypher, with labels and schema names prefixed for a namespace. */
 export function schemaStatements(text: string, namespace: string): string[] {
   const prefix = namespace === '' ? '' : `${namespace}_`;
-  const labelRe = new RegExp(`:(${STORE_LABELS.join('|')})\\b`, 'g');
   return text
     .split('\n')
     .filter((l) => !l.trim().startsWith('//'))
@@ -63,7 +84,7 @@ export function schemaStatements(text: string, namespace: string): string[] {
     .split(';')
     .map((s) => s.trim())
     .filter((s) => s !== '')
-    .map((s) => s.replace(labelRe, (_m, l: string) => `:\`${prefix}${l}\``).replace(/^CREATE (CONSTRAINT|INDEX) (\w+)/, (_m, k: string, n: string) => `CREATE ${k} ${prefix}${n}`));
+    .map((s) => namespaceLabels(s, namespace).replace(/^CREATE (CONSTRAINT|INDEX) (\w+)/, (_m, k: string, n: string) => `CREATE ${k} ${prefix}${n}`));
 }
 
 function toNumber(v: unknown): number {
@@ -145,15 +166,29 @@ export class Neo4jStore implements GraphStore {
     return `${this.settings.uri}${this.settings.database ? ` database ${this.settings.database}` : ''}${this.settings.namespace ? ` namespace ${this.settings.namespace}` : ''}`;
   }
 
-  /** Connects, checks that Neo4j answers, and applies cypher/schema.cypher (idempotent). */
-  static async open(overrides: Partial<Neo4jSettings> = {}): Promise<Neo4jStore> {
+  /**
+   * Connects, checks that Neo4j answers, and applies cypher/schema.cypher (idempotent). `readOnly` (snapshot) writes
+   * nothing, schema included; it and `mustExist` (erase: what would be done, for the message) refuse a namespace
+   * that holds no adkg graph, which a mistyped --namespace would otherwise read as an empty one (or record an
+   * erasure in, while the real graph keeps the user).
+   */
+  static async open(overrides: Partial<Neo4jSettings> = {}, access: { readOnly?: boolean; mustExist?: string } = {}): Promise<Neo4jStore> {
     const settings = neo4jSettingsFromEnv(overrides);
     labelsFor(settings.namespace); // validate before connecting
     const driver = await connectNeo4j(settings, { maxTransactionRetryTime: settings.maxRetryTimeMs, userAgent: 'adkg' });
     const store = new Neo4jStore(driver, settings);
     try {
-      await store.ensureSchema();
-      await store.chooseWritePath();
+      const purpose = access.mustExist ?? (access.readOnly ? 'read' : undefined);
+      if (purpose !== undefined && !(await store.holdsGraph())) {
+        throw new StoreNotFoundError(
+          `Neo4j at ${store.location} holds no adkg graph${settings.namespace ? '' : ' (no namespace)'}: nothing to ${purpose} ` +
+            '(check --namespace or ADKG_NEO4J_NAMESPACE, and NEO4J_URI / NEO4J_DATABASE)',
+        );
+      }
+      if (!access.readOnly) {
+        await store.ensureSchema();
+        await store.chooseWritePath();
+      }
     } catch (e) {
       await driver.close();
       if (isUnavailable(e) || (e as Error).message?.includes('ECONNREFUSED')) throw unreachableError(settings, e);
@@ -217,6 +252,11 @@ export class Neo4jStore implements GraphStore {
     } finally {
       await session.close();
     }
+  }
+
+  /** Whether this namespace holds an adkg graph (holdsAdkgGraph). */
+  async holdsGraph(): Promise<boolean> {
+    return this.withRead('looking for the graph', (tx) => holdsAdkgGraph(tx, this.settings.namespace));
   }
 
   async ensureSchema(): Promise<void> {

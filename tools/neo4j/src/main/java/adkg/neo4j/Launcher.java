@@ -68,6 +68,8 @@ public final class Launcher {
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(HttpsConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, false)
+                // No LOAD CSV FROM 'file:///…': with auth off, any Bolt client could otherwise read the host's files.
+                .setConfig(GraphDatabaseSettings.allow_file_urls, false)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, env("ADKG_NEO4J_TX_LOG_RETENTION", "256M size"))
                 // Netty's default 5 s quiet period (twice over) made every stop take ~10 s longer.
