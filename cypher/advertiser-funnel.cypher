@@ -1,9 +1,9 @@
 // One advertiser's funnel from onsite ads to offsite conversions in a time window: impressions, clicks and
-// saves on its pins, then page visits, add-to-carts, checkouts (with revenue), signups and leads. Each offsite
+// saves on its pins, then page visits, add-to-carts, checkouts (with revenue summed per currency), signups and leads. Each offsite
 // event is counted once (on its user→advertiser edge, not the extra user→product edge).
 // @param advertiserId string - the advertiser
-// @param from int 0 - window start, epoch ms, inclusive
-// @param to int 9223372036854775807 - window end, epoch ms, exclusive
+// @param from time 0 - window start, inclusive (ISO-8601 with zone, a date, or epoch ms)
+// @param to time 9223372036854775807 - window end, exclusive (ISO-8601 with zone, a date, or epoch ms)
 MATCH (a:Advertiser {id: $advertiserId})
 RETURN a.id AS advertiser,
        COUNT { (:User)-[r:IMPRESSED]->(:Pin)-[:PROMOTED_BY]->(a) WHERE $from <= r.ts < $to } AS impressions,
@@ -13,6 +13,7 @@ RETURN a.id AS advertiser,
        COUNT { (:User)-[r:ADD_TO_CART]->(a) WHERE $from <= r.ts < $to } AS addToCarts,
        COUNT { (:User)-[r:CHECKOUT]->(a) WHERE $from <= r.ts < $to } AS checkouts,
        COLLECT { MATCH (:User)-[r:CHECKOUT]->(a) WHERE $from <= r.ts < $to AND r.value IS NOT NULL
-                 RETURN r.currency + ' ' + toString(r.value) } AS checkoutValues,
+                 WITH coalesce(r.currency, '(none)') AS currency, sum(r.value) AS total ORDER BY currency
+                 RETURN currency + ' ' + toString(round(total, 2)) } AS checkoutRevenue,
        COUNT { (:User)-[r:SIGNUP]->(a) WHERE $from <= r.ts < $to } AS signups,
        COUNT { (:User)-[r:LEAD]->(a) WHERE $from <= r.ts < $to } AS leads;

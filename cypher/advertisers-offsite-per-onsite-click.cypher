@@ -1,8 +1,8 @@
 // Advertisers with the most offsite conversions (CHECKOUT, SIGNUP, LEAD) per onsite click on their pins,
 // within a time window. A high ratio means clicks on the advertiser's ads turn into business offsite;
 // advertisers below minClicks are left out so one lucky click does not top the list.
-// @param from int 0 - window start, epoch ms, inclusive
-// @param to int 9223372036854775807 - window end, epoch ms, exclusive
+// @param from time 0 - window start, inclusive (ISO-8601 with zone, a date, or epoch ms)
+// @param to time 9223372036854775807 - window end, exclusive (ISO-8601 with zone, a date, or epoch ms)
 // @param minClicks int 1 - least onsite clicks an advertiser needs to be listed
 // @param limit int 20 - rows to return
 MATCH (a:Advertiser)

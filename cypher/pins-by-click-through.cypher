@@ -1,8 +1,8 @@
 // Pins ranked by click-through rate (clicks / impressions) in a time window, with their advertiser and
 // category; pins with fewer than minImpressions impressions are left out as too noisy to rank (with 0, pins
 // without impressions are listed with a null ctr).
-// @param from int 0 - window start, epoch ms, inclusive
-// @param to int 9223372036854775807 - window end, epoch ms, exclusive
+// @param from time 0 - window start, inclusive (ISO-8601 with zone, a date, or epoch ms)
+// @param to time 9223372036854775807 - window end, exclusive (ISO-8601 with zone, a date, or epoch ms)
 // @param minImpressions int 1 - least impressions a pin needs to be listed
 // @param limit int 20 - rows to return
 MATCH (p:Pin)

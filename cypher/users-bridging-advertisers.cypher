@@ -1,6 +1,6 @@
 // Users whose onsite and offsite activity bridge different advertisers: they engaged (click, save,
-// closeup) with one advertiser's pins and converted offsite with another advertiser they never engaged
-// with onsite. These paths are what lets the graph carry signal between advertisers.
+// closeup) with one advertiser's pins and acted offsite (page visit, add to cart, checkout, signup, lead)
+// with another advertiser they never engaged with onsite. These paths are what lets the graph carry signal between advertisers.
 // @param limit int 50 - rows to return
 MATCH (u:User)-[:CLICKED|SAVED|CLOSEUP]->(:Pin)-[:PROMOTED_BY]->(onsite:Advertiser)
 WITH u, collect(DISTINCT onsite) AS onsiteAdvertisers

@@ -144,6 +144,16 @@ describe('adkg cypher parameters and namespaces', () => {
     expect(String(resolveParams(declared, ['from=-9223372036854775808']).from)).toBe('-9223372036854775808');
   });
 
+  test('a time parameter takes ISO-8601 with a zone, a date (UTC midnight) or epoch ms, and names what it wants', () => {
+    const t = parseDeclarations('// @param at time 0\nRETURN $at', 'q.cypher');
+    const at = (v: string) => String(resolveParams(t, [`at=${v}`]).at);
+    expect(at('2026-01-02')).toBe(String(Date.UTC(2026, 0, 2)));
+    expect(at('2026-01-02T12:00:00+02:00')).toBe(String(Date.UTC(2026, 0, 2, 10)));
+    expect(at('1767312000000')).toBe('1767312000000');
+    expect(() => at('yesterday')).toThrow('parameter at must be a time: ISO-8601 with a zone');
+    expect(() => at('2026-01-02T12:00:00')).toThrow(QueryParameterError); // no zone: ambiguous
+  });
+
   test("a namespace's labels replace the plain ones in a query; other names stay", () => {
     expect(namespaceLabels('MATCH (u:User)-[:CLICKED]->(p:Pin)-[:PROMOTED_BY]->(a:Advertiser) RETURN p', 'ns1')).toBe(
       'MATCH (u:`ns1_User`)-[:CLICKED]->(p:`ns1_Pin`)-[:PROMOTED_BY]->(a:`ns1_Advertiser`) RETURN p',

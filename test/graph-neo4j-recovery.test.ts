@@ -103,16 +103,29 @@ test('every analyst query in cypher/ runs, and the advertiser funnel agrees with
   }
   // Independent count from the raw file: distinct valid click and consented checkout events of advertiser a0.
   const clicks = new Set<string>();
-  const checkouts = new Set<string>();
+  const checkouts = new Map<string, { currency?: string; value?: number }>();
   for (const line of (await fs.readFile(file, 'utf8')).trim().split('\n')) {
     const o = JSON.parse(line);
     if (o.advertiserId !== 'a0') continue;
     if (o.kind === 'onsite' && o.action === 'click' && o.pinId) clicks.add(o.eventId);
-    if (o.kind === 'offsite' && o.action === 'checkout' && o.consent === true) checkouts.add(o.eventId);
+    if (o.kind === 'offsite' && o.action === 'checkout' && o.consent === true) checkouts.set(o.eventId, o);
   }
-  const r = await runCli(['cypher', path.join(ROOT, 'cypher', 'advertiser-funnel.cypher'), '--param', 'advertiserId=a0', '--format', 'json'], { env: env() });
+  const revenue = new Map<string, number>();
+  for (const c of checkouts.values()) if (typeof c.value === 'number') revenue.set(c.currency ?? '(none)', (revenue.get(c.currency ?? '(none)') ?? 0) + c.value);
+  const funnel = path.join(ROOT, 'cypher', 'advertiser-funnel.cypher');
+  const r = await runCli(['cypher', funnel, '--param', 'advertiserId=a0', '--format', 'json'], { env: env() });
   const [row] = JSON.parse(r.stdout);
   expect(row.clicks).toBe(clicks.size);
   expect(row.checkouts).toBe(checkouts.size);
   expect(row.clicks).toBeGreaterThan(0);
+  // "USD 2647.55" per currency, sorted by currency: the same sums as the file's (to the cent).
+  const got = (row.checkoutRevenue as string[]).map((x) => x.split(' '));
+  expect(got.map(([cur]) => cur)).toEqual([...revenue.keys()].sort());
+  for (const [cur, v] of got) expect(Number(v)).toBeCloseTo(revenue.get(cur)!, 2);
+  expect(got.length).toBeGreaterThan(0);
+  // A window given as ISO-8601 and the same instants in epoch ms select the same events.
+  const iso = await runCli(['cypher', funnel, '--param', 'advertiserId=a0', '--param', 'from=2026-01-02', '--param', 'to=2026-01-03T12:00:00+02:00', '--format', 'json'], { env: env() });
+  const ms = await runCli(['cypher', funnel, '--param', 'advertiserId=a0', '--param', `from=${Date.UTC(2026, 0, 2)}`, '--param', `to=${Date.UTC(2026, 0, 3, 10)}`, '--format', 'json'], { env: env() });
+  expect(iso.code).toBe(0);
+  expect(JSON.parse(iso.stdout)).toEqual(JSON.parse(ms.stdout));
 });

@@ -10,8 +10,10 @@
 import { existsSync, promises as fs } from 'fs';
 import neo4j, { Driver } from 'neo4j-driver';
 import { QueryParameterError, QueryRefusedError, WriteQueryRefusedError } from './errors';
+import { parseTimestamp } from './events';
 
-export const PARAM_TYPES = ['string', 'int', 'float', 'bool', 'json'] as const;
+/** time: an instant as epoch milliseconds (INTEGER), given as ISO-8601 with a zone (a date alone: UTC midnight) or as ms. */
+export const PARAM_TYPES = ['string', 'int', 'float', 'bool', 'json', 'time'] as const;
 export type ParamType = (typeof PARAM_TYPES)[number];
 
 export interface ParamDeclaration {
@@ -72,6 +74,12 @@ export function convertParam(name: string, type: ParamType, text: string): unkno
   switch (type) {
     case 'string':
       return text;
+    case 'time': {
+      if (/^-?\d+$/.test(text)) return convertParam(name, 'int', text);
+      const ms = parseTimestamp(text);
+      if (typeof ms === 'string') throw bad('a time: ISO-8601 with a zone (2026-01-31T12:00:00Z, or a date alone for UTC midnight) or epoch milliseconds');
+      return neo4j.int(ms);
+    }
     case 'int':
       if (!/^-?\d+$/.test(text)) throw bad('an integer');
       if (BigInt(text) > INT64_MAX || BigInt(text) < -INT64_MAX - 1n) throw bad('a 64-bit integer (Cypher\'s INTEGER)');

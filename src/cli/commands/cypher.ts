@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .description('Run a read-only Cypher query (text or a .cypher file) against Neo4j; queries that write are refused')
     .argument('<query>', 'Cypher text, or a path to a .cypher file (see cypher/ for the analyst queries)')
     .addOption(
-      new Option('--param <name=value>', 'query parameter, repeatable; name:type=value with type string|int|float|bool|json (untyped: the type the file declares, else string)')
+      new Option('--param <name=value>', 'query parameter, repeatable; name:type=value with type string|int|float|bool|json|time (time: ISO-8601 with zone, a date, or epoch ms; untyped: the type the file declares, else string)')
         .argParser((v: string, acc: string[]) => [...acc, v])
         .default([] as string[], 'none'),
     )
