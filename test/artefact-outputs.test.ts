@@ -249,6 +249,29 @@ describe('readTripleSet: the splits and files a TripleSet must have', () => {
     await expect(readTripleSet(dir)).rejects.toThrow(`the TripleSet at ${dir} does not match its manifest: test.bin holds 100 triples, manifest.json counts 201`);
   });
 
+  test('every malformed file is bad input (exit 2) naming the TripleSet: a torn .bin, triples out of range, lists the manifest does not count, no manifest', async () => {
+    const torn = await copy(nations, 'torn-train');
+    const train = await fs.readFile(path.join(torn, 'train.bin'));
+    await fs.writeFile(path.join(torn, 'train.bin'), train.subarray(0, train.length - 5));
+    const bad = async (dir: string, text: string) => {
+      const e = await readTripleSet(dir).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(TripleSetFileError);
+      expect((e as TripleSetFileError).exitCode).toBe(2);
+      expect((e as Error).message).toContain(text);
+    };
+    await bad(torn, `the TripleSet at ${torn}: `);
+    const range = await copy(nations, 'out-of-range');
+    const heads = new Int32Array(train.buffer.slice(train.byteOffset, train.byteOffset + train.length));
+    heads[0] = 999_999;
+    await fs.writeFile(path.join(range, 'train.bin'), Buffer.from(heads.buffer));
+    await bad(range, 'is out of range');
+    const fewer = await copy(nations, 'fewer-entities');
+    const entities = JSON.parse(await fs.readFile(path.join(fewer, 'entities.json'), 'utf8')) as unknown[];
+    await fs.writeFile(path.join(fewer, 'entities.json'), JSON.stringify(entities.slice(1)));
+    await bad(fewer, `entities.json holds ${entities.length - 1}, manifest.json counts ${entities.length}`);
+    await bad(root, `${root} is not a TripleSet directory`);
+  });
+
   test('a split file that cannot be read for another reason than absence is not skipped', async () => {
     const dir = await copy(nations, 'unreadable-valid');
     await fs.rm(path.join(dir, 'valid.bin'));

@@ -44,6 +44,16 @@ export class TripleSetFileError extends Error {
   }
 }
 
+/** A malformed file read from disk (wrong size, triples out of range) is bad input: exit 2, naming the TripleSet. */
+function asFileError<T>(dir: string, name: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof TripleSetFileError) throw e;
+    throw new TripleSetFileError(dir, name, `the TripleSet at ${dir}: ${(e as Error).message}`);
+  }
+}
+
 /** The error for a file of the TripleSet at `dir` that cannot be read: missing (the TripleSet is incomplete) or other. */
 function unreadable(dir: string, name: string, e: unknown, why: string): TripleSetFileError {
   const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
@@ -339,13 +349,18 @@ export async function readTripleSet(dir: string): Promise<TripleSet> {
   try {
     manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as TripleSetManifest;
   } catch (e) {
-    throw new Error(`${dir} is not a TripleSet directory: cannot read manifest.json (${(e as Error).message})`);
+    throw new TripleSetFileError(dir, 'manifest.json', `${dir} is not a TripleSet directory: cannot read manifest.json (${(e as Error).message})`);
   }
   if (manifest.format !== TRIPLESET_FORMAT) {
-    throw new Error(`${manifestPath}: format is ${JSON.stringify(manifest.format)}, expected ${TRIPLESET_FORMAT}`);
+    throw new TripleSetFileError(dir, 'manifest.json', `${manifestPath}: format is ${JSON.stringify(manifest.format)}, expected ${TRIPLESET_FORMAT}`);
   }
   const entities = await readJson<EntityEntry[]>(dir, 'entities.json');
   const relations = await readJson<string[]>(dir, 'relations.json');
+  for (const [name, list, counted] of [['entities.json', entities, manifest.entities], ['relations.json', relations, manifest.relations]] as const) {
+    if (!Array.isArray(list) || (typeof counted === 'number' && list.length !== counted)) {
+      throw new TripleSetFileError(dir, name, `the TripleSet at ${dir} does not match its manifest: ${name} holds ${Array.isArray(list) ? list.length : 'no list'}, manifest.json counts ${counted}`);
+    }
+  }
   const splits: Partial<Record<SplitName, TripleArrays>> = {};
   for (const s of SPLIT_NAMES) {
     const name = `${s}.bin`;
@@ -360,7 +375,7 @@ export async function readTripleSet(dir: string): Promise<TripleSet> {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required) continue;
       throw unreadable(dir, name, e, `manifest.json counts ${listed} ${s} triples`);
     }
-    const t = decodeSplit(buf, file);
+    const t = asFileError(dir, name, () => decodeSplit(buf, file));
     if (typeof listed === 'number' && t.heads.length !== listed) {
       throw new TripleSetFileError(dir, name, `the TripleSet at ${dir} does not match its manifest: ${name} holds ${t.heads.length} triples, manifest.json counts ${listed}`);
     }
@@ -374,7 +389,7 @@ export async function readTripleSet(dir: string): Promise<TripleSet> {
       const attributedName = manifest.daily.attributedFiles?.[s];
       if (attributedName !== undefined) t.daily.attributed = await readInt32s(dir, attributedName, 'daily.attributedFiles', triple.length, 'day entry');
     }
-    checkTriples(s, t, entities.length, relations.length);
+    asFileError(dir, name, () => checkTriples(s, t, entities.length, relations.length));
     splits[s] = t;
   }
   if (!splits.train) throw new TripleSetFileError(dir, 'train.bin', `the TripleSet at ${dir} is incomplete: train.bin is missing`);
