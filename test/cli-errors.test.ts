@@ -10,7 +10,8 @@ import { InvalidArgumentError } from 'commander';
 import { parseFloatOption, parseIntOption, parsePositiveFloatOption } from '../src/cli/options';
 import { buildProgram } from '../src/cli/main';
 import { resolveBackend } from '../src/cli/backend-choice';
-import { connectNeo4j, MemoryStore, neo4jSettingsFromEnv, namespaceLabels, resolveParams } from '../src/graph';
+import neo4j from 'neo4j-driver';
+import { connectNeo4j, loadQuery, MemoryStore, neo4jSettingsFromEnv, namespaceLabels, resolveParams, runReadOnlyQuery } from '../src/graph';
 import { parseDeclarations } from '../src/graph/cypher-runner';
 import { QueryParameterError, StoreFileError, StoreNotFoundError, StoreUnavailableError } from '../src/graph/errors';
 import { getBackendFactory } from '../src/kge';
@@ -152,6 +153,23 @@ describe('adkg cypher parameters and namespaces', () => {
     expect(at('1767312000000')).toBe('1767312000000');
     expect(() => at('yesterday')).toThrow('parameter at must be a time: ISO-8601 with a zone');
     expect(() => at('2026-01-02T12:00:00')).toThrow(QueryParameterError); // no zone: ambiguous
+  });
+
+  test('a mistyped query path is named as a missing file, not sent to Neo4j as Cypher', async () => {
+    await expect(loadQuery('cyq/nope')).rejects.toThrow('cannot read query file cyq/nope: ENOENT');
+    await expect(loadQuery('./nope')).rejects.toThrow(QueryParameterError);
+    expect((await loadQuery('MATCH (n) RETURN count(n)')).file).toBeNull();
+  });
+
+  test('EXPLAIN or PROFILE in the query is refused before anything is sent: the runner explains every query itself', async () => {
+    const driver = neo4j.driver('bolt://127.0.0.1:1'); // never reached: the refusal comes first
+    try {
+      for (const q of ['EXPLAIN MATCH (n) RETURN n', '  profile MATCH (n) RETURN n', '// a comment\nPROFILE RETURN 1']) {
+        await expect(runReadOnlyQuery(driver, q, {})).rejects.toThrow(/^leave out (EXPLAIN|PROFILE): adkg cypher runs the query itself/);
+      }
+    } finally {
+      await driver.close();
+    }
   });
 
   test("a namespace's labels replace the plain ones in a query; other names stay", () => {

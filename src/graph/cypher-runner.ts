@@ -54,7 +54,8 @@ export function parseDeclarations(text: string, source: string): ParamDeclaratio
 
 /** QUERY|FILE: an existing path (or any *.cypher argument) is read as a file; anything else is the query itself. */
 export async function loadQuery(arg: string): Promise<LoadedQuery> {
-  const looksLikeFile = /\.cypher$/i.test(arg.trim());
+  // A .cypher name, an existing path, or one word with a slash (a mistyped path is not Cypher: say it is missing).
+  const looksLikeFile = /\.cypher$/i.test(arg.trim()) || (!/\s/.test(arg) && /^[\w.~-]*\//.test(arg) && !arg.includes('('));
   if (looksLikeFile || (!/\s/.test(arg) && existsSync(arg))) {
     let text: string;
     try {
@@ -143,7 +144,12 @@ function planOperators(plan: unknown): string[] {
 
 /** Drops one trailing ';' (the driver runs exactly one statement). */
 function statementOf(text: string): string {
-  return text.trim().replace(/;\s*$/, '');
+  const statement = text.trim().replace(/;\s*$/, '');
+  // The runner EXPLAINs every query itself; a second EXPLAIN or a PROFILE only gives Neo4j's "conflicting
+  // execution mode" (or no rows), so say what to do instead.
+  const mode = /^(?:\/\/[^\n]*\n\s*)*(EXPLAIN|PROFILE)\b/i.exec(statement);
+  if (mode) throw new QueryParameterError(`leave out ${mode[1].toUpperCase()}: adkg cypher runs the query itself (to see a plan, use cypher-shell or Neo4j Browser)`);
+  return statement;
 }
 
 /** EXPLAINs, refuses anything but a read, then runs the query in a read transaction. */
