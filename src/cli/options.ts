@@ -5,6 +5,11 @@ import { InvalidArgumentError } from 'commander';
 const DECIMAL_INT = /^[+-]?\d+$/;
 const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
+/** The number a decimal option value spells, NaN for anything else. */
+function decimal(v: string): number {
+  return DECIMAL_NUMBER.test(v.trim()) ? Number(v) : NaN;
+}
+
 export function parseIntOption(name: string, min = 0): (v: string) => number {
   return (v: string) => {
     const n = DECIMAL_INT.test(v.trim()) ? Number(v) : NaN;
@@ -16,7 +21,7 @@ export function parseIntOption(name: string, min = 0): (v: string) => number {
 export function parseFloatOption(name: string, min = -Infinity, max = Infinity): (v: string) => number {
   const range = max === Infinity ? (min === -Infinity ? '' : ` ≥ ${min}`) : min === -Infinity ? ` ≤ ${max}` : ` in [${min}, ${max}]`;
   return (v: string) => {
-    const n = DECIMAL_NUMBER.test(v.trim()) ? Number(v) : NaN;
+    const n = decimal(v);
     if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number${range}, got "${v}"`);
     return n;
   };
@@ -25,7 +30,7 @@ export function parseFloatOption(name: string, min = -Infinity, max = Infinity):
 /** A number > 0 (a learning rate: 0 would train nothing). */
 export function parsePositiveFloatOption(name: string): (v: string) => number {
   return (v: string) => {
-    const n = DECIMAL_NUMBER.test(v.trim()) ? Number(v) : NaN;
+    const n = decimal(v);
     if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0, got "${v}"`);
     return n;
   };
