@@ -19,14 +19,14 @@
  *
  *   node .device/app/bench/kge-gpu/run.js --out DIR [--steps S] [--warmup W] [--fb15k DIR] [--skip-pytorch]
  *       [--models transe,transr] [--configs independent,shared,shared-262k,independent-131k] [--placement auto|resident|hybrid]
- *       [--gemm simt,tf32x3,tf32] [--epoch-configs shared-262k] [--hybrid-configs shared] [--hybrid-hot 250000]
+ *       [--gemm tf32x3,simt,tf32] [--epoch-configs shared-262k] [--hybrid-configs shared] [--hybrid-hot 250000]
  * Each --hybrid-configs setting is also measured with placement hybrid (key "shared@hybrid"): entity rows in host
  * memory, the --hybrid-hot most used on the device, the rest staged per batch.
  * Each --epoch-configs setting also trains a whole epoch in one trainRun after the timed call (tables kept on
  * the device, copied back at the end): "epoch": {positivesPerSecond, wallSeconds, sync/step seconds}.
  *
  * Last line: {"device":…, "throughput":{"transe":{"independent":{"adkg":P,"pytorch":P,"ratio":R},…},
- *             "transr":{"independent":{…,"gemm":"simt"},"independent@tf32x3":{…},…}},
+ *             "transr":{"independent":{…,"gemm":"tf32x3"},"independent@simt":{…},…}},
  *             "fb15k237":{"cuda":{"mrr":…},"native":{"mrr":…}}}
  */
 import { spawnSync } from 'child_process';
@@ -61,7 +61,7 @@ const PLACEMENT = arg('placement', 'auto') as 'auto' | 'resident' | 'hybrid';
 if (!['auto', 'resident', 'hybrid'].includes(PLACEMENT)) throw new Error(`--placement must be auto, resident or hybrid, got ${PLACEMENT}`);
 const DIM = 128, NEG = 64, CHUNK = 256;
 const MODELS = (arg('models', 'transe,transr').split(',') as ModelName[]);
-const GEMMS = arg('gemm', 'simt,tf32x3,tf32').split(',').filter(Boolean) as CudaGemm[];
+const GEMMS = arg('gemm', 'tf32x3,simt,tf32').split(',').filter(Boolean) as CudaGemm[];
 for (const g of GEMMS) if (!CUDA_GEMMS.includes(g)) throw new Error(`--gemm takes ${CUDA_GEMMS.join(', ')}, got ${g}`);
 const PYTORCH_TF32 = GEMMS.includes('tf32') && !argv.includes('--no-pytorch-tf32');
 // Settings also measured in the hybrid placement (host rows + a device cache of the hottest HYBRID_HOT rows, what a

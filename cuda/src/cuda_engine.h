@@ -27,7 +27,9 @@ struct EngineOptions {
   double memoryBudget = 0;         // bytes of device memory this engine may use; 0 = 90% of free memory
   int64_t hotRows = -1;            // hybrid: device-cached rows; -1 = as many as the budget allows
   int typeCount = 0;               // entity types (length of typeOffsets − 1)
-  int gemm = GEMM_SIMT;            // the projection GEMMs' math (kernels.h GEMM_*)
+  // The projection GEMMs' math (kernels.h GEMM_*). 3xTF32 passes the FP32 battery and was the faster on an H200
+  // (docs/benchmarks.md, session 8); below sm_80 usableGemmMath turns it into SIMT.
+  int gemm = GEMM_TF32X3;
 };
 
 struct RunInput {

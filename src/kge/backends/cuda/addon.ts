@@ -24,7 +24,7 @@ export interface CudaEngineOptions {
   memoryBudget?: number;
   /** Hybrid: rows cached on the device for a whole trainRun; default as many as the budget allows. */
   hotRows?: number;
-  /** The projection GEMMs' math; default simt. */
+  /** The projection GEMMs' math; default tf32x3 (simt on GPUs before sm_80). */
   gemm?: CudaGemm;
 }
 
