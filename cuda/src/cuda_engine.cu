@@ -99,6 +99,7 @@ CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& 
   int optin = 0;
   CK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device_));
   sharedLimit_ = (size_t)optin;
+  CK(cudaDeviceGetAttribute(&smCount_, cudaDevAttrMultiProcessorCount, device_));
   if (cfg.model == adkg::MODEL_TRANSRA && cfg.K > 32)
     throw std::runtime_error("cuda backend: at most 32 anchors per entity are supported (got " + std::to_string(cfg.K) + ")");
   CK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
@@ -596,14 +597,21 @@ void CudaEngine::buildPlan(const int32_t* rel, int B, HostPlan& p) const {
     pos += gr.count;
   }
   if (projected) {
+    // ∂M partial sums: each relation's rows cut into equal pieces of at most mt rows, mt chosen so that there are
+    // about eight blocks per SM (one block per SM runs the GEMM tile): a relation's rows in one piece of up to
+    // MTILE_ROWS left 200 relations as 200 blocks on 132 SMs, two waves with the second half empty.
+    const int64_t perWave = 8 * (int64_t)std::max(1, smCount_);
+    const int64_t mt = std::min<int64_t>(MTILE_ROWS, std::max<int64_t>(MTILE_MIN_ROWS, (row + perWave - 1) / perWave));
     for (int g = 0; g < G;) {
       int h = g;
       while (h < G && gRel[h] == gRel[g]) h++;
-      int64_t r0 = gRow[g], r1 = h < G ? gRow[h] : row;
-      for (int64_t t = r0; t < r1; t += MTILE_ROWS) {
+      const int64_t r0 = gRow[g], r1 = h < G ? gRow[h] : row;
+      const int64_t pieces = (r1 - r0 + mt - 1) / mt;
+      for (int64_t q = 0; q < pieces; q++) {
+        const int64_t a0 = r0 + (r1 - r0) * q / pieces, a1 = r0 + (r1 - r0) * (q + 1) / pieces;
         mtRel.push_back(gRel[g]);
-        mtRow.push_back(t);
-        mtCount.push_back((int32_t)std::min<int64_t>(MTILE_ROWS, r1 - t));
+        mtRow.push_back(a0);
+        mtCount.push_back((int32_t)(a1 - a0));
       }
       g = h;
     }
@@ -746,11 +754,13 @@ void CudaEngine::enqueueStep(const DevPlan& plan, const DevBatch& batch, double 
   profMark(2);
   launchLoss(stream_, m, plan, batch, dc_, sharedLimit_);
   profMark(3);
-  if (projected) launchProjectBackward(stream_, m, plan, batch, opt_.gemm);
+  if (projected) launchProjectBackX(stream_, m, plan, batch, opt_.gemm);
   profMark(4);
+  if (projected) launchProjectBackM(stream_, m, plan, batch, opt_.gemm);
+  profMark(5);
   const double bc1 = 1 - std::pow(0.9, step), bc2 = 1 - std::pow(0.999, step);
   launchStep(stream_, m, dc_, bc1, bc2, out);
-  profMark(5);
+  profMark(PROF_PHASES);
   CK(cudaGetLastError());
 }
 
@@ -760,9 +770,9 @@ void CudaEngine::profMark(int i) {
   if (!profEvents_[0])
     for (auto& e : profEvents_) CK(cudaEventCreate(&e));
   CK(cudaEventRecord(profEvents_[i], stream_));
-  if (i != 5) return;
-  CK(cudaEventSynchronize(profEvents_[5]));
-  for (int p = 0; p < 5; p++) {
+  if (i != PROF_PHASES) return;
+  CK(cudaEventSynchronize(profEvents_[PROF_PHASES]));
+  for (int p = 0; p < PROF_PHASES; p++) {
     float ms = 0;
     CK(cudaEventElapsedTime(&ms, profEvents_[p], profEvents_[p + 1]));
     profMs_[p] += ms;
@@ -771,11 +781,11 @@ void CudaEngine::profMark(int i) {
 
 void CudaEngine::profReport(const char* what) {
   if (!profile_) return;
-  static const char* names[5] = {"index+compose", "project", "loss", "project-backward", "optimizer"};
+  static const char* names[PROF_PHASES] = {"index+compose", "project", "loss", "backward-x", "backward-M", "optimizer"};
   double total = 0;
   for (double v : profMs_) total += v;
   std::fprintf(stderr, "adkg cuda profile (%s, gemm %s): %.1f ms in steps:", what, gemmMathName(opt_.gemm), total);
-  for (int p = 0; p < 5; p++) std::fprintf(stderr, " %s %.1f (%.0f%%)", names[p], profMs_[p], total > 0 ? 100 * profMs_[p] / total : 0);
+  for (int p = 0; p < PROF_PHASES; p++) std::fprintf(stderr, " %s %.1f (%.0f%%)", names[p], profMs_[p], total > 0 ? 100 * profMs_[p] / total : 0);
   std::fprintf(stderr, "\n");
   for (double& v : profMs_) v = 0;
 }

@@ -126,6 +126,7 @@ class CudaEngine {
   DevConfig dc_;
   int device_ = 0;
   size_t sharedLimit_ = 48 * 1024;
+  int smCount_ = 1;  // the device's SMs, for sizing the ∂M partial sums
   cudaStream_t stream_ = nullptr;
   DevModel m_{};
   DevSampling smp_{};
@@ -152,8 +153,9 @@ class CudaEngine {
   bool registerTried_ = false;
   std::vector<void*> registered_;
   bool profile_ = false;
-  cudaEvent_t profEvents_[6] = {};
-  double profMs_[5] = {};
+  static constexpr int PROF_PHASES = 6;  // index+compose, project, loss, backward-x, backward-M, optimizer
+  cudaEvent_t profEvents_[PROF_PHASES + 1] = {};
+  double profMs_[PROF_PHASES] = {};
 };
 
 }  // namespace adkg_cuda

@@ -288,11 +288,8 @@ __device__ __forceinline__ void gemmTile(int Kdim, const LA& loadA, const LB& lo
 constexpr int MK = mma::K_STEP;     // K-step of the tensor-core tile (two k8 instructions)
 constexpr int MLD = mma::SMEM_LD;   // shared row length (see mma::smemCol for the bank arithmetic)
 
-__device__ __forceinline__ uint32_t tf32Bits(float x) {
-  uint32_t r;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-  return r;
-}
+// Embedding values are finite (a NaN or infinity already ruins the step), so the cheaper rounding suffices.
+__device__ __forceinline__ uint32_t tf32Bits(float x) { return mma::tf32Round(__float_as_uint(x)); }
 template <int MATH>
 __device__ __forceinline__ void tf32Split(float x, uint32_t& big, uint32_t& small) {
   big = tf32Bits(x);
@@ -811,11 +808,55 @@ constexpr int GT = 64;             // positives per tile
 constexpr int GMAX_N = 64;         // negatives per group (4 column blocks of 16)
 constexpr int GMAX_KC = 8;         // k ≤ 16·8 = 128
 
+// dst[j·ld + e] = V[idx[j]·k + e] for j < rows, e < k, by the whole block, with eight loads in flight per thread
+// (16-byte ones when k % 4 == 0): a loop of one gather at a time would wait out each load's latency.
+__device__ __forceinline__ void loadRowsToSmem(const float* V, const int32_t* idx, int rows, int k, float* dst, int ld) {
+  constexpr int INFLIGHT = 8;
+  if ((k & 3) == 0) {
+    const int k4 = k >> 2, total = rows * k4;
+    for (int x0 = threadIdx.x; x0 < total; x0 += BLOCK * INFLIGHT) {
+      float4 v[INFLIGHT];
+#pragma unroll
+      for (int u = 0; u < INFLIGHT; u++) {
+        const int x = x0 + BLOCK * u, j = x / k4;
+        if (x < total) v[u] = ld4(V + (int64_t)idx[j] * k + 4 * (x - j * k4));
+      }
+#pragma unroll
+      for (int u = 0; u < INFLIGHT; u++) {
+        const int x = x0 + BLOCK * u, j = x / k4;
+        if (x >= total) break;
+        float* d = dst + j * ld + 4 * (x - j * k4);
+        d[0] = v[u].x;
+        d[1] = v[u].y;
+        d[2] = v[u].z;
+        d[3] = v[u].w;
+      }
+    }
+    return;
+  }
+  const int total = rows * k;
+  for (int x0 = threadIdx.x; x0 < total; x0 += BLOCK * INFLIGHT) {
+    float v[INFLIGHT];
+#pragma unroll
+    for (int u = 0; u < INFLIGHT; u++) {
+      const int x = x0 + BLOCK * u, j = x / k;
+      if (x < total) v[u] = V[(int64_t)idx[j] * k + x - j * k];
+    }
+#pragma unroll
+    for (int u = 0; u < INFLIGHT; u++) {
+      const int x = x0 + BLOCK * u, j = x / k;
+      if (x >= total) break;
+      dst[j * ld + x - j * k] = v[u];
+    }
+  }
+}
+
 size_t groupLossSmemFloats(int k, int n) {
   return (size_t)2 * k + (size_t)GT * (k + 1) + (size_t)n * (k + 1) + (size_t)GT * (n + 1) + 3 * GT;
 }
 
-__global__ void __launch_bounds__(BLOCK) groupLossKernel(LossArgs a) {
+// Two blocks per SM (shared memory allows two at k = 128, n = 64): registers capped at 128.
+__global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
   extern __shared__ float smem[];
   const int k = a.k, n = a.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int ldk = k + 1, ldn = n + 1;
@@ -833,10 +874,7 @@ __global__ void __launch_bounds__(BLOCK) groupLossKernel(LossArgs a) {
     rS[e] = a.rel[(int64_t)r * k + e];
     dRS[e] = 0.f;
   }
-  for (int x = threadIdx.x; x < n * k; x += BLOCK) {
-    int j = x / k, e = x % k;
-    Ys[j * ldk + e] = a.V[(int64_t)a.nIdx[(int64_t)grp * n + j] * k + e];
-  }
+  loadRowsToSmem(a.V, a.nIdx + (int64_t)grp * n, n, k, Ys, ldk);
   const bool headSide = a.nHead[grp] != 0;
   const int i0 = a.segStart[g], cnt = a.segCount[g];
   const int tj = threadIdx.x % 16, ti = threadIdx.x / 16;
@@ -856,23 +894,61 @@ __global__ void __launch_bounds__(BLOCK) groupLossKernel(LossArgs a) {
   for (int t0 = 0; t0 < cnt; t0 += GT) {
     const int rows = min(GT, cnt - t0);
     // Queries and positive distances: a warp per row.
-    for (int row = warp; row < GT; row += WARPS) {
-      float part = 0.f;
-      if (row < rows) {
-        const int i = i0 + t0 + row;
-        const float* h = a.V + (int64_t)a.hIdx[i] * k;
-        const float* t = a.V + (int64_t)a.tIdx[i] * k;
-        for (int e = lane; e < k; e += WARP) {
-          float he = h[e], te = t[e], re = rS[e];
-          As[row * ldk + e] = headSide ? te - re : he + re;
-          float v = he + re - te;
-          part += v * v;
+    if ((k & 3) == 0) {
+      // Lanes own four consecutive components (k ≤ 128) and QB rows' h and t are in flight at once: the
+      // gathers are the latency this pass waits on.
+      constexpr int QB = 4;
+      const bool on = 4 * lane < k;
+      const int e4 = on ? 4 * lane : 0;
+      const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
+      const float4 r4 = on ? make_float4(rS[e4], rS[e4 + 1], rS[e4 + 2], rS[e4 + 3]) : zero;
+      for (int b0 = warp; b0 < GT; b0 += WARPS * QB) {
+        float4 hv[QB], tv[QB];
+#pragma unroll
+        for (int u = 0; u < QB; u++) {
+          const int row = b0 + WARPS * u, i = i0 + t0 + row;
+          hv[u] = tv[u] = zero;
+          if (row < rows && on) {
+            hv[u] = ld4(a.V + (int64_t)a.hIdx[i] * k + e4);
+            tv[u] = ld4(a.V + (int64_t)a.tIdx[i] * k + e4);
+          }
         }
-      } else {
-        for (int e = lane; e < k; e += WARP) As[row * ldk + e] = 0.f;
+#pragma unroll
+        for (int u = 0; u < QB; u++) {
+          const int row = b0 + WARPS * u;
+          if (row >= GT) break;
+          const float4 hr = add4(hv[u], r4), q4 = row < rows ? (headSide ? sub4(tv[u], r4) : hr) : zero;
+          const float4 v = sub4(hr, tv[u]);
+          if (on) {
+            float* dst = As + row * ldk + e4;
+            dst[0] = q4.x;
+            dst[1] = q4.y;
+            dst[2] = q4.z;
+            dst[3] = q4.w;
+          }
+          const float part = warpSum(row < rows && on ? v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w : 0.f);
+          if (lane == 0) distPos[row] = sqrtf(part);
+        }
       }
-      part = warpSum(part);
-      if (lane == 0) distPos[row] = sqrtf(part);
+    } else {
+      for (int row = warp; row < GT; row += WARPS) {
+        float part = 0.f;
+        if (row < rows) {
+          const int i = i0 + t0 + row;
+          const float* h = a.V + (int64_t)a.hIdx[i] * k;
+          const float* t = a.V + (int64_t)a.tIdx[i] * k;
+          for (int e = lane; e < k; e += WARP) {
+            float he = h[e], te = t[e], re = rS[e];
+            As[row * ldk + e] = headSide ? te - re : he + re;
+            float v = he + re - te;
+            part += v * v;
+          }
+        } else {
+          for (int e = lane; e < k; e += WARP) As[row * ldk + e] = 0.f;
+        }
+        part = warpSum(part);
+        if (lane == 0) distPos[row] = sqrtf(part);
+      }
     }
     __syncthreads();
     // D² tile: rows ti + 16·q, columns tj + 16·b.
@@ -948,23 +1024,34 @@ __global__ void __launch_bounds__(BLOCK) groupLossKernel(LossArgs a) {
 #pragma unroll
           for (int c = 0; c < GMAX_KC; c++) acc[q][c] = fmaf(cv[q], yv[c], acc[q][c]);
       }
+      // The rows' indices first, and each row's other-side values before its stores: loads that wait behind
+      // stores to dV (which the compiler may not reorder) would serialise their latencies.
+      int hI[4], tI[4];
+#pragma unroll
+      for (int q = 0; q < 4; q++) {
+        const int row = ti + 16 * q, i = i0 + t0 + (row < rows ? row : 0);
+        hI[q] = a.hIdx[i];
+        tI[q] = a.tIdx[i];
+      }
 #pragma unroll
       for (int q = 0; q < 4; q++) {
         const int row = ti + 16 * q;
         if (row >= rows) continue;
-        const int i = i0 + t0 + row;
         const float rsum = rowSum[row], cp = cPosS[row];
-        float* gh = a.dV + (int64_t)a.hIdx[i] * k;
-        float* gt = a.dV + (int64_t)a.tIdx[i] * k;
+        float* gh = a.dV + (int64_t)hI[q] * k;
+        float* gt = a.dV + (int64_t)tI[q] * k;
         // h + r − t from the query and the other side's row: a − t (tails replaced) or h − a (heads replaced).
-        const float* other = a.V + (int64_t)(headSide ? a.hIdx[i] : a.tIdx[i]) * k;
+        const float* other = a.V + (int64_t)(headSide ? hI[q] : tI[q]) * k;
+        float ov[GMAX_KC];
+#pragma unroll
+        for (int c = 0; c < GMAX_KC; c++) ov[c] = tj + 16 * c < k ? other[tj + 16 * c] : 0.f;
 #pragma unroll
         for (int c = 0; c < GMAX_KC; c++) {
           const int e = tj + 16 * c;
           if (e >= k) continue;
           const float av = As[row * ldk + e];
           const float da = rsum * av - acc[q][c];
-          const float u = headSide ? other[e] - av : av - other[e];
+          const float u = headSide ? ov[c] - av : av - ov[c];
           const float gpos = cp * u;
           const float vh = headSide ? gpos : gpos + da, vt = headSide ? da - gpos : -gpos;
           if (a.exclusive) {
@@ -1415,12 +1502,16 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   return a.exclusive ? 1 : 0;
 }
 
-void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math) {
+void launchProjectBackX(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math) {
   if (p.T == 0) return;
-  const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 gx(p.T, (m.d + 127) / 128);
   ADKG_LAUNCH_GEMM(projectBackXKernel, math, gx, s, b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d,
                    m.k, m.gradX);
+}
+
+void launchProjectBackM(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math) {
+  if (p.TM == 0) return;
+  const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 gm(p.TM, (m.k + 127) / 128, (m.d + 127) / 128);
   ADKG_LAUNCH_GEMM(projectBackMKernel, math, gm, s, b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
 }

@@ -119,7 +119,8 @@ struct DevSampling {
 };
 
 constexpr int TILE_ROWS = 128;     // rows per projection tile
-constexpr int MTILE_ROWS = 4096;   // rows per ∂M partial sum
+constexpr int MTILE_ROWS = 4096;   // rows per ∂M partial sum, at most
+constexpr int MTILE_MIN_ROWS = 256;  // and at least, unless a relation has fewer
 
 // Draws the negatives of a batch on the device into batch.negSlot/negHead (entity ids).
 void launchDraw(cudaStream_t s, const DevBatch& b, const int32_t* hEnt, const int32_t* tEnt, int B, double offset,
@@ -137,7 +138,9 @@ void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const De
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
                size_t sharedLimit, bool dryRun = false);
 // TransR/TransRA: ∂x += M_rᵀ ∂P, ∂M_r += ∂P xᵀ.
-void launchProjectBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math);
+// ∂x += M_rᵀ ∂P (scattered into the rows' slots) and ∂M_r += Σ ∂P xᵀ (partial sums over the plan's ∂M pieces).
+void launchProjectBackX(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math);
+void launchProjectBackM(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math);
 // Optimizer steps on touched rows (and TransRA's anchor/logit gradients), clearing gradients and marks.
 // When gradOut is set, gradients are copied there instead and nothing is stepped.
 struct GradOut {

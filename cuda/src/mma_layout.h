@@ -12,6 +12,8 @@
 // consecutive columns of one row, the 16-byte pieces the SIMT tile's callers already take.
 #pragma once
 
+#include <cstdint>
+
 #if defined(__CUDACC__)
 #define ADKG_HD __host__ __device__ __forceinline__
 #else
@@ -29,6 +31,10 @@ template <int KS, bool QFAST>
 ADKG_HD int stageQ(int e) { return QFAST ? e % KS : e / 128; }
 
 namespace mma {
+
+// The TF32 value nearest a float's bits (ties away from zero; the low 13 bits zero): what cvt.rna.tf32.f32 gives
+// for every finite input, in two integer operations where ptxas emits cvt as three (an infinity test first).
+ADKG_HD uint32_t tf32Round(uint32_t bits) { return (bits + 0x1000u) & 0xffffe000u; }
 
 constexpr int WARP_ROWS = 64;  // rows of the block tile a warp computes
 constexpr int WARP_COLS = 32;  // columns

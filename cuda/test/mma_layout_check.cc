@@ -22,11 +22,11 @@ namespace {
 constexpr int BLOCK = 256, MK = mma::K_STEP, TILE = 128;
 enum { TF32X3 = 1, TF32 = 2 };
 
-// cvt.rna.tf32.f32: round to nearest, ties away from zero, keeping 10 mantissa bits (low 13 bits zero).
+// The kernel's rounding to TF32 (mma_layout.h), on a float.
 uint32_t tf32Bits(float x) {
   uint32_t u;
   std::memcpy(&u, &x, 4);
-  return (u + 0x1000u) & 0xffffe000u;
+  return mma::tf32Round(u);
 }
 float asFloat(uint32_t u) {
   float f;
