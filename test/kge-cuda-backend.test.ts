@@ -54,15 +54,18 @@ describe('cuda backend availability', () => {
     const g = randomGraph(10, 2, 20, 1);
     expect(() => new CudaBackend(makeInit(g, 'transr', baseConfig({})))).toThrow(/^cuda backend unavailable: no (usable )?CUDA device/);
   });
-  test('an unknown ADKG_CUDA_GEMM is refused by name before the addon is touched', () => {
-    const saved = process.env.ADKG_CUDA_GEMM;
-    process.env.ADKG_CUDA_GEMM = 'fp16';
+  test.each([
+    ['ADKG_CUDA_GEMM', 'fp16', 'ADKG_CUDA_GEMM must be simt, tf32x3, tf32, got "fp16"'],
+    ['ADKG_CUDA_GEMM_BLOCKS', '3', 'ADKG_CUDA_GEMM_BLOCKS must be 1 or 2, got "3"'],
+  ])('%s=%s is refused by name before the addon is touched', (name, value, message) => {
+    const saved = process.env[name];
+    process.env[name] = value;
     try {
       const g = randomGraph(10, 2, 20, 1);
-      expect(() => new CudaBackend(makeInit(g, 'transr', baseConfig({})))).toThrow('ADKG_CUDA_GEMM must be simt, tf32x3, tf32, got "fp16"');
+      expect(() => new CudaBackend(makeInit(g, 'transr', baseConfig({})))).toThrow(message);
     } finally {
-      if (saved === undefined) delete process.env.ADKG_CUDA_GEMM;
-      else process.env.ADKG_CUDA_GEMM = saved;
+      if (saved === undefined) delete process.env[name];
+      else process.env[name] = saved;
     }
   });
   if (!addonNoDevice) console.warn(`kge-cuda no-device check skipped: ${info ? `a device is present (${info.device})` : `no addon at ${cudaAddonPath()}`}`);
@@ -139,14 +142,21 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
     cu.dispose();
   });
 
-  // The tensor-core projection tiles round like FP32 (3xTF32): the projected models' battery holds under them.
+  // The battery above runs the default tiles (3xTF32 on tensor cores, one block per SM); the other ways of running
+  // the projected models' GEMMs at FP32-level rounding must hold it too.
   const projected = CASES.filter(([model]) => model !== 'transe');
-  test.each(projected)('%s %j: gemm tf32x3 — trainRun and gradients equal js', async (model, over) => {
+  const gemmVariants: { gemm: 'simt' | 'tf32x3'; gemmBlocks: 1 | 2 }[] = [
+    { gemm: 'simt', gemmBlocks: 1 },
+    { gemm: 'tf32x3', gemmBlocks: 2 },
+    { gemm: 'simt', gemmBlocks: 2 },
+  ];
+  const projectedVariants = projected.flatMap(([model, over]) => gemmVariants.map((v) => [model, over, v] as const));
+  test.each(projectedVariants)('%s %j %j — trainRun and gradients equal js', async (model, over, variant) => {
     {
       const init = makeInit(g, model, baseConfig(over));
       const jsInit = cloneInit(init), cInit = cloneInit(init);
       const lj = await trajectory(jsBackendFactory.create(jsInit), batches(g, 64, 2));
-      const cu = new CudaBackend(cInit, { placement: 'resident', gemm: 'tf32x3' });
+      const cu = new CudaBackend(cInit, { placement: 'resident', ...variant });
       const lc: number[] = [];
       for (let epoch = 0; epoch < 2; epoch++) lc.push(...(await cu.trainRun({ heads: g.heads, relations: g.relations, tails: g.tails, epoch, offset: 0, batchSize: 64, firstStep: 1 + epoch * 5 })).losses);
       expect(lc.length).toBe(lj.length);
@@ -155,7 +165,7 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
       cu.dispose();
       const batch = batches(g, 64, 1)[2];
       const gj = await jsBackendFactory.create(init).gradients(batch);
-      const cg = new CudaBackend(init, { gemm: 'tf32x3' });
+      const cg = new CudaBackend(init, variant);
       const gc = await cg.gradients(batch);
       cg.dispose();
       for (const [name, arr] of Object.entries(gj.gradients)) {
@@ -179,6 +189,11 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
   test('options.gemm other than simt, tf32x3 or tf32 is a RangeError naming it', () => {
     const init = makeInit(g, 'transr', baseConfig({}));
     expect(() => new CudaBackend(init, { gemm: 'fp16' as never })).toThrow('options.gemm must be simt, tf32x3 or tf32, got fp16');
+  });
+
+  test('options.gemmBlocks other than 1 or 2 is a RangeError naming it', () => {
+    const init = makeInit(g, 'transr', baseConfig({}));
+    expect(() => new CudaBackend(init, { gemmBlocks: 4 as never })).toThrow('options.gemmBlocks must be 1 or 2, got 4');
   });
 
   test('the event loop keeps ticking while a long cuda call runs', async () => {

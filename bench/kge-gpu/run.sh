@@ -30,28 +30,33 @@ flags="-std=c++17 -O3 -fPIC -pthread -fno-math-errno -fno-trapping-math -ffp-con
 export ADKG_NATIVE_ADDON="$nat"
 # ADKG_SKIP_PARITY=1 / ADKG_SKIP_TRAIN=1 leave out the battery / the end-to-end `adkg train` runs (a short rerun).
 if [ -z "${ADKG_SKIP_PARITY:-}" ]; then
-echo "== parity: cuda vs js (battery)"
+echo "== parity: cuda vs js (battery; default GEMM tiles: 3xTF32, one block per SM)"
 timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" 2>&1 | tee "$OUTDIR/parity.log"
-# The tensor-core projection tiles (FP32-level rounding) must pass the projected models' battery too.
-echo "== parity: cuda (ADKG_CUDA_GEMM=tf32x3) vs js, TransR/TransRA"
-ADKG_CUDA_GEMM=tf32x3 timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" --models transr,transra 2>&1 | tee "$OUTDIR/parity-tf32x3.log"
-# Informational: plain TF32 is a numerics change, held here to the FP32 battery's tolerances (its lines are
-# prefixed "tf32:" so that a FAIL there is not read as the battery's).
-echo "== parity (informational): cuda (ADKG_CUDA_GEMM=tf32) vs js, TransR/TransRA"
-ADKG_CUDA_GEMM=tf32 timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" --models transr,transra 2>&1 | sed 's/^/tf32: /' | tee "$OUTDIR/parity-tf32.log"
+# The other FP32-level ways of running the projection GEMMs must pass the projected models' battery too: the FP32 FMA
+# tiles, and either math compiled for two blocks per SM (ADKG_CUDA_GEMM_BLOCKS=2).
+for v in simt:1 tf32x3:2 simt:2; do
+  echo "== parity: cuda (ADKG_CUDA_GEMM=${v%%:*} ADKG_CUDA_GEMM_BLOCKS=${v##*:}) vs js, TransR/TransRA"
+  ADKG_CUDA_GEMM=${v%%:*} ADKG_CUDA_GEMM_BLOCKS=${v##*:} timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" --models transr,transra 2>&1 | tee "$OUTDIR/parity-${v%%:*}-${v##*:}.log"
+done
 fi
 echo "== bench"
 rm -rf /tmp/adkg-fb15k && mkdir -p /tmp/adkg-fb15k && tar -xzf "$D/data/FB15k-237.tar.gz" -C /tmp/adkg-fb15k
 fb=$(dirname "$(find /tmp/adkg-fb15k -name train.txt | head -1)")
 timeout "${ADKG_BENCH_TIMEOUT:-360}" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu --fb15k "$fb" "$@" 2> >(tee "$OUTDIR/bench.log" >&2) | tee "$OUTDIR/result.json"
-echo "== adkg train end to end: TransR on FB15k-237 (the CLI's defaults, 5 epochs), cuda, cuda tf32x3, native"
+# The projection GEMMs compiled for two blocks per SM, adkg alone (the PyTorch figures above are this run's peer).
+if [ -z "${ADKG_SKIP_BLOCKS2:-}" ]; then
+echo "== bench: ADKG_CUDA_GEMM_BLOCKS=2, TransR"
+ADKG_CUDA_GEMM_BLOCKS=2 timeout "${ADKG_BENCH_TIMEOUT:-360}" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu-b2 \
+  --models transr --configs independent,shared,shared-262k --gemm tf32x3,simt --skip-pytorch --epoch-configs none --hybrid-configs none \
+  "$@" 2> >(sed 's/^/blocks2: /' | tee "$OUTDIR/bench-blocks2.log" >&2) > "$OUTDIR/result-blocks2.json"
+fi
+echo "== adkg train end to end: TransR on FB15k-237 (the CLI's defaults, 5 epochs), cuda${ADKG_TRAIN_NATIVE:+ and native}"
 [ -n "${ADKG_SKIP_TRAIN:-}" ] && echo "skipped (ADKG_SKIP_TRAIN)"
-for v in $([ -z "${ADKG_SKIP_TRAIN:-}" ] && echo cuda cuda-tf32x3 native); do
-  b=${v%%-*}
-  g=simt; [ "$v" = cuda-tf32x3 ] && g=tf32x3
+# native on the same schedule takes minutes on 16 cores: only with ADKG_TRAIN_NATIVE=1.
+for v in $([ -z "${ADKG_SKIP_TRAIN:-}" ] && echo cuda ${ADKG_TRAIN_NATIVE:+native}); do
   rm -rf "/tmp/adkg-train-$v"
-  ADKG_CUDA_GEMM=$g timeout "${ADKG_TRAIN_TIMEOUT:-240}" "$NODE" "$D/app/bench/kge-gpu/train-cli.js" train --triples "$D/data/fb15k-237" \
-    --model transr --backend "$b" --epochs 5 --json --no-progress --out "/tmp/adkg-train-$v" 2> "$OUTDIR/train-$v.log" | tail -1 > "$OUTDIR/train-$v.json"
+  timeout "${ADKG_TRAIN_TIMEOUT:-240}" "$NODE" "$D/app/bench/kge-gpu/train-cli.js" train --triples "$D/data/fb15k-237" \
+    --model transr --backend "$v" --epochs 5 --json --no-progress --out "/tmp/adkg-train-$v" 2> "$OUTDIR/train-$v.log" | tail -1 > "$OUTDIR/train-$v.json"
   "$NODE" -e 'const [f, v] = process.argv.slice(1); try { const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
     console.log(`adkg train ${v}: test MRR ${r.test.mrr.toFixed(4)} hits@10 ${r.test.hits10.toFixed(4)}, train ${r.trainSeconds.toFixed(1)} s, ${r.positivesPerSecond.toFixed(0)} positives/s, wall ${r.seconds.toFixed(1)} s`);
     } catch (e) { console.log(`adkg train ${v}: FAIL (${e.message}); see train-${v}.log`); }' "$OUTDIR/train-$v.json" "$v"

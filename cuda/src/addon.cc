@@ -178,6 +178,11 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
       opt.gemm = adkg_cuda::gemmMathFromName(g);
       if (opt.gemm < 0) throw Napi::RangeError::New(env, "options.gemm must be simt, tf32x3 or tf32, got " + g);
     }
+    if (!oo.Get("gemmBlocks").IsUndefined()) {
+      const double b = oo.Get("gemmBlocks").ToNumber().DoubleValue();
+      if (b != 1 && b != 2) throw Napi::RangeError::New(env, "options.gemmBlocks must be 1 or 2, got " + oo.Get("gemmBlocks").ToString().Utf8Value());
+      opt.gemmBlocks = (int)b;
+    }
     opt.typeCount = (int)types - 1;
     try {
       engine_ = std::make_unique<CudaEngine>(cfg, t, opt);

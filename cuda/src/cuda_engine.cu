@@ -749,14 +749,14 @@ void CudaEngine::enqueueStep(const DevPlan& plan, const DevBatch& batch, double 
   if (projected) {
     int mode = launchLoss(stream_, m, plan, batch, dc_, sharedLimit_, true);
     if (mode == 0) CK(cudaMemsetAsync(batch.dP, 0, sizeof(float) * plan.rows * cfg_.k, stream_));
-    launchProject(stream_, m, plan, batch, opt_.gemm);
+    launchProject(stream_, m, plan, batch, gemm());
   }
   profMark(2);
   launchLoss(stream_, m, plan, batch, dc_, sharedLimit_);
   profMark(3);
-  if (projected) launchProjectBackX(stream_, m, plan, batch, opt_.gemm);
+  if (projected) launchProjectBackX(stream_, m, plan, batch, gemm());
   profMark(4);
-  if (projected) launchProjectBackM(stream_, m, plan, batch, opt_.gemm);
+  if (projected) launchProjectBackM(stream_, m, plan, batch, gemm());
   profMark(5);
   const double bc1 = 1 - std::pow(0.9, step), bc2 = 1 - std::pow(0.999, step);
   launchStep(stream_, m, dc_, bc1, bc2, out);
@@ -1160,7 +1160,7 @@ void CudaEngine::scoreAll(int side, const std::vector<int32_t>& known, const std
     CK(cudaMemcpyAsync(i32 + Q + T, tileCount.data(), T * 4, cudaMemcpyHostToDevice, stream_));
     CK(cudaMemcpyAsync(i64, tileRow.data(), T * 8, cudaMemcpyHostToDevice, stream_));
     float* Pq = static_cast<float*>(scratch((size_t)Q * k * 4, 3));
-    launchProjectTiles(stream_, Xq, m_.projection.w, i32, i32 + Q, i64, i32 + Q + T, T, d, k, Pq, opt_.gemm);
+    launchProjectTiles(stream_, Xq, m_.projection.w, i32, i32 + Q, i64, i32 + Q + T, T, d, k, Pq, gemm());
     CK(cudaMemcpyAsync(A.data(), Pq, A.size() * 4, cudaMemcpyDeviceToHost, stream_));
     CK(cudaStreamSynchronize(stream_));
     for (int64_t i = 0; i < Q; i++) {
@@ -1194,7 +1194,7 @@ void CudaEngine::scoreAll(int side, const std::vector<int32_t>& known, const std
       for (int64_t i = 0; i < Q;) {
         int64_t j = i;
         while (j < Q && relations[qs[j]] == relations[qs[i]]) j++;
-        launchProjectAll(stream_, X, m_.projection.w + (int64_t)relations[qs[i]] * k * d, d, k, cnt, Pb, opt_.gemm);
+        launchProjectAll(stream_, X, m_.projection.w + (int64_t)relations[qs[i]] * k * d, d, k, cnt, Pb, gemm());
         launchDistances(stream_, dA + i * k, (int)(j - i), Pb, cnt, k, cfg_.norm, dOut + i * cnt, cnt);
         i = j;
       }

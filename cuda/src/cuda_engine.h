@@ -30,6 +30,7 @@ struct EngineOptions {
   // The projection GEMMs' math (kernels.h GEMM_*). 3xTF32 passes the FP32 battery and was the faster on an H200
   // (docs/benchmarks.md, session 8); below sm_80 usableGemmMath turns it into SIMT.
   int gemm = GEMM_TF32X3;
+  int gemmBlocks = 1;  // thread blocks per SM the GEMM tiles are compiled for (kernels.h GemmChoice)
 };
 
 struct RunInput {
@@ -127,6 +128,7 @@ class CudaEngine {
   int device_ = 0;
   size_t sharedLimit_ = 48 * 1024;
   int smCount_ = 1;  // the device's SMs, for sizing the ∂M partial sums
+  GemmChoice gemm() const { return {opt_.gemm, opt_.gemmBlocks}; }
   cudaStream_t stream_ = nullptr;
   DevModel m_{};
   DevSampling smp_{};

@@ -409,8 +409,8 @@ __device__ __forceinline__ void put4(float* dst, int col, int len, float4 v, boo
 }
 
 // P[row] = M_r x[rowSlot[row]] for the rows of a tile (rowSlot null: slot = row).
-template <int MATH>
-__global__ void __launch_bounds__(BLOCK) projectKernel(const float* X, const float* proj, const int32_t* rowSlot,
+template <int MATH, int MINB>
+__global__ void __launch_bounds__(BLOCK, MINB) projectKernel(const float* X, const float* proj, const int32_t* rowSlot,
                                                        const int32_t* tileRel, const int64_t* tileRow,
                                                        const int32_t* tileCount, int64_t uniformCount, int d, int k,
                                                        float* P) {
@@ -439,8 +439,8 @@ __global__ void __launch_bounds__(BLOCK) projectKernel(const float* X, const flo
 }
 
 // ∂x[rowSlot[row]] += M_rᵀ ∂P[row].
-template <int MATH>
-__global__ void __launch_bounds__(BLOCK) projectBackXKernel(const float* dP, const float* proj, const int32_t* rowSlot,
+template <int MATH, int MINB>
+__global__ void __launch_bounds__(BLOCK, MINB) projectBackXKernel(const float* dP, const float* proj, const int32_t* rowSlot,
                                                             const int32_t* tileRel, const int64_t* tileRow,
                                                             const int32_t* tileCount, int d, int k, float* gradX) {
   const int64_t row0 = tileRow[blockIdx.x];
@@ -455,8 +455,8 @@ __global__ void __launch_bounds__(BLOCK) projectBackXKernel(const float* dP, con
 }
 
 // ∂M_r += Σ_rows ∂P[row] x[rowSlot[row]]ᵀ over up to MTILE_ROWS rows of one relation.
-template <int MATH>
-__global__ void __launch_bounds__(BLOCK) projectBackMKernel(const float* dP, const float* X, const int32_t* rowSlot,
+template <int MATH, int MINB>
+__global__ void __launch_bounds__(BLOCK, MINB) projectBackMKernel(const float* dP, const float* X, const int32_t* rowSlot,
                                                             const int32_t* mtRel, const int64_t* mtRow,
                                                             const int32_t* mtCount, int d, int k, float* gradM) {
   const int64_t row0 = mtRow[blockIdx.x];
@@ -1403,36 +1403,47 @@ int usableGemmMath(int math) {
 #endif
 }
 
-// KERNEL<math><<<...>>>(args) for the math gemmMath() picked.
-#define ADKG_LAUNCH_GEMM(KERNEL, MATH, GRID, S, ...)                                                  \
+// KERNEL<math, blocks per SM><<<...>>>(args) for the GemmChoice G.
+#define ADKG_GEMM_CASE(KERNEL, M, G, GRID, S, ...)                                                  \
+  case M:                                                                                          \
+    if ((G).blocks == 2)                                                                           \
+      KERNEL<M, 2><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                                             \
+    else                                                                                           \
+      KERNEL<M, 1><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                                             \
+    break;
+#define ADKG_LAUNCH_GEMM(KERNEL, G, GRID, S, ...)                                                   \
   do {                                                                                              \
-    switch (usableGemmMath(MATH)) {                                                                 \
-      case GEMM_TF32X3: KERNEL<GEMM_TF32X3><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__); break;             \
-      case GEMM_TF32: KERNEL<GEMM_TF32><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__); break;                 \
-      default: KERNEL<GEMM_SIMT><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__); break;                        \
+    switch (usableGemmMath((G).math)) {                                                             \
+      ADKG_GEMM_CASE(KERNEL, GEMM_TF32X3, G, GRID, S, __VA_ARGS__)                                  \
+      ADKG_GEMM_CASE(KERNEL, GEMM_TF32, G, GRID, S, __VA_ARGS__)                                    \
+      default:                                                                                      \
+        if ((G).blocks == 2)                                                                        \
+          KERNEL<GEMM_SIMT, 2><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                                 \
+        else                                                                                        \
+          KERNEL<GEMM_SIMT, 1><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                                 \
     }                                                                                               \
   } while (0)
 
 void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const int32_t* rowSlot,
                         const int32_t* tileRel, const int64_t* tileRow, const int32_t* tileCount, int T, int d, int k,
-                        float* P, int math) {
+                        float* P, GemmChoice g) {
   if (T == 0) return;
   dim3 grid(T, (k + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectKernel, math, grid, s, X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
+  ADKG_LAUNCH_GEMM(projectKernel, g, grid, s, X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
 }
 
-void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math) {
+void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g) {
   if (p.T == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 grid(p.T, (m.k + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectKernel, math, grid, s, X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0, m.d,
+  ADKG_LAUNCH_GEMM(projectKernel, g, grid, s, X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0, m.d,
                    m.k, b.P);
 }
 
-void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P, int math) {
+void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P, GemmChoice g) {
   if (count == 0) return;
   dim3 grid(gridFor(count, TILE_ROWS), (k + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectKernel, math, grid, s, X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
+  ADKG_LAUNCH_GEMM(projectKernel, g, grid, s, X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
 }
 
 // ADKG_CUDA_NO_TILED_LOSS=1 sends every step through lossKernel (an A/B switch); read once, not per step.
@@ -1502,18 +1513,18 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   return a.exclusive ? 1 : 0;
 }
 
-void launchProjectBackX(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math) {
+void launchProjectBackX(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g) {
   if (p.T == 0) return;
   dim3 gx(p.T, (m.d + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectBackXKernel, math, gx, s, b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d,
+  ADKG_LAUNCH_GEMM(projectBackXKernel, g, gx, s, b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d,
                    m.k, m.gradX);
 }
 
-void launchProjectBackM(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math) {
+void launchProjectBackM(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g) {
   if (p.TM == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 gm(p.TM, (m.k + 127) / 128, (m.d + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectBackMKernel, math, gm, s, b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
+  ADKG_LAUNCH_GEMM(projectBackMKernel, g, gm, s, b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
 }
 
 void launchStep(cudaStream_t s, const DevModel& m, const DevConfig& c, double bc1, double bc2, const GradOut* gradOut) {

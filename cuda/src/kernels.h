@@ -22,6 +22,12 @@ enum { GEMM_SIMT = 0, GEMM_TF32X3 = 1, GEMM_TF32 = 2 };
 // GEMM_* by name ("simt", "tf32x3", "tf32"), -1 for anything else; and back.
 int gemmMathFromName(const std::string& name);
 const char* gemmMathName(int math);
+// How the projection GEMMs run: the math (GEMM_*) and the thread blocks each SM holds (1 or 2; with 2 the tile's
+// registers are capped at 128 per thread, which spills some, for twice the warps to hide latency with).
+struct GemmChoice {
+  int math = GEMM_TF32X3;
+  int blocks = 1;
+};
 // The math a GEMM_* request runs as: tensor-core tiles need sm_80 machine code, so a build that also
 // carries older GPUs (ADKG_CUDA_ARCHS below 80) runs them as simt.
 int usableGemmMath(int math);
@@ -130,17 +136,16 @@ void launchIndex(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevB
 // TransRA: composes x for every touched slot (and marks the anchors they use).
 void launchCompose(cudaStream_t s, const DevModel& m);
 // TransR/TransRA: P[row] = M_r x[rowSlot[row]].
-void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math);
+void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g);
 // Loss, and ∂L/∂ (vectors, r) of every positive and negative; adds Σ ℓ/B to m.lossAccum.
 // Returns -1 when the dimensions need more shared memory than sharedLimit, 1 when ∂P rows are
 // written with plain stores (no zeroing needed), 0 when they are accumulated (∂P must be zeroed first).
 // dryRun: only answers, launches nothing.
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
                size_t sharedLimit, bool dryRun = false);
-// TransR/TransRA: ∂x += M_rᵀ ∂P, ∂M_r += ∂P xᵀ.
 // ∂x += M_rᵀ ∂P (scattered into the rows' slots) and ∂M_r += Σ ∂P xᵀ (partial sums over the plan's ∂M pieces).
-void launchProjectBackX(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math);
-void launchProjectBackM(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, int math);
+void launchProjectBackX(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g);
+void launchProjectBackM(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g);
 // Optimizer steps on touched rows (and TransRA's anchor/logit gradients), clearing gradients and marks.
 // When gradOut is set, gradients are copied there instead and nothing is stepped.
 struct GradOut {
@@ -156,9 +161,9 @@ void launchComposeAll(cudaStream_t s, const DevModel& m, int64_t first, int64_t 
 // P[row] = M_{tileRel} X[rowSlot[row]] over explicit tiles (evaluation queries).
 void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const int32_t* rowSlot,
                         const int32_t* tileRel, const int64_t* tileRow, const int32_t* tileCount, int T, int d, int k,
-                        float* P, int math);
+                        float* P, GemmChoice g);
 // P[e] = M_r x[e] for e in [0, count): evaluation.
-void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P, int math);
+void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P, GemmChoice g);
 // out[q·ldOut + e] = dist(A[q], Y[e]) for q < Q, e < count.
 void launchDistances(cudaStream_t s, const float* A, int Q, const float* Y, int64_t count, int k, int norm, float* out,
                      int64_t ldOut);

@@ -26,6 +26,11 @@ export interface CudaEngineOptions {
   hotRows?: number;
   /** The projection GEMMs' math; default tf32x3 (simt on GPUs before sm_80). */
   gemm?: CudaGemm;
+  /**
+   * Thread blocks per SM the GEMM tiles run with: 1 (default; up to 255 registers a thread) or 2 (registers capped
+   * at 128, some spilled, twice the warps to hide memory latency with). A tuning switch, measured in bench/kge-gpu.
+   */
+  gemmBlocks?: 1 | 2;
 }
 
 export interface CudaRunResult {

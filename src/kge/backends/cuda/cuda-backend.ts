@@ -14,7 +14,7 @@ export interface TrainRunResult extends CudaRunResult {
   losses: Float64Array;
 }
 
-/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM. */
+/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS. */
 function optionsFromEnv(): CudaEngineOptions {
   const o: CudaEngineOptions = {};
   const p = process.env.ADKG_CUDA_PLACEMENT;
@@ -29,6 +29,11 @@ function optionsFromEnv(): CudaEngineOptions {
     if (!(CUDA_GEMMS as readonly string[]).includes(g)) throw new Error(`ADKG_CUDA_GEMM must be ${CUDA_GEMMS.join(', ')}, got "${g}"`);
     o.gemm = g as CudaGemm;
   }
+  const b = process.env.ADKG_CUDA_GEMM_BLOCKS;
+  if (b) {
+    if (b !== '1' && b !== '2') throw new Error(`ADKG_CUDA_GEMM_BLOCKS must be 1 or 2, got "${b}"`);
+    o.gemmBlocks = Number(b) as 1 | 2;
+  }
   return o;
 }
 
@@ -41,7 +46,7 @@ function createEngine(init: BackendInit, options: CudaEngineOptions): CudaEngine
 export class CudaBackend extends EngineBackend<CudaEngineHandle> {
   readonly name = 'cuda' as const;
 
-  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM. */
+  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS. */
   constructor(init: BackendInit, options: CudaEngineOptions = {}) {
     super(init, createEngine(init, options));
   }
