@@ -197,8 +197,27 @@ __global__ void composeAllKernel(DevModel m, int64_t first, int64_t count, float
 constexpr int GK = 8;            // K-step
 constexpr int GLD = 128 + 4;     // shared row length (16-byte aligned rows)
 
-// One K-step of both operands on its way global → registers → shared: fetch() loads the next step while the
-// current one is multiplied, stash() stores it after. Each thread moves PER elements of each 128 × KS operand.
+// cp.async (sm_80+): a 4-byte global → shared copy that bypasses registers; src-size 0 stores a zero (src is then a
+// valid address that is not read).
+__device__ __forceinline__ void copyAsync4(float* dst, const float* src, bool valid) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"((unsigned)__cvta_generic_to_shared(dst)), "l"(src),
+               "r"(valid ? 4 : 0));
+#else
+  *dst = valid ? *src : 0.f;
+#endif
+}
+__device__ __forceinline__ void copyAsyncWait() {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_all;\n" ::: "memory");
+#endif
+}
+
+// One K-step of both operands on its way global → shared. The loaders give each element's address (nullptr: zero).
+// Register staging: fetch() loads the next step into registers while the current one is multiplied, stash() stores
+// it after. ASYNC: copyTo() issues cp.async straight into the other buffer and settle() waits for it, which frees
+// the 2·PER staging registers (the two-blocks-per-SM tiles need them). Each thread moves PER elements of each
+// 128 × KS operand, the same elements to the same shared addresses either way.
 template <int KS, bool A_QFAST, bool B_QFAST>
 struct TileStage {
   static constexpr int PER = 128 * KS / BLOCK;
@@ -209,11 +228,30 @@ struct TileStage {
     for (int l = 0; l < PER; l++) {
       const int e = threadIdx.x + BLOCK * l;
       const int am = stageM<KS, A_QFAST>(e), aq = stageQ<KS, A_QFAST>(e);
-      ra[l] = q0 + aq < Kdim ? loadA(am, q0 + aq) : 0.f;
+      const float* pa = q0 + aq < Kdim ? loadA(am, q0 + aq) : nullptr;
+      ra[l] = pa ? *pa : 0.f;
       const int bn = stageM<KS, B_QFAST>(e), bq = stageQ<KS, B_QFAST>(e);
-      rb[l] = q0 + bq < Kdim ? loadB(q0 + bq, bn) : 0.f;
+      const float* pb = q0 + bq < Kdim ? loadB(q0 + bq, bn) : nullptr;
+      rb[l] = pb ? *pb : 0.f;
     }
   }
+  template <bool SWIZZLED, int LD, class LA, class LB>
+  __device__ __forceinline__ void copyTo(int q0, int Kdim, const LA& loadA, const LB& loadB, float (*As)[LD], float (*Bs)[LD]) {
+    // Element (0, 0) of each operand exists whenever the block has work: the unread source of the zero fills.
+    const float* anyA = loadA(0, 0);
+    const float* anyB = loadB(0, 0);
+#pragma unroll
+    for (int l = 0; l < PER; l++) {
+      const int e = threadIdx.x + BLOCK * l;
+      const int am = stageM<KS, A_QFAST>(e), aq = stageQ<KS, A_QFAST>(e);
+      const float* pa = q0 + aq < Kdim ? loadA(am, q0 + aq) : nullptr;
+      copyAsync4(&As[aq][mma::smemCol<SWIZZLED && A_QFAST>(aq, am)], pa ? pa : anyA, pa != nullptr);
+      const int bn = stageM<KS, B_QFAST>(e), bq = stageQ<KS, B_QFAST>(e);
+      const float* pb = q0 + bq < Kdim ? loadB(q0 + bq, bn) : nullptr;
+      copyAsync4(&Bs[bq][mma::smemCol<SWIZZLED && B_QFAST>(bq, bn)], pb ? pb : anyB, pb != nullptr);
+    }
+  }
+  __device__ __forceinline__ void settle() { copyAsyncWait(); }
   // SWIZZLED: the q-fastest operands at column mma::smemCol(q, m) instead of m (the tensor-core tile's layout).
   template <bool SWIZZLED = false, int LD>
   __device__ __forceinline__ void stash(float (*As)[LD], float (*Bs)[LD]) {
@@ -228,7 +266,7 @@ struct TileStage {
   }
 };
 
-template <bool A_QFAST, bool B_QFAST, class LA, class LB>
+template <bool A_QFAST, bool B_QFAST, bool ASYNC, class LA, class LB>
 __device__ __forceinline__ void tileGemm(int Kdim, const LA& loadA, const LB& loadB, float (&acc)[8][8]) {
   __shared__ __align__(16) float As[2][GK][GLD];
   __shared__ __align__(16) float Bs[2][GK][GLD];
@@ -238,13 +276,22 @@ __device__ __forceinline__ void tileGemm(int Kdim, const LA& loadA, const LB& lo
 #pragma unroll
     for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
   TileStage<GK, A_QFAST, B_QFAST> stage;
-  stage.fetch(0, Kdim, loadA, loadB);
-  stage.stash(As[0], Bs[0]);
+  if constexpr (ASYNC) {
+    stage.template copyTo<false>(0, Kdim, loadA, loadB, As[0], Bs[0]);
+    stage.settle();
+  } else {
+    stage.fetch(0, Kdim, loadA, loadB);
+    stage.stash(As[0], Bs[0]);
+  }
   __syncthreads();
   int buf = 0;
   for (int q0 = 0; q0 < Kdim; q0 += GK) {
     const bool more = q0 + GK < Kdim;
-    if (more) stage.fetch(q0 + GK, Kdim, loadA, loadB);
+    if constexpr (ASYNC) {
+      if (more) stage.template copyTo<false>(q0 + GK, Kdim, loadA, loadB, As[buf ^ 1], Bs[buf ^ 1]);
+    } else {
+      if (more) stage.fetch(q0 + GK, Kdim, loadA, loadB);
+    }
 #pragma unroll
     for (int q = 0; q < GK; q++) {
       const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][q][4 * tm]);
@@ -258,17 +305,21 @@ __device__ __forceinline__ void tileGemm(int Kdim, const LA& loadA, const LB& lo
 #pragma unroll
         for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
     }
-    if (more) stage.stash(As[buf ^ 1], Bs[buf ^ 1]);
+    if constexpr (ASYNC) {
+      if (more) stage.settle();
+    } else {
+      if (more) stage.stash(As[buf ^ 1], Bs[buf ^ 1]);
+    }
     __syncthreads();
     buf ^= 1;
   }
 }
 
 // The tile's outputs in 16-byte pieces: out4(m, n, v) gets C[m][n..n+3].
-template <bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
+template <bool A_QFAST, bool B_QFAST, bool ASYNC, class LA, class LB, class OUT4>
 __device__ __forceinline__ void gemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT4& out4) {
   float acc[8][8];
-  tileGemm<A_QFAST, B_QFAST>(Kdim, loadA, loadB, acc);
+  tileGemm<A_QFAST, B_QFAST, ASYNC>(Kdim, loadA, loadB, acc);
   const int tm = threadIdx.x / 16, tn = threadIdx.x % 16;
 #pragma unroll
   for (int i = 0; i < 8; i++) {
@@ -305,7 +356,7 @@ __device__ __forceinline__ void mma16x8x8(float (&c)[4], const uint32_t (&a)[4],
 #endif
 }
 
-template <int MATH, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
+template <int MATH, bool A_QFAST, bool B_QFAST, bool ASYNC, class LA, class LB, class OUT4>
 __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT4& out4) {
   __shared__ __align__(16) float As[2][MK][MLD];
   __shared__ __align__(16) float Bs[2][MK][MLD];
@@ -318,13 +369,22 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
 #pragma unroll
       for (int r = 0; r < 4; r++) acc[i][j][r] = 0.f;
   TileStage<MK, A_QFAST, B_QFAST> stage;
-  stage.fetch(0, Kdim, loadA, loadB);
-  stage.template stash<true>(As[0], Bs[0]);
+  if constexpr (ASYNC) {
+    stage.template copyTo<true>(0, Kdim, loadA, loadB, As[0], Bs[0]);
+    stage.settle();
+  } else {
+    stage.fetch(0, Kdim, loadA, loadB);
+    stage.template stash<true>(As[0], Bs[0]);
+  }
   __syncthreads();
   int buf = 0;
   for (int q0 = 0; q0 < Kdim; q0 += MK) {
     const bool more = q0 + MK < Kdim;
-    if (more) stage.fetch(q0 + MK, Kdim, loadA, loadB);
+    if constexpr (ASYNC) {
+      if (more) stage.template copyTo<true>(q0 + MK, Kdim, loadA, loadB, As[buf ^ 1], Bs[buf ^ 1]);
+    } else {
+      if (more) stage.fetch(q0 + MK, Kdim, loadA, loadB);
+    }
 #pragma unroll
     for (int kk = 0; kk < MK; kk += 8) {
       uint32_t bBig[mma::NJ][2], bSmall[mma::NJ][2];
@@ -351,7 +411,11 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
         }
       }
     }
-    if (more) stage.template stash<true>(As[buf ^ 1], Bs[buf ^ 1]);
+    if constexpr (ASYNC) {
+      if (more) stage.settle();
+    } else {
+      if (more) stage.template stash<true>(As[buf ^ 1], Bs[buf ^ 1]);
+    }
     __syncthreads();
     buf ^= 1;
   }
@@ -367,13 +431,15 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
     }
 }
 
-// One entry point for the three GEMM kernels: the SIMT tile or the tensor-core tile.
-template <int MATH, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
+// One entry point for the three GEMM kernels: the SIMT tile or the tensor-core tile; the kernels compiled for two
+// blocks per SM (MINB) stage with cp.async, whose freed registers the 128-register cap needs.
+template <int MATH, int MINB, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
 __device__ __forceinline__ void anyGemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT4& out4) {
+  constexpr bool ASYNC = MINB == 2;
   if constexpr (MATH == GEMM_SIMT)
-    gemmTile<A_QFAST, B_QFAST>(Kdim, loadA, loadB, out4);
+    gemmTile<A_QFAST, B_QFAST, ASYNC>(Kdim, loadA, loadB, out4);
   else
-    mmaGemmTile<MATH, A_QFAST, B_QFAST>(Kdim, loadA, loadB, out4);
+    mmaGemmTile<MATH, A_QFAST, B_QFAST, ASYNC>(Kdim, loadA, loadB, out4);
 }
 
 __device__ __forceinline__ void atomicAdd4(float* p, float4 v) {
@@ -427,13 +493,13 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectKernel(const float* X, con
     M = proj;
   }
   const int n0 = blockIdx.y * 128;
-  auto loadA = [&](int mm, int q) -> float {
-    if (mm >= count) return 0.f;
+  auto loadA = [&](int mm, int q) -> const float* {
+    if (mm >= count) return nullptr;
     int64_t slot = rowSlot ? rowSlot[row0 + mm] : row0 + mm;
-    return X[slot * d + q];
+    return X + slot * d + q;
   };
-  auto loadB = [&](int q, int nn) -> float { return n0 + nn < k ? M[(int64_t)(n0 + nn) * d + q] : 0.f; };
-  anyGemmTile<MATH, true, true>(d, loadA, loadB, [&](int mm, int nn, float4 v) {
+  auto loadB = [&](int q, int nn) -> const float* { return n0 + nn < k ? M + (int64_t)(n0 + nn) * d + q : nullptr; };
+  anyGemmTile<MATH, MINB, true, true>(d, loadA, loadB, [&](int mm, int nn, float4 v) {
     if (mm < count && n0 + nn < k) put4(P + (row0 + mm) * k + n0 + nn, n0 + nn, k, v, false);
   });
 }
@@ -447,9 +513,9 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectBackXKernel(const float* d
   const int count = tileCount[blockIdx.x];
   const float* M = proj + (int64_t)tileRel[blockIdx.x] * k * d;
   const int n0 = blockIdx.y * 128;
-  auto loadA = [&](int mm, int q) -> float { return mm < count ? dP[(row0 + mm) * k + q] : 0.f; };
-  auto loadB = [&](int q, int nn) -> float { return n0 + nn < d ? M[(int64_t)q * d + n0 + nn] : 0.f; };
-  anyGemmTile<MATH, true, false>(k, loadA, loadB, [&](int mm, int nn, float4 v) {
+  auto loadA = [&](int mm, int q) -> const float* { return mm < count ? dP + (row0 + mm) * k + q : nullptr; };
+  auto loadB = [&](int q, int nn) -> const float* { return n0 + nn < d ? M + (int64_t)q * d + n0 + nn : nullptr; };
+  anyGemmTile<MATH, MINB, true, false>(k, loadA, loadB, [&](int mm, int nn, float4 v) {
     if (mm < count && n0 + nn < d) put4(gradX + (int64_t)rowSlot[row0 + mm] * d + n0 + nn, n0 + nn, d, v, true);
   });
 }
@@ -463,9 +529,11 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectBackMKernel(const float* d
   const int count = mtCount[blockIdx.x];
   float* dM = gradM + (int64_t)mtRel[blockIdx.x] * k * d;
   const int m0 = blockIdx.y * 128, n0 = blockIdx.z * 128;
-  auto loadA = [&](int mm, int q) -> float { return m0 + mm < k ? dP[(row0 + q) * k + m0 + mm] : 0.f; };
-  auto loadB = [&](int q, int nn) -> float { return n0 + nn < d ? X[(int64_t)rowSlot[row0 + q] * d + n0 + nn] : 0.f; };
-  anyGemmTile<MATH, false, false>(count, loadA, loadB, [&](int mm, int nn, float4 v) {
+  auto loadA = [&](int mm, int q) -> const float* { return m0 + mm < k ? dP + (row0 + q) * k + m0 + mm : nullptr; };
+  auto loadB = [&](int q, int nn) -> const float* {
+    return n0 + nn < d ? X + (int64_t)rowSlot[row0 + q] * d + n0 + nn : nullptr;
+  };
+  anyGemmTile<MATH, MINB, false, false>(count, loadA, loadB, [&](int mm, int nn, float4 v) {
     if (m0 + mm < k && n0 + nn < d) put4(dM + (int64_t)(m0 + mm) * d + n0 + nn, n0 + nn, d, v, true);
   });
 }
