@@ -43,3 +43,5 @@ else
   echo "ncu: not installed"
 fi
 echo "total $(( $(date +%s) - start )) s"
+# The run tool brings back at most 8 files from $OUT: the other logs travel in one archive.
+( cd "$OUTDIR" && files=$(ls | grep -vE '^(all\.log|diag\.log|result\.json|ncu\.txt|logs\.tar\.gz)$') && [ -n "$files" ] && tar -czf logs.tar.gz --remove-files $files ) || true

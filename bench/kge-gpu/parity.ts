@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const why = cudaUnavailableReason();
   if (why) throw new Error(why);
   const g = randomGraph(60, 4, 300, 1);
-  console.log(`gemm ${process.env.ADKG_CUDA_GEMM || 'tf32x3 (default)'}, ${process.env.ADKG_CUDA_GEMM_BLOCKS || '1 (default)'} block(s)/SM${only ? `, models ${only.join(',')}` : ''}`);
+  console.log(`gemm ${process.env.ADKG_CUDA_GEMM || 'tf32x3 (default)'}, ${process.env.ADKG_CUDA_GEMM_BLOCKS || '2 (default)'} block(s)/SM${only ? `, models ${only.join(',')}` : ''}`);
   for (const [model, over] of CASES) {
     if (!wanted(model)) continue;
     const label = `${model} ${JSON.stringify(over)}`;

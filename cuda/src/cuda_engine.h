@@ -30,7 +30,9 @@ struct EngineOptions {
   // The projection GEMMs' math (kernels.h GEMM_*). 3xTF32 passes the FP32 battery and was the faster on an H200
   // (docs/benchmarks.md, session 8); below sm_80 usableGemmMath turns it into SIMT.
   int gemm = GEMM_TF32X3;
-  int gemmBlocks = 1;  // thread blocks per SM the GEMM tiles are compiled for (kernels.h GemmChoice)
+  // Thread blocks per SM the GEMM tiles are compiled for (kernels.h GemmChoice): two, staged with cp.async, were
+  // 1.2–1.3× faster than one on an H200 and pass the battery (docs/benchmarks.md, session 8 run 7).
+  int gemmBlocks = 2;
 };
 
 struct RunInput {

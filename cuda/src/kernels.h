@@ -26,7 +26,7 @@ const char* gemmMathName(int math);
 // registers are capped at 128 per thread, which spills some, for twice the warps to hide latency with).
 struct GemmChoice {
   int math = GEMM_TF32X3;
-  int blocks = 1;
+  int blocks = 2;
 };
 // The math a GEMM_* request runs as: tensor-core tiles need sm_80 machine code, so a build that also
 // carries older GPUs (ADKG_CUDA_ARCHS below 80) runs them as simt.

@@ -27,8 +27,9 @@ export interface CudaEngineOptions {
   /** The projection GEMMs' math; default tf32x3 (simt on GPUs before sm_80). */
   gemm?: CudaGemm;
   /**
-   * Thread blocks per SM the GEMM tiles run with: 1 (default; up to 255 registers a thread) or 2 (registers capped
-   * at 128, some spilled, twice the warps to hide memory latency with). A tuning switch, measured in bench/kge-gpu.
+   * Thread blocks per SM the GEMM tiles run with: 2 (default: registers capped at 128, operands staged with cp.async,
+   * twice the warps to hide memory latency with) or 1 (up to 255 registers a thread, staged through registers).
+   * Measured in bench/kge-gpu; docs/benchmarks.md.
    */
   gemmBlocks?: 1 | 2;
 }
