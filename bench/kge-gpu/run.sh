@@ -38,6 +38,9 @@ for v in tf32x3:1 simt:1 simt:2; do
   echo "== parity: cuda (ADKG_CUDA_GEMM=${v%%:*} ADKG_CUDA_GEMM_BLOCKS=${v##*:}) vs js, TransR/TransRA"
   ADKG_CUDA_GEMM=${v%%:*} ADKG_CUDA_GEMM_BLOCKS=${v##*:} timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" --models transr,transra 2>&1 | tee "$OUTDIR/parity-${v%%:*}-${v##*:}.log"
 done
+# Opt-in, not yet measured: the shared-negatives loss kernel's 16-byte variant (same bits by construction).
+echo "== parity: cuda (ADKG_CUDA_VEC_GROUP_LOSS=1) vs js (battery)"
+ADKG_CUDA_VEC_GROUP_LOSS=1 timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" 2>&1 | tee "$OUTDIR/parity-vecloss.log"
 fi
 echo "== bench"
 rm -rf /tmp/adkg-fb15k && mkdir -p /tmp/adkg-fb15k && tar -xzf "$D/data/FB15k-237.tar.gz" -C /tmp/adkg-fb15k
@@ -50,6 +53,12 @@ echo "== bench: ADKG_CUDA_GEMM_BLOCKS=1, TransR"
 ADKG_CUDA_GEMM_BLOCKS=1 timeout "${ADKG_BENCH_TIMEOUT:-360}" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu-b1 \
   --models transr --configs independent,shared,shared-262k --gemm tf32x3,simt --skip-pytorch --epoch-configs none --hybrid-configs none \
   "$@" 2> >(sed 's/^/blocks1: /' | tee "$OUTDIR/bench-blocks1.log" >&2) > "$OUTDIR/result-blocks1.json"
+fi
+if [ -z "${ADKG_SKIP_VECLOSS:-}" ]; then
+echo "== bench: ADKG_CUDA_VEC_GROUP_LOSS=1, shared negatives"
+ADKG_CUDA_VEC_GROUP_LOSS=1 timeout "${ADKG_BENCH_TIMEOUT:-360}" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu-vl \
+  --models transe,transr --configs shared,shared-262k --gemm tf32x3 --skip-pytorch --epoch-configs none --hybrid-configs none \
+  "$@" 2> >(sed 's/^/vecloss: /' | tee "$OUTDIR/bench-vecloss.log" >&2) > "$OUTDIR/result-vecloss.json"
 fi
 echo "== adkg train end to end: TransR on FB15k-237 (the CLI's defaults, 5 epochs), cuda${ADKG_TRAIN_NATIVE:+ and native}"
 [ -n "${ADKG_SKIP_TRAIN:-}" ] && echo "skipped (ADKG_SKIP_TRAIN)"
@@ -65,4 +74,4 @@ for v in $([ -z "${ADKG_SKIP_TRAIN:-}" ] && echo cuda ${ADKG_TRAIN_NATIVE:+nativ
 done
 echo "total $(( $(date +%s) - start )) s"
 # The run tool brings back at most 8 files from $OUT: the other logs travel in one archive.
-( cd "$OUTDIR" && files=$(ls | grep -vE '^(all\.log|diag\.log|result\.json|result-blocks1\.json|logs\.tar\.gz)$') && [ -n "$files" ] && tar -czf logs.tar.gz --remove-files $files ) || true
+( cd "$OUTDIR" && files=$(ls | grep -vE '^(all\.log|diag\.log|result\.json|result-blocks1\.json|result-vecloss\.json|logs\.tar\.gz)$') && [ -n "$files" ] && tar -czf logs.tar.gz --remove-files $files ) || true

@@ -894,10 +894,14 @@ __device__ __forceinline__ void loadRowsToSmem(const float* V, const int32_t* id
         const int x = x0 + BLOCK * u, j = x / k4;
         if (x >= total) break;
         float* d = dst + j * ld + 4 * (x - j * k4);
-        d[0] = v[u].x;
-        d[1] = v[u].y;
-        d[2] = v[u].z;
-        d[3] = v[u].w;
+        if ((ld & 3) == 0) {
+          st4(d, v[u]);
+        } else {
+          d[0] = v[u].x;
+          d[1] = v[u].y;
+          d[2] = v[u].z;
+          d[3] = v[u].w;
+        }
       }
     }
     return;
@@ -919,15 +923,23 @@ __device__ __forceinline__ void loadRowsToSmem(const float* V, const int32_t* id
   }
 }
 
-size_t groupLossSmemFloats(int k, int n) {
-  return (size_t)2 * k + (size_t)GT * (k + 1) + (size_t)n * (k + 1) + (size_t)GT * (n + 1) + 3 * GT;
+// VEC (k % 4 == 0): rows of A and Y padded to k + 4 floats instead of k + 1, so that the inner loops read shared
+// memory 16 bytes at a time (the D² tile's Y rows stay conflict-free: a quarter-warp's 8 rows start 4 banks apart),
+// and a thread's 8 columns of ∂a and ∂Y are two runs of 4 (4·tj… and 64 + 4·tj…) instead of tj + 16·c. Every sum
+// runs in the same order as the scalar variant's, so both give the same bits.
+int groupLossLd(int k, bool vec) { return vec ? k + 4 : k + 1; }
+size_t groupLossSmemFloats(int k, int n, bool vec) {
+  const size_t ldk = (size_t)groupLossLd(k, vec);
+  return (size_t)2 * k + (size_t)GT * ldk + (size_t)n * ldk + (size_t)GT * (n + 1) + 3 * GT;
 }
+__device__ __forceinline__ float comp4(float4 v, int c) { return c == 0 ? v.x : c == 1 ? v.y : c == 2 ? v.z : v.w; }
 
 // Two blocks per SM (shared memory allows two at k = 128, n = 64): registers capped at 128.
+template <bool VEC>
 __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
-  extern __shared__ float smem[];
+  extern __shared__ __align__(16) float smem[];
   const int k = a.k, n = a.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int ldk = k + 1, ldn = n + 1;
+  const int ldk = VEC ? k + 4 : k + 1, ldn = n + 1;
   const int g = blockIdx.x, r = a.gRel[a.segGroup[g]];
   const int grp = a.segGroup[g];
   float* rS = smem;
@@ -946,6 +958,20 @@ __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
   const bool headSide = a.nHead[grp] != 0;
   const int i0 = a.segStart[g], cnt = a.segCount[g];
   const int tj = threadIdx.x % 16, ti = threadIdx.x / 16;
+  // The thread's c-th column of ∂a, ∂Y and ∂r.
+  auto colOf = [&](int c) { return VEC ? (c < 4 ? 4 * tj + c : 64 + 4 * tj + c - 4) : tj + 16 * c; };
+  const float4 zero4 = make_float4(0.f, 0.f, 0.f, 0.f);
+  // The thread's columns of a row (0 past k): with VEC two 16-byte reads, colOf(0..3) and colOf(4..7).
+  auto cols = [&](const float* row, float (&out)[GMAX_KC]) {
+    if constexpr (VEC) {
+      const float4 lo = 4 * tj < k ? ld4(row + 4 * tj) : zero4, hi = 64 + 4 * tj < k ? ld4(row + 64 + 4 * tj) : zero4;
+#pragma unroll
+      for (int c = 0; c < GMAX_KC; c++) out[c] = comp4(c < 4 ? lo : hi, c & 3);
+    } else {
+#pragma unroll
+      for (int c = 0; c < GMAX_KC; c++) out[c] = colOf(c) < k ? row[colOf(c)] : 0.f;
+    }
+  };
   float accY[4][GMAX_KC];
   float colSum[4];
 #pragma unroll
@@ -989,10 +1015,14 @@ __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
           const float4 v = sub4(hr, tv[u]);
           if (on) {
             float* dst = As + row * ldk + e4;
-            dst[0] = q4.x;
-            dst[1] = q4.y;
-            dst[2] = q4.z;
-            dst[3] = q4.w;
+            if constexpr (VEC) {
+              st4(dst, q4);
+            } else {
+              dst[0] = q4.x;
+              dst[1] = q4.y;
+              dst[2] = q4.z;
+              dst[3] = q4.w;
+            }
           }
           const float part = warpSum(row < rows && on ? v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w : 0.f);
           if (lane == 0) distPos[row] = sqrtf(part);
@@ -1026,19 +1056,38 @@ __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
       for (int q = 0; q < 4; q++)
 #pragma unroll
         for (int b = 0; b < 4; b++) acc[q][b] = 0.f;
-      for (int e = 0; e < k; e++) {
-        float av[4], yv[4];
+      if constexpr (VEC) {
+        for (int e = 0; e < k; e += 4) {
+          float4 av[4], yv[4];
 #pragma unroll
-        for (int q = 0; q < 4; q++) av[q] = As[(ti + 16 * q) * ldk + e];
+          for (int q = 0; q < 4; q++) av[q] = ld4(As + (ti + 16 * q) * ldk + e);
 #pragma unroll
-        for (int b = 0; b < 4; b++) yv[b] = tj + 16 * b < n ? Ys[(tj + 16 * b) * ldk + e] : 0.f;
+          for (int b = 0; b < 4; b++) yv[b] = tj + 16 * b < n ? ld4(Ys + (tj + 16 * b) * ldk + e) : zero4;
 #pragma unroll
-        for (int q = 0; q < 4; q++)
+          for (int x = 0; x < 4; x++)
 #pragma unroll
-          for (int b = 0; b < 4; b++) {
-            float v = av[q] - yv[b];
-            acc[q][b] = fmaf(v, v, acc[q][b]);
-          }
+            for (int q = 0; q < 4; q++)
+#pragma unroll
+              for (int b = 0; b < 4; b++) {
+                float v = comp4(av[q], x) - comp4(yv[b], x);
+                acc[q][b] = fmaf(v, v, acc[q][b]);
+              }
+        }
+      } else {
+        for (int e = 0; e < k; e++) {
+          float av[4], yv[4];
+#pragma unroll
+          for (int q = 0; q < 4; q++) av[q] = As[(ti + 16 * q) * ldk + e];
+#pragma unroll
+          for (int b = 0; b < 4; b++) yv[b] = tj + 16 * b < n ? Ys[(tj + 16 * b) * ldk + e] : 0.f;
+#pragma unroll
+          for (int q = 0; q < 4; q++)
+#pragma unroll
+            for (int b = 0; b < 4; b++) {
+              float v = av[q] - yv[b];
+              acc[q][b] = fmaf(v, v, acc[q][b]);
+            }
+        }
       }
 #pragma unroll
       for (int q = 0; q < 4; q++)
@@ -1074,7 +1123,7 @@ __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
       }
     }
     __syncthreads();
-    // ∂a = rowsum∘a − C·Y and the positives' own term; rows ti + 16·q, columns tj + 16·c.
+    // ∂a = rowsum∘a − C·Y and the positives' own term; rows ti + 16·q, columns colOf(c).
     {
       float acc[4][GMAX_KC];
 #pragma unroll
@@ -1085,8 +1134,7 @@ __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
         float cv[4], yv[GMAX_KC];
 #pragma unroll
         for (int q = 0; q < 4; q++) cv[q] = Cs[(ti + 16 * q) * ldn + j];
-#pragma unroll
-        for (int c = 0; c < GMAX_KC; c++) yv[c] = tj + 16 * c < k ? Ys[j * ldk + tj + 16 * c] : 0.f;
+        cols(Ys + j * ldk, yv);
 #pragma unroll
         for (int q = 0; q < 4; q++)
 #pragma unroll
@@ -1110,26 +1158,41 @@ __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
         float* gt = a.dV + (int64_t)tI[q] * k;
         // h + r − t from the query and the other side's row: a − t (tails replaced) or h − a (heads replaced).
         const float* other = a.V + (int64_t)(headSide ? hI[q] : tI[q]) * k;
-        float ov[GMAX_KC];
-#pragma unroll
-        for (int c = 0; c < GMAX_KC; c++) ov[c] = tj + 16 * c < k ? other[tj + 16 * c] : 0.f;
+        float ov[GMAX_KC], avs[GMAX_KC];
+        cols(other, ov);
+        cols(As + row * ldk, avs);
+        float vh[GMAX_KC], vt[GMAX_KC];
 #pragma unroll
         for (int c = 0; c < GMAX_KC; c++) {
-          const int e = tj + 16 * c;
-          if (e >= k) continue;
-          const float av = As[row * ldk + e];
+          const float av = avs[c];
           const float da = rsum * av - acc[q][c];
           const float u = headSide ? ov[c] - av : av - ov[c];
           const float gpos = cp * u;
-          const float vh = headSide ? gpos : gpos + da, vt = headSide ? da - gpos : -gpos;
-          if (a.exclusive) {
-            gh[e] = vh;
-            gt[e] = vt;
-          } else {
-            atomicAdd(gh + e, vh);
-            atomicAdd(gt + e, vt);
+          vh[c] = headSide ? gpos : gpos + da;
+          vt[c] = headSide ? da - gpos : -gpos;
+          if (colOf(c) < k) drPart[c] += headSide ? gpos - da : gpos + da;
+        }
+        if (VEC && a.exclusive) {
+#pragma unroll
+          for (int h = 0; h < 2; h++) {
+            const int e = colOf(4 * h);
+            if (e >= k) continue;
+            st4(gh + e, make_float4(vh[4 * h], vh[4 * h + 1], vh[4 * h + 2], vh[4 * h + 3]));
+            st4(gt + e, make_float4(vt[4 * h], vt[4 * h + 1], vt[4 * h + 2], vt[4 * h + 3]));
           }
-          drPart[c] += headSide ? gpos - da : gpos + da;
+        } else {
+#pragma unroll
+          for (int c = 0; c < GMAX_KC; c++) {
+            const int e = colOf(c);
+            if (e >= k) continue;
+            if (a.exclusive) {
+              gh[e] = vh[c];
+              gt[e] = vt[c];
+            } else {
+              atomicAdd(gh + e, vh[c]);
+              atomicAdd(gt + e, vt[c]);
+            }
+          }
         }
       }
     }
@@ -1138,8 +1201,7 @@ __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
       float cv[4], av[GMAX_KC];
 #pragma unroll
       for (int q = 0; q < 4; q++) cv[q] = ti + 16 * q < n ? Cs[i * ldn + ti + 16 * q] : 0.f;
-#pragma unroll
-      for (int c = 0; c < GMAX_KC; c++) av[c] = tj + 16 * c < k ? As[i * ldk + tj + 16 * c] : 0.f;
+      cols(As + i * ldk, av);
 #pragma unroll
       for (int q = 0; q < 4; q++) {
         colSum[q] += cv[q];
@@ -1152,7 +1214,7 @@ __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
   if (lane == 0 && lossLocal != 0) atomicAdd(a.lossAccum, lossLocal * (double)a.invB);
 #pragma unroll
   for (int c = 0; c < GMAX_KC; c++)
-    if (tj + 16 * c < k && drPart[c] != 0.f) atomicAdd(&dRS[tj + 16 * c], drPart[c]);
+    if (colOf(c) < k && drPart[c] != 0.f) atomicAdd(&dRS[colOf(c)], drPart[c]);
 #pragma unroll
   for (int q = 0; q < 4; q++) {
     const int j = ti + 16 * q;
@@ -1160,7 +1222,7 @@ __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
     float* dst = a.dV + (int64_t)a.nIdx[(int64_t)grp * n + j] * k;
 #pragma unroll
     for (int c = 0; c < GMAX_KC; c++) {
-      const int e = tj + 16 * c;
+      const int e = colOf(c);
       if (e >= k) continue;
       const float v = colSum[q] * Ys[j * ldk + e] + accY[q][c];
       if (a.exclusive) dst[e] = v;
@@ -1520,6 +1582,12 @@ bool tiledLoss() {
   static const bool on = !std::getenv("ADKG_CUDA_NO_TILED_LOSS");
   return on;
 }
+// ADKG_CUDA_VEC_GROUP_LOSS=1: the shared-negatives loss kernel's 16-byte variant (groupLossKernel<true>), not yet
+// measured on a GPU (session 8): opt-in until bench/kge-gpu/run.sh has checked and timed it.
+bool vecGroupLoss() {
+  static const bool on = std::getenv("ADKG_CUDA_VEC_GROUP_LOSS") && std::string(std::getenv("ADKG_CUDA_VEC_GROUP_LOSS")) == "1";
+  return on;
+}
 }  // namespace
 
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
@@ -1548,14 +1616,20 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   a.invB = 1.f / (float)p.B;
   a.lossAccum = m.lossAccum;
   // Shared negatives with the L2 norm: the tiled kernel (matrix products from shared memory).
-  const size_t groupBytes = sizeof(float) * groupLossSmemFloats(m.k, m.n);
+  const bool vec = m.k % 4 == 0 && vecGroupLoss();
+  const size_t groupBytes = sizeof(float) * groupLossSmemFloats(m.k, m.n, vec);
   if (c.sampling && c.norm == NORM_L2 && m.n <= GMAX_N && m.k <= 16 * GMAX_KC && groupBytes <= sharedLimit &&
       tiledLoss()) {
     a.negInSmem = 1;
     a.exclusive = projected;  // projected rows belong to one group; entity slots may repeat (TransE)
     if (dryRun || p.S == 0) return a.exclusive ? 1 : 0;
-    cudaFuncSetAttribute(groupLossKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)groupBytes);
-    groupLossKernel<<<p.S, BLOCK, groupBytes, s>>>(a);
+    if (vec) {
+      cudaFuncSetAttribute(groupLossKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)groupBytes);
+      groupLossKernel<true><<<p.S, BLOCK, groupBytes, s>>>(a);
+    } else {
+      cudaFuncSetAttribute(groupLossKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)groupBytes);
+      groupLossKernel<false><<<p.S, BLOCK, groupBytes, s>>>(a);
+    }
     return a.exclusive ? 1 : 0;
   }
   // Independent negatives, k ≤ 128 in 16-byte lanes: the vectorised kernel.
