@@ -923,23 +923,24 @@ __device__ __forceinline__ void loadRowsToSmem(const float* V, const int32_t* id
   }
 }
 
-// VEC (k % 4 == 0): rows of A and Y padded to k + 4 floats instead of k + 1, so that the inner loops read shared
-// memory 16 bytes at a time (the D² tile's Y rows stay conflict-free: a quarter-warp's 8 rows start 4 banks apart),
-// and a thread's 8 columns of ∂a and ∂Y are two runs of 4 (4·tj… and 64 + 4·tj…) instead of tj + 16·c. Every sum
-// runs in the same order as the scalar variant's, so both give the same bits.
-int groupLossLd(int k, bool vec) { return vec ? k + 4 : k + 1; }
+// VEC (k % 4 == 0): rows of A and Y padded to a multiple of 4 floats instead of k + 1, so that the inner loops read
+// shared memory 16 bytes at a time, and a thread's 8 columns of ∂a and ∂Y are two runs of 4 (4·tj… and 64 + 4·tj…)
+// instead of tj + 16·c. The padded length over 4 is odd, so the 8 Y rows a quarter-warp reads in the D² tile start on
+// distinct groups of 4 banks (conflict-free). Every sum runs in the same order as the scalar variant's, so both give
+// the same bits.
+__host__ __device__ __forceinline__ int groupLossLd(int k, bool vec) { return vec ? (k % 8 == 0 ? k + 4 : k + 8) : k + 1; }
 size_t groupLossSmemFloats(int k, int n, bool vec) {
   const size_t ldk = (size_t)groupLossLd(k, vec);
   return (size_t)2 * k + (size_t)GT * ldk + (size_t)n * ldk + (size_t)GT * (n + 1) + 3 * GT;
 }
 __device__ __forceinline__ float comp4(float4 v, int c) { return c == 0 ? v.x : c == 1 ? v.y : c == 2 ? v.z : v.w; }
 
-// Two blocks per SM (shared memory allows two at k = 128, n = 64): registers capped at 128.
+// Two blocks per SM (on sm_90 shared memory allows two at k = 128, n = 64; on sm_80 one): registers capped at 128.
 template <bool VEC>
 __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
   extern __shared__ __align__(16) float smem[];
   const int k = a.k, n = a.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int ldk = VEC ? k + 4 : k + 1, ldn = n + 1;
+  const int ldk = groupLossLd(k, VEC), ldn = n + 1;
   const int g = blockIdx.x, r = a.gRel[a.segGroup[g]];
   const int grp = a.segGroup[g];
   float* rS = smem;
