@@ -6,7 +6,7 @@
 import { promises as fs, existsSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { parseFloatOption, parseIntOption, parsePositiveFloatOption } from '../src/cli/options';
 import { buildProgram } from '../src/cli/main';
 import { resolveBackend } from '../src/cli/backend-choice';
@@ -16,7 +16,7 @@ import { parseDeclarations } from '../src/graph/cypher-runner';
 import { QueryParameterError, StoreFileError, StoreNotFoundError, StoreUnavailableError } from '../src/graph/errors';
 import { getBackendFactory } from '../src/kge';
 import { RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport } from '../src/ranking';
-import { DAY, START, makeWorld, writeFixtureExport } from './ranking-fixtures';
+import { DAY, START, makeWorld, writeFixtureExport, writeWorld } from './ranking-fixtures';
 
 const tmpDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'adkg-cli-errors-'));
 
@@ -110,6 +110,41 @@ describe('--backend of train and pipeline', () => {
     await expect(buildProgram().parseAsync(['node', 'adkg', 'pipeline', '--backend', missing, '--out', out, '--users', '20'])).rejects.toThrow(`--backend ${missing}: `);
     expect(existsSync(path.join(out, 'sim'))).toBe(false);
   });
+});
+
+describe('adkg rank options and output', () => {
+  test('--history 0 and --pretrained-lr 0 are refused when parsed, before any variant trains', async () => {
+    const dir = await tmpDir();
+    // Commander reports a bad option value and exits; here it throws instead, and says nothing on stderr.
+    const throwing = (c: Command): Command => (c.exitOverride().configureOutput({ writeErr: () => undefined }), c.commands.forEach(throwing), c);
+    const run = (...extra: string[]) => throwing(buildProgram()).parseAsync(['node', 'adkg', 'rank', 'ablation', '--data', dir, ...extra]);
+    await expect(run('--history', '0')).rejects.toThrow('--history must be an integer ≥ 1, got "0"');
+    await expect(run('--pretrained-lr', '0')).rejects.toThrow('--pretrained-lr must be a number > 0, got "0"');
+  });
+
+  test('rank train prints its result on stdout (stderr with --json, whose line stays last on stdout)', async () => {
+    const w = makeWorld({ users: 30, pins: 20, days: 3 });
+    const dir = await tmpDir();
+    await writeWorld(dir, w);
+    const runTrain = async (...extra: string[]) => {
+      const out: string[] = [], err: string[] = [];
+      const so = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true));
+      const se = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true));
+      try {
+        await buildProgram().parseAsync(['node', 'adkg', 'rank', 'train', '--variant', 'ids', '--data', dir, '--eval-days', '1', '--epochs', '1', '--backend', 'cpu', '--out', path.join(dir, `m${extra.length}`), '--quiet', ...extra]);
+      } finally {
+        so.mockRestore();
+        se.mockRestore();
+      }
+      return { out: out.join(''), err: err.join('') };
+    };
+    const plain = await runTrain();
+    expect(plain.out).toMatch(/^rank ids: CTR AUC \d\.\d{4} logloss \d\.\d{4}; CVR AUC/m);
+    const json = await runTrain('--json');
+    expect(json.err).toMatch(/rank ids: CTR AUC/);
+    const lines = json.out.trim().split('\n');
+    expect(JSON.parse(lines[lines.length - 1]).variant).toBe('ids');
+  }, 120_000);
 });
 
 test('ranking with embeddings of another graph (no user, pin or advertiser known) is refused', async () => {

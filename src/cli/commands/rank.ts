@@ -64,7 +64,7 @@ function withCommonOptions(cmd: Command): Command {
       'graph snapshot (adkg snapshot --out) the embeddings were trained on; the attention variant reads the users\' offsite neighbours ' +
         '(PAGE_VISIT, ADD_TO_CART, CHECKOUT, SIGNUP, LEAD) from it; its window must end before the evaluation days',
     )
-    .option('--offsite <use>', 'with --triples, what attention takes from the offsite edges: tokens (neighbour advertisers as keys/values), features (distinct advertisers per relation, opted in), both, none', parseChoice('--offsite', OFFSITE_USES), 'both')
+    .option('--offsite <use>', 'with --triples, what attention takes from the offsite edges: tokens (neighbour advertisers as keys/values), features (per user and relation: distinct advertisers, organic and ad-attributed events; opted in; per user and the candidate\'s advertiser: organic and attributed visits, carts, conversions), both, none', parseChoice('--offsite', OFFSITE_USES), 'both')
     .option('--no-offsite-wide', 'with offsite features, no linear path from them to the CVR logit (towers only)')
     .option('--offsite-tokens <n>', 'offsite neighbour tokens per user (deepest relations first)', parseIntOption('--offsite-tokens', 1), 16)
     .option('--eval-days <n>', 'evaluate on the last N calendar days (UTC); train on the days before', parseIntOption('--eval-days', 1), 2)
@@ -74,14 +74,14 @@ function withCommonOptions(cmd: Command): Command {
     .option('--cvr-mode <mode>', 'clicks: CVR learned on clicked impressions; esmm: pCTR·pCVR fit to conversions on all impressions', parseChoice('--cvr-mode', ['clicks', 'esmm'] as const), 'clicks')
     .option('--sparse-optimizer <kind>', 'row-wise optimizer of the LID tables', parseChoice('--sparse-optimizer', ['adagrad', 'adam'] as const), 'adagrad')
     .option('--sparse-lr <x>', 'learning rate of the id tables (default 0.05 adagrad, 0.005 adam)', parsePositiveFloatOption('--sparse-lr'))
-    .option('--pretrained-lr <x>', 'learning rate of the KGE- and facet-2-initialised tables (default sparse-lr / 25)', parseFloatOption('--pretrained-lr', 0))
+    .option('--pretrained-lr <x>', 'learning rate of the KGE- and facet-2-initialised tables (default sparse-lr / 25)', parsePositiveFloatOption('--pretrained-lr'))
     .option('--dense-lr <x>', 'Adam learning rate of the dense towers', parsePositiveFloatOption('--dense-lr'), 0.003)
     .option('--ema-decay <x>', 'the trained dense weights are their exponential moving average with this decay over the steps (0: the last step\'s weights)', parseFloatOption('--ema-decay', 0, 0.9999), 0.99)
     .option('--cold-start-dropout <p>', 'share of training impressions shown without the user\'s KGE and facet-2 rows and click history, as a cold-start user\'s are (0: none)', parseFloatOption('--cold-start-dropout', 0, 0.99), 0.1)
-    .option('--history <n>', 'recent clicks per user the attention finetuner sees', parseIntOption('--history', 0), 10)
+    .option('--history <n>', 'recent clicks per user the attention finetuner sees', parseIntOption('--history', 1), 10)
     .option('--kge-min-impressions <n>', 'users and pins with fewer training impressions get zero KGE vectors (default 4; 0 for transra exports)', parseIntOption('--kge-min-impressions', 0))
     .option('--shared-tower', 'one dense tower shared by CTR and CVR (default: one tower per task)')
-    .option('--table-rows <n>', 'cap on rows per id table; larger id spaces are hashed into it', parseIntOption('--table-rows', 1))
+    .option('--table-rows <n>', 'rows per id table (default: one per id seen in training); a larger id space is hashed into them, a smaller one leaves rows unused', parseIntOption('--table-rows', 1))
     .option('--no-contrastive', 'skip facet 2 (user–pin contrastive pretraining) in lid-init and attention')
     .option('--allow-unknown-window', 'accept embeddings or a graph snapshot whose manifest does not say when their data ends')
     .option('--backend <name>', 'tfjs backend for the dense part (default: tensorflow if tfjs-node is installed, else wasm, else cpu)', parseChoice('--backend', ['wasm', 'cpu', 'tensorflow'] as const))
@@ -121,8 +121,25 @@ async function prepare(o: RankCliOptions, needEmbeddings: boolean): Promise<{ ct
   return { ctx, exp, backend };
 }
 
+/** Seconds between progress lines when stderr is not a terminal (a log file, CI). */
+const PROGRESS_LINE_SECONDS = 30;
+
 function progress(o: RankCliOptions, label: string): { onProgress?: (d: number, t: number) => void; stop: () => void } {
-  if (o.quiet || !process.stderr.isTTY) return { stop: () => undefined };
+  if (o.quiet) return { stop: () => undefined };
+  if (!process.stderr.isTTY) {
+    // No bar in a log: a line every PROGRESS_LINE_SECONDS, so a long training is seen to be alive.
+    const t0 = Date.now();
+    let last = t0;
+    return {
+      onProgress: (d, t) => {
+        const now = Date.now();
+        if (now - last < PROGRESS_LINE_SECONDS * 1000) return;
+        last = now;
+        process.stderr.write(`${label}: ${d}/${t} impressions (${((now - t0) / 1000).toFixed(0)} s)\n`);
+      },
+      stop: () => undefined,
+    };
+  }
   const bar = new SingleBar({ format: `${label.padEnd(10)} [{bar}] {value}/{total} impressions`, stream: process.stderr });
   let started = false;
   return {
@@ -196,12 +213,11 @@ export function register(program: Command): void {
     bar.stop();
     const oracle = oracleMetrics(ctx);
     await writeResult(o.out, 'result.json', { ...r, oracle, embeddings: ctx.embeddings ? { dir: ctx.embeddings.dir, version: ctx.embeddings.manifest.version, window: ctx.embeddings.manifest.window } : null, evalStart: new Date(ctx.split.evalStart).toISOString() });
-    if (!o.quiet) {
-      process.stderr.write(
-        `rank ${o.variant}: CTR AUC ${f(r.ctr.auc)} logloss ${f(r.ctr.logloss)}; CVR AUC ${f(r.cvr.auc)} logloss ${f(r.cvr.logloss)}; ` +
-          `${r.samplesPerSecond.toFixed(0)} samples/s${oracle ? `; oracle AUC CTR ${f(oracle.ctr.auc)} CVR ${f(oracle.cvr.auc)}` : ''}\n`,
-      );
-    }
+    // The result on stdout (as ablation's table), or on stderr when --json keeps stdout for the JSON line.
+    (o.json ? process.stderr : process.stdout).write(
+      `rank ${o.variant}: CTR AUC ${f(r.ctr.auc)} logloss ${f(r.ctr.logloss)}; CVR AUC ${f(r.cvr.auc)} logloss ${f(r.cvr.logloss)}; ` +
+        `${r.samplesPerSecond.toFixed(0)} samples/s${oracle ? `; oracle AUC CTR ${f(oracle.ctr.auc)} CVR ${f(oracle.cvr.auc)}` : ''}\n`,
+    );
     if (o.json) process.stdout.write(JSON.stringify({ ...summary(r), oracle: oracleSummary(oracle) }) + '\n');
   });
 
@@ -222,7 +238,7 @@ export function register(program: Command): void {
       log: (m) => {
         bar?.stop();
         bar = progress(o, m.replace('ranking: training ', ''));
-        if (!bar.onProgress && !o.quiet) process.stderr.write(m + '\n');
+        if (!o.quiet && !process.stderr.isTTY) process.stderr.write(m + '\n'); // a terminal shows it on the bar
       },
       train: { ...exp.train, onProgress: (d, t) => bar?.onProgress?.(d, t) },
     });
