@@ -15,8 +15,9 @@ import { connectNeo4j, loadQuery, MemoryStore, neo4jSettingsFromEnv, namespaceLa
 import { parseDeclarations } from '../src/graph/cypher-runner';
 import { QueryParameterError, StoreFileError, StoreNotFoundError, StoreUnavailableError } from '../src/graph/errors';
 import { getBackendFactory } from '../src/kge';
+import { writeTripleSet } from '../src/common/triple-set';
 import { RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport } from '../src/ranking';
-import { DAY, START, makeWorld, writeFixtureExport, writeWorld } from './ranking-fixtures';
+import { DAY, START, fixtureGraph, makeWorld, writeFixtureExport, writeWorld } from './ranking-fixtures';
 
 const tmpDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'adkg-cli-errors-'));
 
@@ -144,6 +145,36 @@ describe('adkg rank options and output', () => {
     expect(json.err).toMatch(/rank ids: CTR AUC/);
     const lines = json.out.trim().split('\n');
     expect(JSON.parse(lines[lines.length - 1]).variant).toBe('ids');
+  }, 120_000);
+
+  test('--triples without offsite edges, or not the snapshot the embeddings came from, is warned about', async () => {
+    const w = makeWorld({ users: 30, pins: 20, days: 3 });
+    const dir = await tmpDir();
+    await writeWorld(dir, w);
+    const emb = path.join(dir, 'emb'), empty = path.join(dir, 'empty'), graph = path.join(dir, 'graph');
+    await writeFixtureExport(emb, w, { windowTo: new Date(START + 2 * DAY).toISOString() });
+    const manifest = JSON.parse(await fs.readFile(path.join(emb, 'manifest.json'), 'utf8'));
+    await fs.writeFile(path.join(emb, 'manifest.json'), JSON.stringify({ ...manifest, data: { source: 'test-fixture', path: graph } }));
+    await writeTripleSet(empty, fixtureGraph(w, START));
+    await writeTripleSet(graph, fixtureGraph(w, START + 2 * DAY));
+    const stderrOf = async (triples: string) => {
+      const err: string[] = [];
+      const so = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      const se = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true));
+      try {
+        await buildProgram().parseAsync(['node', 'adkg', 'rank', 'train', '--variant', 'ids', '--data', dir, '--embeddings', emb, '--triples', triples,
+          '--eval-days', '1', '--epochs', '1', '--backend', 'cpu', '--quiet', '--out', path.join(dir, `m-${path.basename(triples)}`)]);
+      } finally {
+        so.mockRestore();
+        se.mockRestore();
+      }
+      return err.join('');
+    };
+    const onEmpty = await stderrOf(empty);
+    expect(onEmpty).toContain(`rank: warning: ${empty} has no offsite edge of the data's users`);
+    expect(onEmpty).toContain(`rank: warning: --triples ${empty} is not the snapshot the embeddings were trained on (${graph})`);
+    const onGraph = await stderrOf(graph);
+    expect(onGraph).not.toContain('warning');
   }, 120_000);
 });
 

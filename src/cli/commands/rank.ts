@@ -118,6 +118,16 @@ async function prepare(o: RankCliOptions, needEmbeddings: boolean): Promise<{ ct
         `(from ${new Date(ctx.split.evalStart).toISOString()}); ${cols.users.size} users, ${cols.pins.size} pins; dense backend ${backend}`,
     );
   }
+  if (graph) {
+    const off = ctx.offsite!;
+    if (!o.quiet) log(`rank: offsite: ${off.edges} edges of ${off.users} of the data's users from ${graph.dir}`);
+    // Warnings whatever --quiet: attention would train on nothing, or on another graph than the embeddings'.
+    if (off.edges === 0) log(`rank: warning: ${graph.dir} has no offsite edge of the data's users; the attention variant gets no offsite tokens or features from it`);
+    const trainedOn = emb?.manifest.data.path;
+    if (trainedOn && path.resolve(trainedOn) !== path.resolve(graph.dir)) {
+      log(`rank: warning: --triples ${graph.dir} is not the snapshot the embeddings were trained on (${trainedOn})`);
+    }
+  }
   return { ctx, exp, backend };
 }
 
