@@ -7,6 +7,7 @@ import { createReadStream, promises as fs } from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
 import { ImpressionRecord } from '../../common/impression';
+import { RankingInputError } from './ranking-input-error';
 
 /** Interned string ids: `ids[k]` is the id with code k. */
 export class Vocabulary {
@@ -48,16 +49,21 @@ export interface ImpressionColumns {
   surfaces: Vocabulary;
 }
 
-/** Finds the impressions file in a directory (truth.jsonl preferred: it has the oracle probabilities). */
+const DATA_KINDS = 'an `adkg simulate --out` folder, an `adkg dataset import --out` folder, or a .jsonl file of impressions';
+
+/**
+ * Finds the impressions file in a directory (truth.jsonl preferred: it has the oracle probabilities). A path that does
+ * not exist, or a folder with neither file, is a RankingInputError (exit 2).
+ */
 export async function findImpressionsFile(dataPath: string): Promise<string> {
   const st = await fs.stat(dataPath).catch(() => null);
-  if (!st) throw new Error(`--data ${dataPath} does not exist`);
+  if (!st) throw new RankingInputError(dataPath, `--data ${dataPath} does not exist (expected ${DATA_KINDS})`);
   if (st.isFile()) return dataPath;
   for (const name of ['truth.jsonl', 'impressions.jsonl']) {
     const f = path.join(dataPath, name);
     if (await fs.stat(f).then((s) => s.isFile(), () => false)) return f;
   }
-  throw new Error(`--data ${dataPath} has neither truth.jsonl (simulator) nor impressions.jsonl (dataset import)`);
+  throw new RankingInputError(dataPath, `--data ${dataPath} has neither truth.jsonl (simulator) nor impressions.jsonl (dataset import)`);
 }
 
 function parseTs(v: unknown, where: string): number {
@@ -77,23 +83,44 @@ export function impressionColumns(records: Iterable<ImpressionRecord>, source = 
   return b.finish();
 }
 
+/**
+ * Reads the impressions of `dataPath` (a file, or a folder holding truth.jsonl or impressions.jsonl). Anything wrong with
+ * the input (missing, unreadable, a line that is not JSON or not a valid record, no records at all) is a
+ * RankingInputError (exit 2) naming the file, and the line where there is one.
+ */
 export async function readImpressions(dataPath: string): Promise<ImpressionColumns> {
   const file = await findImpressionsFile(dataPath);
   const b = new ColumnBuilder(file);
-  const rl = readline.createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const rl = readline.createInterface({ input, crlfDelay: Infinity });
   let line = 0;
-  for await (const text of rl) {
-    line++;
-    if (text.trim().length === 0) continue;
-    let rec: ImpressionRecord;
-    try {
-      rec = JSON.parse(text) as ImpressionRecord;
-    } catch (e) {
-      throw new Error(`${file} line ${line}: not JSON (${(e as Error).message})`);
+  try {
+    for await (const text of rl) {
+      line++;
+      if (text.trim().length === 0) continue;
+      let rec: ImpressionRecord;
+      try {
+        rec = JSON.parse(text) as ImpressionRecord;
+      } catch (e) {
+        throw new RankingInputError(file, `${file} line ${line}: not JSON (${(e as Error).message})`, { cause: e });
+      }
+      if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+        throw new RankingInputError(file, `${file} line ${line}: expected a JSON object (an impression record), got ${text.trim().slice(0, 60)}`);
+      }
+      try {
+        b.add(rec, `${file} line ${line}`);
+      } catch (e) {
+        throw new RankingInputError(file, (e as Error).message, { cause: e });
+      }
     }
-    b.add(rec, `${file} line ${line}`);
+  } catch (e) {
+    if (e instanceof RankingInputError) throw e;
+    throw new RankingInputError(file, `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    rl.close();
+    input.destroy();
   }
-  if (b.count === 0) throw new Error(`${file} has no impressions`);
+  if (b.count === 0) throw new RankingInputError(file, `${file} has no impressions (it is empty or holds only blank lines)`);
   return b.finish();
 }
 

@@ -3,6 +3,7 @@
  * enough for EmbeddingExport files and for tests that write their own exports.
  */
 import { promises as fs } from 'fs';
+import { RankingInputError } from './ranking-input-error';
 
 export type NpyDtype = 'float32' | 'int32' | 'float64';
 export interface NpyArray {
@@ -42,14 +43,30 @@ export function parseNpy(buf: Buffer, name = 'npy'): NpyArray {
   return { dtype, shape, data };
 }
 
+/** Reads a .npy file; a file that is missing, unreadable or not a .npy we can read is a RankingInputError (exit 2). */
 export async function readNpy(file: string): Promise<NpyArray> {
   let buf: Buffer;
   try {
     buf = await fs.readFile(file);
   } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new RankingInputError(file, missing ? `${file} does not exist` : `cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
-  return parseNpy(buf, file);
+  try {
+    return parseNpy(buf, file);
+  } catch (e) {
+    throw new RankingInputError(file, (e as Error).message, { cause: e });
+  }
+}
+
+/** Index of the first NaN or ±Infinity in `data` (one pass), or -1 when every value is finite. */
+export function firstNonFinite(data: ArrayLike<number>): number {
+  for (let i = 0, n = data.length; i < n; i++) {
+    const v = data[i];
+    // v - v is 0 for every finite number and NaN for NaN and ±Infinity.
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }
 
 export function encodeNpy(arr: NpyArray): Buffer {

@@ -1,9 +1,24 @@
 /** Ranking metrics: ROC AUC (Mann–Whitney, ties get the average rank) and log-loss. */
 
-/** AUC of scores against 0/1 labels; null when only one class is present. */
+/**
+ * Throws when a score is NaN or ±Infinity: such a score has no rank and no likelihood, and the metric would come out
+ * as a plausible ≈0.5 (AUC) or as NaN, which reads like "not computable" (null). One pass; `what` names the caller.
+ */
+function assertFiniteScores(what: string, kind: string, values: ArrayLike<number>): void {
+  for (let i = 0, n = values.length; i < n; i++) {
+    const v = values[i];
+    // v - v is 0 for every finite number, NaN for NaN, ±Infinity (and undefined, a missing entry).
+    if (v - v !== 0) {
+      throw new Error(`${what}: ${kind} ${i} of ${n} is ${v}, not a finite number; metrics need finite ${kind}s (a diverged model or non-finite inputs give NaN or Infinity)`);
+    }
+  }
+}
+
+/** AUC of scores against 0/1 labels; null when only one class is present. Throws on a NaN or infinite score. */
 export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number | null {
   const n = labels.length;
   if (scores.length !== n) throw new Error(`rocAuc: ${n} labels but ${scores.length} scores`);
+  assertFiniteScores('rocAuc', 'score', scores);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let pos = 0;
   let rankSumPos = 0;
@@ -25,10 +40,11 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
   return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
-/** Mean binary cross-entropy of probabilities, clipped to [eps, 1-eps]; null for no samples. */
+/** Mean binary cross-entropy of probabilities, clipped to [eps, 1-eps]; null for no samples. Throws on a NaN or infinite probability. */
 export function logLoss(labels: ArrayLike<number>, probs: ArrayLike<number>, eps = 1e-7): number | null {
   const n = labels.length;
   if (probs.length !== n) throw new Error(`logLoss: ${n} labels but ${probs.length} probabilities`);
+  assertFiniteScores('logLoss', 'probability', probs);
   if (n === 0) return null;
   let s = 0;
   for (let i = 0; i < n; i++) {
