@@ -16,7 +16,7 @@ import { parseDeclarations } from '../src/graph/cypher-runner';
 import { QueryParameterError, StoreFileError, StoreNotFoundError, StoreUnavailableError } from '../src/graph/errors';
 import { getBackendFactory } from '../src/kge';
 import { writeTripleSet } from '../src/common/triple-set';
-import { RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport } from '../src/ranking';
+import { OFFSITE_FEATURES, RankingModel, buildRankingContext, impressionColumns, initDenseBackend, readEmbeddingExport } from '../src/ranking';
 import { DAY, START, fixtureGraph, makeWorld, writeFixtureExport, writeWorld } from './ranking-fixtures';
 
 const tmpDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'adkg-cli-errors-'));
@@ -147,7 +147,7 @@ describe('adkg rank options and output', () => {
     expect(JSON.parse(lines[lines.length - 1]).variant).toBe('ids');
   }, 120_000);
 
-  test('--triples without offsite edges, or not the snapshot the embeddings came from, is warned about', async () => {
+  test('--triples without offsite edges, or not the snapshot the embeddings came from, is warned about; model.json says what the inputs were', async () => {
     const w = makeWorld({ users: 30, pins: 20, days: 3 });
     const dir = await tmpDir();
     await writeWorld(dir, w);
@@ -175,6 +175,16 @@ describe('adkg rank options and output', () => {
     expect(onEmpty).toContain(`rank: warning: --triples ${empty} is not the snapshot the embeddings were trained on (${graph})`);
     const onGraph = await stderrOf(graph);
     expect(onGraph).not.toContain('warning');
+    // Enough to prepare new impressions as training did: absolute paths, the offsite features' standardisation, id hashing.
+    const model = JSON.parse(await fs.readFile(path.join(dir, 'm-graph', 'model.json'), 'utf8'));
+    expect(model.embeddings.dir).toBe(path.resolve(emb));
+    expect(model.offsite.triples).toBe(path.resolve(graph));
+    expect(model.offsite.window.to).toBe(new Date(START + 2 * DAY).toISOString());
+    expect(model.offsite.tokens).toBe(16);
+    expect(model.offsite.features.mean).toHaveLength(OFFSITE_FEATURES);
+    expect(model.offsite.features.scale.every((x: number) => Number.isFinite(x) && x > 0)).toBe(true);
+    expect(model.idRows.user).toMatchObject({ mode: 'exact', hashSeed: 0x5eed });
+    expect(model.idRows.user.rows).toBe((await fs.readFile(path.join(dir, 'm-graph', 'ids_user.tsv'), 'utf8')).trim().split('\n').length);
   }, 120_000);
 });
 

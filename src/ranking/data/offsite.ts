@@ -214,9 +214,10 @@ export function offsiteFeatures(n: OffsiteNeighbours, cols: ImpressionColumns): 
 
 /**
  * Centres and scales each feature column in place by its mean and standard deviation over `rows` (the
- * training impressions), so the CVR logit's linear term and the towers see the counts on one scale.
+ * training impressions), so the CVR logit's linear term and the towers see the counts on one scale. Returns the
+ * means and scales (x' = (x − mean)·scale), which a saved model needs to prepare new impressions the same way.
  */
-export function standardizeFeatures(features: Float32Array, width: number, rows: ArrayLike<number>): void {
+export function standardizeFeatures(features: Float32Array, width: number, rows: ArrayLike<number>): { mean: Float64Array; scale: Float64Array } {
   const mean = new Float64Array(width);
   const sq = new Float64Array(width);
   for (let k = 0; k < rows.length; k++) {
@@ -234,4 +235,5 @@ export function standardizeFeatures(features: Float32Array, width: number, rows:
     scale[j] = sd > 1e-6 ? 1 / sd : 1; // a constant column is only centred
   }
   for (let o = 0; o < features.length; o += width) for (let j = 0; j < width; j++) features[o + j] = (features[o + j] - mean[j]) * scale[j];
+  return { mean, scale };
 }

@@ -21,7 +21,8 @@ export class IdMapper {
   readonly rows: number;
 
   /** Builds a mapper for `ids` into a table of at most `capacity` rows (default: one row per id). */
-  constructor(ids: Iterable<string>, capacity?: number, private readonly seed = 0x5eed) {
+  /** seed: of hashString, for ids hashed into the table (hash mode, or unseen ids). */
+  constructor(ids: Iterable<string>, capacity?: number, readonly seed = 0x5eed) {
     const distinct = new Set(ids);
     const cap = capacity ?? Math.max(1, distinct.size);
     if (!Number.isInteger(cap) || cap <= 0) throw new Error(`IdMapper: capacity must be a positive integer, got ${capacity}`);

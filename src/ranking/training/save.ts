@@ -27,21 +27,33 @@ export async function saveRankingModel(dir: string, model: RankingModel, ctx: Ra
     dense.push({ name: v.name, shape: v.shape, file });
   }
   const maps: Record<string, string> = {};
+  // How each id feature finds its row: exact ids from ids_<feature>.tsv, the rest by hashString(id, seed) % rows.
+  const idRows: Record<string, { mode: string; rows: number; hashSeed: number; hash: string }> = {};
   for (const [feature, m] of Object.entries(ctx.mappers)) {
+    idRows[feature] = { mode: m.mode, rows: m.rows, hashSeed: m.seed, hash: 'FNV-1a over UTF-16 code units, then hash32 (src/ranking/tables/id-mapper.ts)' };
     if (m.mode !== 'exact') continue;
     maps[feature] = `ids_${feature}.tsv`;
     await fs.writeFile(path.join(dir, maps[feature]), Array.from(m.entries(), ([id, row]) => `${id.replace(/[\t\n]/g, ' ')}\t${row}\n`).join(''));
   }
+  const off = ctx.offsite;
   const manifest = {
     format: 'adkg.ranking-model',
     variant: model.variant,
-    embeddings: ctx.embeddings ? { dir: ctx.embeddings.dir, version: ctx.embeddings.manifest.version, window: ctx.embeddings.manifest.window } : null,
+    embeddings: ctx.embeddings ? { dir: path.resolve(ctx.embeddings.dir), version: ctx.embeddings.manifest.version, window: ctx.embeddings.manifest.window } : null,
+    // What the attention variant's offsite inputs were built from, and how its features were standardised.
+    offsite: off
+      ? {
+          triples: path.resolve(off.graph.dir), window: off.graph.window, tokens: off.tokens, edges: off.edges, users: off.users,
+          features: { width: off.featureMean.length, mean: Array.from(off.featureMean), scale: Array.from(off.featureScale) },
+        }
+      : null,
     evalStart: new Date(ctx.split.evalStart).toISOString(),
     kgeScale: ctx.kgeScale,
     historyLength: ctx.historyLength,
     tables,
     dense,
     idMaps: maps,
+    idRows,
     facts: model.facts,
     created: new Date().toISOString(),
   };
