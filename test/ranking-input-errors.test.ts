@@ -171,6 +171,18 @@ describe('input problems of the ranking readers are exit 2, naming the path', ()
     expect(e.message).toContain(`${file} line 2: click must be 0 or 1`);
   });
 
+  test('a truth.jsonl probability outside [0, 1] (or too large to be finite) names the file and line', async () => {
+    const dir = await tmpDir();
+    const file = path.join(dir, 'truth.jsonl');
+    const good = JSON.stringify(world.records[0]);
+    for (const [key, bad] of [['pClick', '1.5'], ['pConvert', '-0.1'], ['pClick', '1e400'], ['pConvert', '"0.3"']]) {
+      await fs.writeFile(file, `${good}\n${JSON.stringify(world.records[1]).replace(new RegExp(`"${key}":[^,}]+`), `"${key}":${bad}`)}\n`);
+      const e = await rejection(readImpressions(dir));
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toContain(`${file} line 2: ${key} must be a probability in [0, 1]`);
+    }
+  });
+
   test('--embeddings folder that does not exist, or a file', async () => {
     const base = await tmpDir();
     const missing = path.join(base, 'no-such-export');
@@ -183,6 +195,17 @@ describe('input problems of the ranking readers are exit 2, naming the path', ()
     e = await rejection(readEmbeddingExport(file));
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain(`embedding export ${file} is not a folder`);
+  });
+
+  test('an entity_ids.tsv naming one entity twice is refused, naming both lines', async () => {
+    const dir = await exportDir();
+    const ids = path.join(dir, 'entity_ids.tsv');
+    const lines = (await fs.readFile(ids, 'utf8')).split('\n');
+    lines[4] = lines[1];
+    await fs.writeFile(ids, lines.join('\n'));
+    const e = await rejection(readEmbeddingExport(dir));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toContain(`${dir}/entity_ids.tsv lines 2 and 5 both name ${JSON.stringify(lines[1])}`);
   });
 
   test('an export without entity_ids.tsv names the export and the file, and asks for an adkg train export', async () => {

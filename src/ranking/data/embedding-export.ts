@@ -96,7 +96,11 @@ export async function readEmbeddingExport(dir: string): Promise<EmbeddingSet> {
   idLines.forEach((line, i) => {
     const tab = line.lastIndexOf('\t');
     if (tab < 0) throw new RankingInputError(idsFile, `${dir}/entity_ids.tsv line ${i + 1}: expected "id<TAB>type", got ${JSON.stringify(line)}`);
-    index.set(`${line.slice(tab + 1).trim()}:${line.slice(0, tab)}`, i);
+    const key = `${line.slice(tab + 1).trim()}:${line.slice(0, tab)}`;
+    const first = index.get(key);
+    // A second row for one entity would silently replace the first: the file is not an export's.
+    if (first !== undefined) throw new RankingInputError(idsFile, `${dir}/entity_ids.tsv lines ${first + 1} and ${i + 1} both name ${JSON.stringify(line)}`);
+    index.set(key, i);
   });
   const entities = ent.data as Float32Array;
   // The row's name only for the message (no per-entity strings kept for a large export).

@@ -155,6 +155,11 @@ class ColumnBuilder {
     this.surf.push(this.v.surfaces.code(r.surface ?? ''));
     this.click.push(r.click);
     this.conv.push(r.click === 1 ? conv : 0);
+    for (const k of ['pClick', 'pConvert'] as const) {
+      const p = r[k];
+      // The oracle's AUC ranks these: a probability outside [0, 1] (or 1e400, read as Infinity) is a broken file.
+      if (p !== undefined && p !== null && !(typeof p === 'number' && p >= 0 && p <= 1)) throw new Error(`${where}: ${k} must be a probability in [0, 1], got ${JSON.stringify(p)}`);
+    }
     if (typeof r.pClick === 'number' && typeof r.pConvert === 'number') {
       this.pClick.push(r.pClick);
       this.pConvert.push(r.pConvert);
