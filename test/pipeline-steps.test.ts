@@ -46,8 +46,10 @@ test('pipelineSteps: neo4j ingest and snapshot name the namespace, memory ones d
   }
 });
 
-test('pipeline --namespace without --store neo4j is refused before anything runs', async () => {
+test('pipeline --namespace without --store neo4j, or not a valid namespace, is refused before anything runs', async () => {
   const out = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'adkg-pipeline-')), 'run');
   await expect(buildProgram().parseAsync(['node', 'adkg', 'pipeline', '--namespace', 'mine', '--out', out, '--users', '20'])).rejects.toThrow('--namespace is for --store neo4j');
+  expect(existsSync(out)).toBe(false);
+  await expect(buildProgram().parseAsync(['node', 'adkg', 'pipeline', '--store', 'neo4j', '--namespace', 'my_ns', '--out', out, '--users', '20'])).rejects.toThrow('Neo4j namespace must be a letter followed by up to 39 letters or digits, got "my_ns"');
   expect(existsSync(out)).toBe(false);
 });

@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseChoice, parseIntOption } from '../options';
 import { resolveBackend } from '../backend-choice';
+import { labelsFor } from '../../graph';
 
 export interface PipelineOptions {
   out: string;
@@ -101,6 +102,7 @@ export function register(program: Command): void {
     .option('--namespace <name>', 'with --store neo4j, the Neo4j namespace to ingest into (default: pipe<hash of the simulated world>, one per world, so that worlds never mix)')
     .action((opts: PipelineOptions) => {
       if (opts.namespace !== undefined && opts.store !== 'neo4j') throw new Error('--namespace is for --store neo4j');
+      if (opts.namespace !== undefined) labelsFor(opts.namespace); // a bad name is refused before the world is simulated
       if (opts.evalDays >= opts.days) throw new Error(`--eval-days (${opts.evalDays}) must be smaller than --days (${opts.days})`);
       const backend = resolveBackend(opts.backend, (m) => process.stderr.write(`pipeline: ${m}\n`));
       const out = path.resolve(opts.out);
