@@ -115,7 +115,13 @@ describe('ranking on the real pipeline: simulator → graph snapshot → KGE →
     expect(ctx.offsite!.users).toBeLessThan(0.8 * ctx.cols.users.size);
     const r = await runAblation(ctx, { train: { epochs: 2 } });
     expect(r.oracle).not.toBeNull();
-    if (process.env.RANK_TEST_VERBOSE) console.log(formatAblation(r));
+    const table = formatAblation(r);
+    if (process.env.RANK_TEST_VERBOSE) console.log(table);
+    // The chance spread of an AUC at these counts is printed with the table.
+    const se = table.match(/AUC standard error at these counts \(Hanley–McNeil, at the ids variant's AUC\): CTR ±(0\.\d{4}), CVR ±(0\.\d{4})/);
+    expect(se).not.toBeNull();
+    expect(Number(se![1])).toBeGreaterThan(0);
+    expect(Number(se![2])).toBeGreaterThan(Number(se![1])); // fewer conversions than clicks: a wider spread
     for (const v of r.variants) {
       expect([v.variant, v.ctr.auc! > 0.6]).toEqual([v.variant, true]);
       expect([v.variant, v.cvr.auc! > 0.55]).toEqual([v.variant, true]);

@@ -1,7 +1,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import { promises as fs } from 'fs';
-import { logLoss, rocAuc } from '../src/ranking/evaluation';
+import { aucStandardError, logLoss, rocAuc } from '../src/ranking/evaluation';
 import { encodeNpy, parseNpy, readNpy, writeNpy } from '../src/ranking/data';
 
 describe('AUC and log-loss against hand-computed values', () => {
@@ -52,5 +52,18 @@ describe('npy', () => {
     expect(() => parseNpy(Buffer.from('hello world!'), 'x.npy')).toThrow(/x.npy: not a .npy file/);
     const fortran = encodeNpy({ dtype: 'float32', shape: [1], data: new Float32Array(1) }).toString('latin1').replace("'fortran_order': False", "'fortran_order': True ");
     expect(() => parseNpy(Buffer.from(fortran, 'latin1'), 'f.npy')).toThrow(/Fortran/);
+  });
+});
+
+describe('aucStandardError (Hanley–McNeil)', () => {
+  test('matches the published value and shrinks with the counts', () => {
+    // Hanley & McNeil (1982), table: A = 0.8 with 50 positives and 50 negatives has SE ≈ 0.0445.
+    expect(aucStandardError(0.8, 50, 50)).toBeCloseTo(0.0445, 3);
+    expect(aucStandardError(0.8, 500, 500)!).toBeLessThan(aucStandardError(0.8, 50, 50)! / 3);
+    expect(aucStandardError(0.5, 100, 100)).toBeCloseTo(Math.sqrt((0.25 + 99 * (1 / 3 - 0.25) + 99 * (1 / 3 - 0.25)) / 10000), 12);
+  });
+  test('is null when a class is empty', () => {
+    expect(aucStandardError(0.7, 0, 10)).toBeNull();
+    expect(aucStandardError(0.7, 10, 0)).toBeNull();
   });
 });

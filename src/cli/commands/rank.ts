@@ -13,6 +13,7 @@ import {
   VARIANTS,
   Variant,
   VariantResult,
+  aucStandardError,
   buildRankingContext,
   contrastiveFacet,
   initDenseBackend,
@@ -181,7 +182,15 @@ export function formatAblation(r: AblationResult): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   const out = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)];
   const v0 = r.variants[0];
-  if (v0) out.push(`evaluation: CTR on ${v0.ctr.samples} impressions, ${v0.ctr.positives} clicks (sparse users: ${v0.ctr.sparseSamples}, ${v0.ctr.sparsePositives}); CVR on ${v0.cvr.samples} clicks, ${v0.cvr.positives} conversions (sparse users: ${v0.cvr.sparseSamples}, ${v0.cvr.sparsePositives})`);
+  if (v0) {
+    out.push(`evaluation: CTR on ${v0.ctr.samples} impressions, ${v0.ctr.positives} clicks (sparse users: ${v0.ctr.sparseSamples}, ${v0.ctr.sparsePositives}); CVR on ${v0.cvr.samples} clicks, ${v0.cvr.positives} conversions (sparse users: ${v0.cvr.sparseSamples}, ${v0.cvr.sparsePositives})`);
+    // How much an AUC moves by chance at these counts, so that a 0.002 gap on 149 conversions is not read as a gain.
+    const se = (m: VariantResult['ctr'], sparse: boolean) => {
+      const auc = sparse ? m.aucSparse : m.auc, pos = sparse ? m.sparsePositives : m.positives, n = sparse ? m.sparseSamples : m.samples;
+      return auc === null ? null : aucStandardError(auc, pos, n - pos);
+    };
+    out.push(`AUC standard error at these counts (Hanley–McNeil, at the ${v0.variant} variant's AUC): CTR ±${f(se(v0.ctr, false))}, CVR ±${f(se(v0.cvr, false))}; sparse users CTR ±${f(se(v0.ctr, true))}, CVR ±${f(se(v0.cvr, true))}`);
+  }
   const ids = r.variants.find((v) => v.variant === 'ids');
   if (ids && r.oracle) {
     for (const v of r.variants.filter((x) => x.variant !== 'ids')) {

@@ -1,2 +1,2 @@
-export { rocAuc, logLoss } from './metrics';
+export { rocAuc, logLoss, aucStandardError } from './metrics';
 export { evaluatePredictions, oracleMetrics, type EvalMetrics, type TaskMetrics } from './evaluate';

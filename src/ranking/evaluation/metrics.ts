@@ -60,3 +60,15 @@ export function select<T extends Float32Array | Float64Array | Uint8Array>(arr: 
   for (let i = 0; i < arr.length; i++) if (mask[i]) out.push(arr[i]);
   return out;
 }
+
+/**
+ * Standard error of an AUC from `positives` and `negatives` samples (Hanley & McNeil 1982, the exponential
+ * approximation): how far two AUCs on this many samples may differ by chance. Two variants scored on the same
+ * impressions are correlated, so their difference varies somewhat less. null when either class is empty.
+ */
+export function aucStandardError(auc: number, positives: number, negatives: number): number | null {
+  if (positives <= 0 || negatives <= 0) return null;
+  const q1 = auc / (2 - auc), q2 = (2 * auc * auc) / (1 + auc);
+  const v = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) / (positives * negatives);
+  return Math.sqrt(Math.max(0, v));
+}
