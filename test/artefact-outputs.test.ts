@@ -1,5 +1,5 @@
 /**
- * Artefact folders. Every writer (simulate, train's export, snapshot, dataset import) refuses, before it writes anything, an
+ * Artefact folders. Every writer (simulate, train's export, snapshot, dataset import, rank's model and results) refuses, before it writes anything, an
  * --out that holds another artefact (a manifest.json of another format) or, for train, the --triples folder itself;
  * rewriting an artefact of its own format in place keeps working. readTripleSet refuses a TripleSet whose manifest
  * counts a split that is missing, unreadable or short, and names a missing entities.json / relations.json; a
@@ -298,5 +298,20 @@ describe('readTripleSet: the splits and files a TripleSet must have', () => {
     expect(ts.splits.test).toBeUndefined();
     const result = JSON.parse((await cli(['train', '--triples', snap, ...TRAIN, '--out', path.join(root, 'snap-split-emb')])).trim().split('\n').pop()!) as { split?: string };
     expect(result.split).toMatch(/^no valid\/test splits in .*snap-split: split train deterministically \(seed 1\)/);
+  });
+});
+
+describe('adkg rank --out', () => {
+  test('a folder holding another artefact, or an input folder, is refused before anything is read or trained', async () => {
+    const emb = path.join(root, 'rank-emb');
+    await cli(['train', '--triples', nations, ...TRAIN, '--out', emb]);
+    const before = await contents(emb);
+    await expect(cli(['rank', 'train', '--variant', 'ids', '--data', world, '--out', emb])).rejects.toThrow(
+      `--out ${emb} already holds an adkg.embeddings (its manifest.json); writing an adkg.ranking-model there would replace it`,
+    );
+    expect(await contents(emb)).toEqual(before);
+    const worldBefore = await contents(world);
+    await expect(cli(['rank', 'ablation', '--data', world, '--out', world])).rejects.toThrow(`--out ${world} is the --data folder`);
+    expect(await contents(world)).toEqual(worldBefore);
   });
 });

@@ -24,6 +24,10 @@ import {
   runVariant,
 } from '../../ranking';
 import { readTripleSet } from '../../common/triple-set';
+import { assertOutputFolder } from '../../common/output-folder';
+
+/** What ranking's --out holds (model.json's format); it writes no manifest.json. */
+const RANKING_OUTPUT = 'adkg.ranking-model';
 import { parseChoice, parseFloatOption, parsePositiveFloatOption, parseIntOption } from '../options';
 
 interface RankCliOptions {
@@ -204,6 +208,15 @@ export function formatAblation(r: AblationResult): string {
   return out.join('\n');
 }
 
+/**
+ * Before anything is read or trained: --out must not be an input folder, nor hold another artefact (a manifest.json:
+ * ranking writes model.json, result.json and ablation.json, never a manifest), whose folder it would fill with its files.
+ */
+async function assertRankOut(o: RankCliOptions, out: string): Promise<void> {
+  const inputs = [{ option: '--data', dir: o.data }, ...(o.embeddings ? [{ option: '--embeddings', dir: o.embeddings }] : []), ...(o.triples ? [{ option: '--triples', dir: o.triples }] : [])];
+  await assertOutputFolder(out, RANKING_OUTPUT, { inputs });
+}
+
 async function writeResult(dir: string, name: string, value: unknown): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, name), JSON.stringify(value, null, 2) + '\n');
@@ -225,6 +238,7 @@ export function register(program: Command): void {
       .requiredOption('--variant <name>', VARIANTS.join('|'), parseChoice('--variant', VARIANTS))
       .requiredOption('--out <dir>', 'output directory (result.json, model.json, tables/, dense/; member-k/ with --ensemble)'),
   ).action(async (o: RankCliOptions & { variant: Variant; out: string }) => {
+    await assertRankOut(o, o.out);
     const { ctx, exp } = await prepare(o, o.variant !== 'ids');
     const bar = progress(o, o.variant);
     const facet2 = o.variant === 'lid-init' || o.variant === 'attention' ? contrastiveFacet(ctx, exp) : null;
@@ -250,6 +264,7 @@ export function register(program: Command): void {
       )
       .option('--out <dir>', 'also write ablation.json there'),
   ).action(async (o: RankCliOptions & { out?: string }) => {
+    if (o.out) await assertRankOut(o, o.out);
     const { ctx, exp } = await prepare(o, true);
     let bar: ReturnType<typeof progress> | null = null;
     const r = await runAblation(ctx, {
