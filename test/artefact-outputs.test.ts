@@ -16,6 +16,7 @@ import { readTripleSet, TRIPLESET_FORMAT, TripleSetFileError } from '../src/comm
 import { ADS_EVENTS_FORMAT, importAdsDataset, importKgDataset } from '../src/datasets';
 import { ingestFiles, MemoryStore } from '../src/graph';
 import { simulate } from '../src/sim';
+import { clearStaleModels } from '../src/ranking';
 
 const KG = '/work/shared/datasets/kg';
 const ADS = '/work/shared/datasets/ads';
@@ -313,5 +314,24 @@ describe('adkg rank --out', () => {
     const worldBefore = await contents(world);
     await expect(cli(['rank', 'ablation', '--data', world, '--out', world])).rejects.toThrow(`--out ${world} is the --data folder`);
     expect(await contents(world)).toEqual(worldBefore);
+  });
+});
+
+describe('a ranking model rewritten in its folder', () => {
+  const model = (dir: string) => fs.mkdir(dir, { recursive: true }).then(() => fs.writeFile(path.join(dir, 'model.json'), JSON.stringify({ format: 'adkg.ranking-model' })));
+
+  test('an ensemble drops the single model and the members beyond its size; a single model drops every member', async () => {
+    const dir = path.join(root, 'rank-stale');
+    await model(dir);
+    await fs.mkdir(path.join(dir, 'tables'));
+    await fs.writeFile(path.join(dir, 'ids_user.tsv'), 'u0\t0\n');
+    await fs.writeFile(path.join(dir, 'result.json'), '{}');
+    for (const k of [0, 1, 2]) await model(path.join(dir, `member-${k}`));
+    await fs.mkdir(path.join(dir, 'member-7')); // not a ranking model's folder: left alone
+    await clearStaleModels(dir, 2);
+    expect((await fs.readdir(dir)).sort()).toEqual(['member-0', 'member-1', 'member-7', 'result.json']);
+    await model(dir);
+    await clearStaleModels(dir, 1);
+    expect((await fs.readdir(dir)).sort()).toEqual(['member-7', 'model.json', 'result.json']);
   });
 });

@@ -6,7 +6,7 @@ import { ContrastiveFacet, ContrastiveOptions, pretrainUserPinContrastive } from
 import { ModelOptions, RankingModel, VARIANTS, Variant } from '../ranking-model';
 import { RankingContext } from './context';
 import { TrainOptions, TrainStats, predict, trainModel } from './trainer';
-import { saveRankingModel } from './save';
+import { clearStaleModels, saveRankingModel } from './save';
 
 export interface VariantResult extends EvalMetrics {
   variant: Variant;
@@ -57,6 +57,8 @@ export async function runVariant(ctx: RankingContext, variant: Variant, facet2: 
       const t = trainModel(model, ctx, { ...seeds(opts.train, 3), onProgress });
       const p = predict(model, ctx, ctx.split.eval);
       for (let i = 0; i < n; i++) (pCtr[i] += p.pCtr[i] / members), (pCvr[i] += p.pCvr[i] / members);
+      // What an earlier run of another ensemble size left goes once the first model is trained (a failure keeps it).
+      if (opts.saveDir && k === 0) await clearStaleModels(opts.saveDir, members);
       if (opts.saveDir) await saveRankingModel(members > 1 ? path.join(opts.saveDir, `member-${k}`) : opts.saveDir, model, ctx);
       stats.push(t);
       if (k === 0) facts = { ...model.facts, ...(members > 1 ? { ensemble: members } : {}) };

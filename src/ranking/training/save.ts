@@ -59,3 +59,34 @@ export async function saveRankingModel(dir: string, model: RankingModel, ctx: Ra
   };
   await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(manifest, null, 2) + '\n');
 }
+
+async function holdsRankingModel(dir: string): Promise<boolean> {
+  try {
+    return (JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as { format?: string }).format === 'adkg.ranking-model';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Before a model (or an ensemble of `members`) is saved into `dir`: removes what an earlier run of another shape left
+ * there, so that the folder holds one model's files. That is the member-k/ folders beyond this run's (all of them for a
+ * single model), and a single model's model.json, tables/, dense/ and id maps when an ensemble is saved. Only folders
+ * and files of a ranking model (model.json of format adkg.ranking-model) are touched.
+ */
+export async function clearStaleModels(dir: string, members: number): Promise<void> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const m = /^member-(\d+)$/.exec(e.name);
+    if (!m || !e.isDirectory() || (members > 1 && Number(m[1]) < members)) continue;
+    const member = path.join(dir, e.name);
+    if (await holdsRankingModel(member)) await fs.rm(member, { recursive: true, force: true });
+  }
+  if (members > 1 && (await holdsRankingModel(dir))) {
+    for (const e of entries) {
+      if (e.name === 'model.json' || e.name === 'tables' || e.name === 'dense' || /^ids_[a-z]+\.tsv$/.test(e.name)) {
+        await fs.rm(path.join(dir, e.name), { recursive: true, force: true });
+      }
+    }
+  }
+}
