@@ -191,8 +191,10 @@ __global__ void composeAllKernel(DevModel m, int64_t first, int64_t count, float
 // Tiled SIMT GEMM: a 128×128 tile of C = Σ_q A(m,q)·B(q,n) per block, 8×8 per thread, K-steps of 8.
 // A thread owns rows {4tm..4tm+3, 64+4tm..} and columns {4tn..4tn+3, 64+4tn..}, so its shared-memory reads
 // are 16-byte vectors and the epilogue writes 16-byte vectors; the next K-step's global values are fetched
-// into registers while the current one is multiplied (two shared buffers, one barrier per step).
-// The loaders say which index runs fastest in memory so that global reads coalesce.
+// while the current one is multiplied (into registers, or with cp.async straight into the other shared buffer
+// when the kernel is built for two blocks per SM; two shared buffers, one barrier per step).
+// The loaders give each element's address (nullptr: zero); which index runs fastest in memory (QFAST) decides
+// how elements are spread over threads so that global reads coalesce.
 
 constexpr int GK = 8;            // K-step
 constexpr int GLD = 128 + 4;     // shared row length (16-byte aligned rows)
