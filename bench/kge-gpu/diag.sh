@@ -11,9 +11,10 @@ cd "$root"
 D=.device
 OUTDIR="${OUT:-/tmp/adkg-kge-gpu-out}"
 mkdir -p "$OUTDIR"
-[ -f "$D/node.xz" ] && [ -d "$D/app" ] || { echo "missing $D/node.xz or $D/app: run bench/kge-gpu/prepare.sh on the dev machine and carry .device"; exit 2; }
+[ -f "$D/node.xz" ] && [ -f "$D/app/STAMP" ] || { echo "missing $D/node.xz or a complete $D/app (no STAMP): run bench/kge-gpu/prepare.sh on the dev machine and carry .device"; exit 2; }
+echo "prepared: $(cat "$D/app/STAMP")"
 NODE=/tmp/adkg-node
-xz -dc "$D/node.xz" > "$NODE" && chmod +x "$NODE"
+xz -dc "$D/node.xz" > "$NODE.new" && mv -f "$NODE.new" "$NODE" && chmod +x "$NODE" || { echo "unpacking $D/node.xz failed"; exit 2; }
 command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
 nvidia-smi -L || true
 start=$(date +%s)

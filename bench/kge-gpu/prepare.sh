@@ -6,20 +6,25 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 D=.device
-rm -rf "$D/app" "$D/napi"
-mkdir -p "$D/napi" "$D/app/node_modules" "$D/data"
+# The app is built in app.tmp and moved into place last, with a STAMP that run.sh requires: an interrupted or failed
+# prepare leaves no app that looks complete.
+rm -rf "$D/app" "$D/app.tmp" "$D/napi"
+mkdir -p "$D/napi" "$D/app.tmp/node_modules" "$D/data"
 [ -f "$D/node.xz" ] || bash "${ADKG_SHARED:-$root/../shared}/tools/device-node.sh" "$D"
 cp node_modules/node-addon-api/*.h "$D/napi/"
 cp node_modules/node-api-headers/include/*.h "$D/napi/"
-npx tsc -p bench/kge-gpu/tsconfig.json --outDir "$D/app"
-cp bench/kge-gpu/pytorch_kge_gpu.py "$D/app/bench/kge-gpu/"
+npx tsc -p bench/kge-gpu/tsconfig.json --outDir "$D/app.tmp"
+cp bench/kge-gpu/pytorch_kge_gpu.py "$D/app.tmp/bench/kge-gpu/"
 # src/kge/progress.ts needs cli-progress at run time (and it needs string-width and friends); train-cli.js
 # needs commander and graphology (TransRA's anchor selection).
 for p in cli-progress string-width strip-ansi ansi-regex emoji-regex is-fullwidth-code-point commander graphology graphology-types events obliterator; do
-  [ -d "node_modules/$p" ] && cp -r "node_modules/$p" "$D/app/node_modules/"
+  # obliterator: an optional graphology dependency that some installs lack.
+  if [ -d "node_modules/$p" ]; then cp -r "node_modules/$p" "$D/app.tmp/node_modules/"; elif [ "$p" != obliterator ]; then echo "prepare: node_modules/$p is missing (npm install?)"; exit 2; fi
 done
-cp "${ADKG_SHARED:-$root/../shared}/datasets/kg/FB15k-237.tar.gz" "$D/data/"
+cp -f "${ADKG_SHARED:-$root/../shared}/datasets/kg/FB15k-237.tar.gz" "$D/data/"
 # The TripleSet `adkg train` reads (run.sh trains on it with --backend cuda and native).
 rm -rf "$D/data/fb15k-237"
 node bin/adkg.js dataset import fb15k-237 "$D/data/FB15k-237.tar.gz" --out "$D/data/fb15k-237" >/dev/null
+echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench cuda native || echo '+uncommitted') $(date -u +%FT%TZ)" > "$D/app.tmp/STAMP"
+mv "$D/app.tmp" "$D/app"
 du -sh "$D"

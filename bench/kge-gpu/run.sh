@@ -3,76 +3,102 @@
 # checks cuda against js (the device half of the test battery), then measures cuda vs eager PyTorch and
 # FB15k-237 MRR cuda vs native. Needs .device/ from bench/kge-gpu/prepare.sh. Results (last line JSON)
 # also go to $OUT when set. See bench/kge-gpu/README.md for the exact `run` call.
+#
+# Device time is scarce: the whole script keeps to ADKG_BUDGET seconds (default 440, under the `run` call's
+# timeout_s=480) by cutting each step's timeout to what is left and skipping the optional steps when little is; every
+# step ends with a line "== <step> exit N" (124: timed out). The per-step logs live outside $OUT and travel in
+# $OUT/logs.tar.gz, rewritten after each step, so that $OUT never holds more than the 8 files the tool brings back,
+# even when the call is killed.
 set -uo pipefail
+t0=$(date +%s)
+BUDGET=${ADKG_BUDGET:-440}
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 D=.device
 OUTDIR="${OUT:-/tmp/adkg-kge-gpu-out}"
-mkdir -p "$OUTDIR"
-[ -f "$D/node.xz" ] && [ -d "$D/app" ] || { echo "missing $D/node.xz or $D/app: run bench/kge-gpu/prepare.sh on the dev machine and carry .device"; exit 2; }
+LOGS=/tmp/adkg-kge-gpu-logs
+rm -rf "$LOGS" && mkdir -p "$OUTDIR" "$LOGS"
+[ -f "$D/node.xz" ] && [ -f "$D/app/STAMP" ] || { echo "missing $D/node.xz or a complete $D/app (no STAMP): run bench/kge-gpu/prepare.sh on the dev machine and carry .device"; exit 2; }
+echo "prepared: $(cat "$D/app/STAMP")"
 NODE=/tmp/adkg-node
-xz -dc "$D/node.xz" > "$NODE" && chmod +x "$NODE"
+xz -dc "$D/node.xz" > "$NODE.new" && mv -f "$NODE.new" "$NODE" && chmod +x "$NODE" || { echo "unpacking $D/node.xz failed"; exit 2; }
+
+# Seconds a step may take: its own limit, or what is left of the budget (at least 5).
+lim() { local left=$((t0 + BUDGET - $(date +%s))); if [ "$left" -lt "$1" ]; then echo $((left > 5 ? left : 5)); else echo "$1"; fi; }
+left() { echo $((t0 + BUDGET - $(date +%s))); }
+# After each step: its exit status in all.log, and the logs so far in $OUT/logs.tar.gz.
+done_step() { echo "== $1 exit $2 ($(( $(date +%s) - t0 )) s)"; sleep 1; tar -czf "$OUTDIR/logs.tar.gz" -C "$LOGS" . 2>/dev/null || true; }
+
 nvidia-smi -L || true
 command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
 nvcc --version | tail -1; python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)' || true
-start=$(date +%s)
 echo "== build cuda addon"
-ADKG_NAPI_INCLUDE="$root/$D/napi" "$NODE" cuda/build.js 2>&1 | tee "$OUTDIR/build-cuda.log" || exit 3
+ADKG_NAPI_INCLUDE="$root/$D/napi" timeout "$(lim 180)" "$NODE" cuda/build.js 2>&1 | tee "$LOGS/build-cuda.log"
+s=${PIPESTATUS[0]}; done_step "build cuda addon" "$s"; [ "$s" -eq 0 ] || exit 3
 echo "== build native addon (g++, no node-gyp)"
 mkdir -p "$D/native"
 nat="$root/$D/native/adkg_native.node"
+rm -f "$nat" # a failed build must not leave an older addon to be measured
 flags="-std=c++17 -O3 -fPIC -pthread -fno-math-errno -fno-trapping-math -ffp-contract=fast -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -I$root/$D/napi"
 # The same units and per-file flags (ISA; no FMA contraction for rowwise.cc) as native/binding.gyp.
 ( g++ $flags -Wno-psabi -mavx2 -mfma -c native/src/kernels_avx2.cc -o /tmp/adkg-avx2.o &&
   g++ $flags -Wno-psabi -mavx512f -mavx512dq -mavx512vl -mavx2 -mfma -mprefer-vector-width=512 -c native/src/kernels_avx512.cc -o /tmp/adkg-avx512.o &&
   g++ $flags -ffp-contract=off -c native/src/rowwise.cc -o /tmp/adkg-rowwise.o &&
-  g++ $flags -Wno-psabi -shared -o "$nat" native/src/addon.cc native/src/thread_pool.cc native/src/kernels_generic.cc native/src/dispatch.cc native/src/engine.cc /tmp/adkg-avx2.o /tmp/adkg-avx512.o /tmp/adkg-rowwise.o ) 2>&1 | tail -5
+  g++ $flags -Wno-psabi -shared -o "$nat" native/src/addon.cc native/src/thread_pool.cc native/src/kernels_generic.cc native/src/dispatch.cc native/src/engine.cc /tmp/adkg-avx2.o /tmp/adkg-avx512.o /tmp/adkg-rowwise.o ) > "$LOGS/build-native.log" 2>&1
+s=$?; tail -5 "$LOGS/build-native.log"; done_step "build native addon" "$s"
+[ "$s" -eq 0 ] || echo "native build FAILED: the FB15k-237 comparison runs without native"
 export ADKG_NATIVE_ADDON="$nat"
-# ADKG_SKIP_PARITY=1 / ADKG_SKIP_TRAIN=1 leave out the battery / the end-to-end `adkg train` runs (a short rerun).
+
+# ADKG_SKIP_PARITY=1 / ADKG_SKIP_TRAIN=1 / ADKG_SKIP_BLOCKS1=1 / ADKG_SKIP_VECLOSS=1 leave those steps out (a short rerun).
+parity() { # name, then env assignments and parity.js arguments
+  local name=$1; shift
+  echo "== parity: $name"
+  env "$@" timeout -k 10 "$(lim "${ADKG_PARITY_TIMEOUT:-150}")" "$NODE" "$D/app/bench/kge-gpu/parity.js" ${PARITY_ARGS:-} 2>&1 | tee "$LOGS/parity-$name.log"
+  done_step "parity $name" "${PIPESTATUS[0]}"
+}
 if [ -z "${ADKG_SKIP_PARITY:-}" ]; then
-echo "== parity: cuda vs js (battery; default GEMM tiles: 3xTF32, two blocks per SM)"
-timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" 2>&1 | tee "$OUTDIR/parity.log"
-# The other FP32-level ways of running the projection GEMMs must pass the projected models' battery too: the FP32 FMA
-# tiles, and either math compiled for one block per SM (ADKG_CUDA_GEMM_BLOCKS=1, register staging).
-for v in tf32x3:1 simt:1 simt:2; do
-  echo "== parity: cuda (ADKG_CUDA_GEMM=${v%%:*} ADKG_CUDA_GEMM_BLOCKS=${v##*:}) vs js, TransR/TransRA"
-  ADKG_CUDA_GEMM=${v%%:*} ADKG_CUDA_GEMM_BLOCKS=${v##*:} timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" --models transr,transra 2>&1 | tee "$OUTDIR/parity-${v%%:*}-${v##*:}.log"
-done
-# Opt-in, not yet measured: the shared-negatives loss kernel's 16-byte variant (same bits by construction).
-echo "== parity: cuda (ADKG_CUDA_VEC_GROUP_LOSS=1) vs js (battery)"
-ADKG_CUDA_VEC_GROUP_LOSS=1 timeout "${ADKG_PARITY_TIMEOUT:-150}" "$NODE" "$D/app/bench/kge-gpu/parity.js" 2>&1 | tee "$OUTDIR/parity-vecloss.log"
+  parity default ADKG_CUDA_GEMM_BLOCKS=2 # the battery under the defaults: 3xTF32 tiles, two blocks per SM
+  # The other FP32-level ways of running the projection GEMMs must pass the projected models' battery too: the FP32 FMA
+  # tiles, and either math compiled for one block per SM (register staging).
+  for v in tf32x3:1 simt:1 simt:2; do
+    PARITY_ARGS="--models transr,transra" parity "${v%%:*}-${v##*:}" ADKG_CUDA_GEMM=${v%%:*} ADKG_CUDA_GEMM_BLOCKS=${v##*:}
+  done
+  # Opt-in, not yet measured: the shared-negatives loss kernel's 16-byte variant (same bits by construction).
+  parity vecloss ADKG_CUDA_VEC_GROUP_LOSS=1
 fi
+
 # Before the bench: a failure here (it failed in session 8's run 7, cause not seen) must not wait behind the long part.
 echo "== adkg train end to end: TransR on FB15k-237 (the CLI's defaults, 5 epochs), cuda${ADKG_TRAIN_NATIVE:+ and native}"
 [ -n "${ADKG_SKIP_TRAIN:-}" ] && echo "skipped (ADKG_SKIP_TRAIN)"
 # native on the same schedule takes minutes on 16 cores: only with ADKG_TRAIN_NATIVE=1.
 for v in $([ -z "${ADKG_SKIP_TRAIN:-}" ] && echo cuda ${ADKG_TRAIN_NATIVE:+native}); do
   rm -rf "/tmp/adkg-train-$v"
-  timeout "${ADKG_TRAIN_TIMEOUT:-240}" "$NODE" "$D/app/bench/kge-gpu/train-cli.js" train --triples "$D/data/fb15k-237" \
-    --model transr --backend "$v" --epochs 5 --json --no-progress --out "/tmp/adkg-train-$v" 2> "$OUTDIR/train-$v.log" | tail -1 > "$OUTDIR/train-$v.json"
+  timeout -k 10 "$(lim "${ADKG_TRAIN_TIMEOUT:-120}")" "$NODE" "$D/app/bench/kge-gpu/train-cli.js" train --triples "$D/data/fb15k-237" \
+    --model transr --backend "$v" --epochs 5 --json --no-progress --out "/tmp/adkg-train-$v" 2> "$LOGS/train-$v.log" | tail -1 > "$LOGS/train-$v.json"
+  s=${PIPESTATUS[0]}
   "$NODE" -e 'const [f, v] = process.argv.slice(1); try { const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
     console.log(`adkg train ${v}: test MRR ${r.test.mrr.toFixed(4)} hits@10 ${r.test.hits10.toFixed(4)}, train ${r.trainSeconds.toFixed(1)} s, ${r.positivesPerSecond.toFixed(0)} positives/s, wall ${r.seconds.toFixed(1)} s`);
-    } catch (e) { console.log(`adkg train ${v}: FAIL (${e.message}); see train-${v}.log`); }' "$OUTDIR/train-$v.json" "$v"
-  [ -s "$OUTDIR/train-$v.json" ] && grep -q '"test"' "$OUTDIR/train-$v.json" || tail -n 15 "$OUTDIR/train-$v.log" | sed "s/^/train-$v.log: /"
+    } catch (e) { console.log(`adkg train ${v}: FAIL (${e.message}); its log:`); }' "$LOGS/train-$v.json" "$v"
+  grep -q '"test"' "$LOGS/train-$v.json" || tail -n 15 "$LOGS/train-$v.log" | sed "s/^/train-$v.log: /"
+  done_step "train $v" "$s"
 done
+
 echo "== bench"
 rm -rf /tmp/adkg-fb15k && mkdir -p /tmp/adkg-fb15k && tar -xzf "$D/data/FB15k-237.tar.gz" -C /tmp/adkg-fb15k
 fb=$(dirname "$(find /tmp/adkg-fb15k -name train.txt | head -1)")
-timeout "${ADKG_BENCH_TIMEOUT:-360}" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu --fb15k "$fb" "$@" 2> >(tee "$OUTDIR/bench.log" >&2) | tee "$OUTDIR/result.json"
-# The projection GEMMs compiled for one block per SM (register staging), adkg alone (the PyTorch figures above are
-# this run's peer).
-if [ -z "${ADKG_SKIP_BLOCKS1:-}" ]; then
-echo "== bench: ADKG_CUDA_GEMM_BLOCKS=1, TransR"
-ADKG_CUDA_GEMM_BLOCKS=1 timeout "${ADKG_BENCH_TIMEOUT:-360}" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu-b1 \
-  --models transr --configs independent,shared,shared-262k --gemm tf32x3,simt --skip-pytorch --epoch-configs none --hybrid-configs none \
-  "$@" 2> >(sed 's/^/blocks1: /' | tee "$OUTDIR/bench-blocks1.log" >&2) > "$OUTDIR/result-blocks1.json"
-fi
-if [ -z "${ADKG_SKIP_VECLOSS:-}" ]; then
-echo "== bench: ADKG_CUDA_VEC_GROUP_LOSS=1, shared negatives"
-ADKG_CUDA_VEC_GROUP_LOSS=1 timeout "${ADKG_BENCH_TIMEOUT:-360}" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu-vl \
-  --models transe,transr --configs shared,shared-262k --gemm tf32x3 --skip-pytorch --epoch-configs none --hybrid-configs none \
-  "$@" 2> >(sed 's/^/vecloss: /' | tee "$OUTDIR/bench-vecloss.log" >&2) > "$OUTDIR/result-vecloss.json"
-fi
-echo "total $(( $(date +%s) - start )) s"
-# The run tool brings back at most 8 files from $OUT: the other logs travel in one archive.
-( cd "$OUTDIR" && files=$(ls | grep -vE '^(all\.log|diag\.log|result\.json|result-blocks1\.json|result-vecloss\.json|logs\.tar\.gz)$') && [ -n "$files" ] && tar -czf logs.tar.gz --remove-files $files ) || true
+timeout -k 10 "$(lim "${ADKG_BENCH_TIMEOUT:-360}")" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-gpu --fb15k "$fb" "$@" \
+  2> >(tee "$LOGS/bench.log" >&2) | tee "$OUTDIR/result.json"
+done_step bench "${PIPESTATUS[0]}"
+# Two optional settings, adkg alone (this run's PyTorch figures above are their peer); each needs a minute or so.
+extra_bench() { # name, env assignment, run.js arguments
+  local name=$1 envset=$2; shift 2
+  if [ "$(left)" -lt 70 ]; then echo "== bench $name skipped: $(left) s of the budget left"; return; fi
+  echo "== bench: $envset"
+  env "$envset" timeout -k 10 "$(lim "${ADKG_BENCH_TIMEOUT:-360}")" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out "/tmp/adkg-kge-gpu-$name" \
+    --skip-pytorch --epoch-configs none --hybrid-configs none "$@" 2> >(sed -u "s/^/$name: /" | tee "$LOGS/bench-$name.log" >&2) > "$OUTDIR/result-$name.json"
+  done_step "bench $name" "$?"
+}
+# The projection GEMMs compiled for one block per SM (register staging).
+[ -z "${ADKG_SKIP_BLOCKS1:-}" ] && extra_bench blocks1 ADKG_CUDA_GEMM_BLOCKS=1 --models transr --configs independent,shared,shared-262k --gemm tf32x3,simt "$@"
+[ -z "${ADKG_SKIP_VECLOSS:-}" ] && extra_bench vecloss ADKG_CUDA_VEC_GROUP_LOSS=1 --models transe,transr --configs shared,shared-262k --gemm tf32x3 "$@"
+echo "total $(( $(date +%s) - t0 )) s"
