@@ -70,7 +70,8 @@ test('Neo4j killed mid-ingest: the ingest fails loudly, and re-running it stores
   expect(afterRecovery).toBeLessThan(expected.events);
 
   const second = await runCli(['ingest', file, '--store', 'neo4j', '--json'], { env: env() });
-  expect(second.code).toBe(0);
+  // With its stderr, so that a failure (seen once in CI, session 8) says why.
+  expect({ code: second.code, stderr: second.code === 0 ? '' : second.stderr }).toEqual({ code: 0, stderr: '' });
   const done = JSON.parse(second.stdout);
   expect(afterRecovery + done.stored).toBe(expected.events);
 
