@@ -199,14 +199,17 @@ __global__ void composeAllKernel(DevModel m, int64_t first, int64_t count, float
 constexpr int GK = 8;            // K-step
 constexpr int GLD = 128 + 4;     // shared row length (16-byte aligned rows)
 
-// cp.async (sm_80+): a 4-byte global → shared copy that bypasses registers; src-size 0 stores a zero (src is then a
-// valid address that is not read).
-__device__ __forceinline__ void copyAsync4(float* dst, const float* src, bool valid) {
+// The source cp.async names when it stores a zero: a valid global address that src-size 0 leaves unread (a fixed one,
+// so that no operand's address has to be kept or loaded for it).
+__device__ float zeroFillSource;
+
+// cp.async (sm_80+): a 4-byte global → shared copy that bypasses registers; src nullptr stores a zero.
+__device__ __forceinline__ void copyAsync4(float* dst, const float* src) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"((unsigned)__cvta_generic_to_shared(dst)), "l"(src),
-               "r"(valid ? 4 : 0));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"((unsigned)__cvta_generic_to_shared(dst)),
+               "l"(src ? src : &zeroFillSource), "r"(src ? 4 : 0));
 #else
-  *dst = valid ? *src : 0.f;
+  *dst = src ? *src : 0.f;
 #endif
 }
 __device__ __forceinline__ void copyAsyncWait() {
@@ -239,18 +242,15 @@ struct TileStage {
   }
   template <bool SWIZZLED, int LD, class LA, class LB>
   __device__ __forceinline__ void copyTo(int q0, int Kdim, const LA& loadA, const LB& loadB, float (*As)[LD], float (*Bs)[LD]) {
-    // Element (0, 0) of each operand exists whenever the block has work: the unread source of the zero fills.
-    const float* anyA = loadA(0, 0);
-    const float* anyB = loadB(0, 0);
 #pragma unroll
     for (int l = 0; l < PER; l++) {
       const int e = threadIdx.x + BLOCK * l;
       const int am = stageM<KS, A_QFAST>(e), aq = stageQ<KS, A_QFAST>(e);
       const float* pa = q0 + aq < Kdim ? loadA(am, q0 + aq) : nullptr;
-      copyAsync4(&As[aq][mma::smemCol<SWIZZLED && A_QFAST>(aq, am)], pa ? pa : anyA, pa != nullptr);
+      copyAsync4(&As[aq][mma::smemCol<SWIZZLED && A_QFAST>(aq, am)], pa);
       const int bn = stageM<KS, B_QFAST>(e), bq = stageQ<KS, B_QFAST>(e);
       const float* pb = q0 + bq < Kdim ? loadB(q0 + bq, bn) : nullptr;
-      copyAsync4(&Bs[bq][mma::smemCol<SWIZZLED && B_QFAST>(bq, bn)], pb ? pb : anyB, pb != nullptr);
+      copyAsync4(&Bs[bq][mma::smemCol<SWIZZLED && B_QFAST>(bq, bn)], pb);
     }
   }
   __device__ __forceinline__ void settle() { copyAsyncWait(); }
