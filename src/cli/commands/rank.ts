@@ -13,6 +13,7 @@ import {
   VARIANTS,
   Variant,
   VariantResult,
+  RANKING_MODEL_FORMAT,
   aucStandardError,
   buildRankingContext,
   contrastiveFacet,
@@ -25,9 +26,6 @@ import {
 } from '../../ranking';
 import { readTripleSet } from '../../common/triple-set';
 import { assertOutputFolder } from '../../common/output-folder';
-
-/** What ranking's --out holds (model.json's format); it writes no manifest.json. */
-const RANKING_OUTPUT = 'adkg.ranking-model';
 import { parseChoice, parseFloatOption, parsePositiveFloatOption, parseIntOption } from '../options';
 
 interface RankCliOptions {
@@ -214,7 +212,7 @@ export function formatAblation(r: AblationResult): string {
  */
 async function assertRankOut(o: RankCliOptions, out: string): Promise<void> {
   const inputs = [{ option: '--data', dir: o.data }, ...(o.embeddings ? [{ option: '--embeddings', dir: o.embeddings }] : []), ...(o.triples ? [{ option: '--triples', dir: o.triples }] : [])];
-  await assertOutputFolder(out, RANKING_OUTPUT, { inputs });
+  await assertOutputFolder(out, RANKING_MODEL_FORMAT, { inputs });
 }
 
 async function writeResult(dir: string, name: string, value: unknown): Promise<void> {
@@ -245,7 +243,7 @@ export function register(program: Command): void {
     const r = await runVariant(ctx, o.variant, facet2, { ...exp, saveDir: o.out, train: { ...exp.train, onProgress: bar.onProgress } });
     bar.stop();
     const oracle = oracleMetrics(ctx);
-    await writeResult(o.out, 'result.json', { ...r, oracle, embeddings: ctx.embeddings ? { dir: ctx.embeddings.dir, version: ctx.embeddings.manifest.version, window: ctx.embeddings.manifest.window } : null, evalStart: new Date(ctx.split.evalStart).toISOString() });
+    await writeResult(o.out, 'result.json', { ...r, oracle, embeddings: ctx.embeddings ? { dir: path.resolve(ctx.embeddings.dir), version: ctx.embeddings.manifest.version, window: ctx.embeddings.manifest.window } : null, evalStart: new Date(ctx.split.evalStart).toISOString() });
     // The result on stdout (as ablation's table), or on stderr when --json keeps stdout for the JSON line.
     (o.json ? process.stderr : process.stdout).write(
       `rank ${o.variant}: CTR AUC ${f(r.ctr.auc)} logloss ${f(r.ctr.logloss)}; CVR AUC ${f(r.cvr.auc)} logloss ${f(r.cvr.logloss)}; ` +

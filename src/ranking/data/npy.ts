@@ -63,7 +63,7 @@ export async function readNpy(file: string): Promise<NpyArray> {
 export function firstNonFinite(data: ArrayLike<number>): number {
   for (let i = 0, n = data.length; i < n; i++) {
     const v = data[i];
-    // v - v is 0 for every finite number and NaN for NaN and ±Infinity.
+    // v - v is 0 for every finite number and NaN for NaN, ±Infinity (and undefined, a missing entry).
     if (v - v !== 0) return i;
   }
   return -1;

@@ -1,16 +1,14 @@
 /** Ranking metrics: ROC AUC (Mann–Whitney, ties get the average rank) and log-loss. */
+import { firstNonFinite } from '../data/npy';
 
 /**
  * Throws when a score is NaN or ±Infinity: such a score has no rank and no likelihood, and the metric would come out
  * as a plausible ≈0.5 (AUC) or as NaN, which reads like "not computable" (null). One pass; `what` names the caller.
  */
 function assertFiniteScores(what: string, kind: string, values: ArrayLike<number>): void {
-  for (let i = 0, n = values.length; i < n; i++) {
-    const v = values[i];
-    // v - v is 0 for every finite number, NaN for NaN, ±Infinity (and undefined, a missing entry).
-    if (v - v !== 0) {
-      throw new Error(`${what}: ${kind} ${i} of ${n} is ${v}, not a finite number; metrics need finite ${kind}s (a diverged model or non-finite inputs give NaN or Infinity)`);
-    }
+  const i = firstNonFinite(values);
+  if (i >= 0) {
+    throw new Error(`${what}: ${kind} ${i} of ${values.length} is ${values[i]}, not a finite number; metrics need finite ${kind}s (a diverged model or non-finite inputs give NaN or Infinity)`);
   }
 }
 

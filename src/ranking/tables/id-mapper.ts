@@ -20,8 +20,10 @@ export class IdMapper {
   /** Rows of the table that backs this mapper. */
   readonly rows: number;
 
-  /** Builds a mapper for `ids` into a table of at most `capacity` rows (default: one row per id). */
-  /** seed: of hashString, for ids hashed into the table (hash mode, or unseen ids). */
+  /**
+   * Builds a mapper for `ids` into a table of at most `capacity` rows (default: one row per id). `seed` is
+   * hashString's, for ids hashed into the table (hash mode, or ids unseen in exact mode).
+   */
   constructor(ids: Iterable<string>, capacity?: number, readonly seed = 0x5eed) {
     const distinct = new Set(ids);
     const cap = capacity ?? Math.max(1, distinct.size);

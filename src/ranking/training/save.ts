@@ -8,6 +8,9 @@ import { writeNpy } from '../data/npy';
 import { RankingModel } from '../ranking-model';
 import { RankingContext } from './context';
 
+/** model.json's format: what a ranking model's folder holds (it has no manifest.json). */
+export const RANKING_MODEL_FORMAT = 'adkg.ranking-model';
+
 /** Tables above this are not written (they are rebuilt from their facets); the manifest says so. */
 const MAX_TABLE_BYTES = 256 << 20;
 
@@ -37,7 +40,7 @@ export async function saveRankingModel(dir: string, model: RankingModel, ctx: Ra
   }
   const off = ctx.offsite;
   const manifest = {
-    format: 'adkg.ranking-model',
+    format: RANKING_MODEL_FORMAT,
     variant: model.variant,
     embeddings: ctx.embeddings ? { dir: path.resolve(ctx.embeddings.dir), version: ctx.embeddings.manifest.version, window: ctx.embeddings.manifest.window } : null,
     // What the attention variant's offsite inputs were built from, and how its features were standardised.
@@ -62,7 +65,7 @@ export async function saveRankingModel(dir: string, model: RankingModel, ctx: Ra
 
 async function holdsRankingModel(dir: string): Promise<boolean> {
   try {
-    return (JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as { format?: string }).format === 'adkg.ranking-model';
+    return (JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as { format?: string }).format === RANKING_MODEL_FORMAT;
   } catch {
     return false;
   }
