@@ -598,8 +598,8 @@ void CudaEngine::buildPlan(const int32_t* rel, int B, HostPlan& p) const {
   }
   if (projected) {
     // ∂M partial sums: each relation's rows cut into equal pieces of at most mt rows, mt chosen so that there are
-    // about eight blocks per SM (one block per SM runs the GEMM tile): a relation's rows in one piece of up to
-    // MTILE_ROWS left 200 relations as 200 blocks on 132 SMs, two waves with the second half empty.
+    // about eight blocks per SM (several waves of the one or two GEMM blocks an SM holds): a relation's rows in one
+    // piece of up to MTILE_ROWS left 200 relations as 200 blocks on 132 SMs, two waves with the second half empty.
     const int64_t perWave = 8 * (int64_t)std::max(1, smCount_);
     const int64_t mt = std::min<int64_t>(MTILE_ROWS, std::max<int64_t>(MTILE_MIN_ROWS, (row + perWave - 1) / perWave));
     for (int g = 0; g < G;) {
@@ -784,7 +784,8 @@ void CudaEngine::profReport(const char* what) {
   static const char* names[PROF_PHASES] = {"index+compose", "project", "loss", "backward-x", "backward-M", "optimizer"};
   double total = 0;
   for (double v : profMs_) total += v;
-  std::fprintf(stderr, "adkg cuda profile (%s, gemm %s): %.1f ms in steps:", what, gemmMathName(opt_.gemm), total);
+  std::fprintf(stderr, "adkg cuda profile (%s, gemm %s, %d block%s/SM): %.1f ms in steps:", what, gemmMathName(opt_.gemm),
+               opt_.gemmBlocks, opt_.gemmBlocks == 1 ? "" : "s", total);
   for (int p = 0; p < PROF_PHASES; p++) std::fprintf(stderr, " %s %.1f (%.0f%%)", names[p], profMs_[p], total > 0 ? 100 * profMs_[p] / total : 0);
   std::fprintf(stderr, "\n");
   for (double& v : profMs_) v = 0;
