@@ -90,7 +90,7 @@ function withCommonOptions(cmd: Command): Command {
     .option('--backend <name>', 'tfjs backend for the dense part (default: tensorflow if tfjs-node is installed, else wasm, else cpu)', parseChoice('--backend', ['wasm', 'cpu', 'tensorflow'] as const))
     .option('--seed <n>', 'seed of initialisation and shuffling', parseIntOption('--seed', 0), 42)
     .option('--json', 'print a JSON summary as the last line of stdout')
-    .option('--quiet', 'no progress bar');
+    .option('--quiet', 'no progress (the bar on a terminal, a line every 30 s in a log) and no dataset summary lines');
 }
 
 async function prepare(o: RankCliOptions, needEmbeddings: boolean): Promise<{ ctx: RankingContext; exp: ExperimentOptions; backend: string }> {
