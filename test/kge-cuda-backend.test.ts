@@ -57,6 +57,7 @@ describe('cuda backend availability', () => {
   test.each([
     ['ADKG_CUDA_GEMM', 'fp16', 'ADKG_CUDA_GEMM must be simt, tf32x3, tf32, got "fp16"'],
     ['ADKG_CUDA_GEMM_BLOCKS', '3', 'ADKG_CUDA_GEMM_BLOCKS must be 1 or 2, got "3"'],
+    ['ADKG_CUDA_GEMM_TILE', 'vec', 'ADKG_CUDA_GEMM_TILE must be element or chunk, got "vec"'],
   ])('%s=%s is refused by name before the addon is touched', (name, value, message) => {
     const saved = process.env[name];
     process.env[name] = value;
@@ -145,10 +146,13 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
   // The battery above runs the default tiles (3xTF32 on tensor cores, two blocks per SM); the other ways of running
   // the projected models' GEMMs at FP32-level rounding must hold it too.
   const projected = CASES.filter(([model]) => model !== 'transe');
-  const gemmVariants: { gemm: 'simt' | 'tf32x3'; gemmBlocks: 1 | 2 }[] = [
+  // chunk: the 16-byte tile (d = 16, k = 12 here: one K-step, zero-filled past 16; ∂M's K is the rows, several steps).
+  const gemmVariants: { gemm: 'simt' | 'tf32x3'; gemmBlocks: 1 | 2; gemmTile?: 'chunk' }[] = [
     { gemm: 'tf32x3', gemmBlocks: 1 },
     { gemm: 'simt', gemmBlocks: 1 },
     { gemm: 'simt', gemmBlocks: 2 },
+    { gemm: 'tf32x3', gemmBlocks: 2, gemmTile: 'chunk' },
+    { gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'chunk' },
   ];
   const projectedVariants = projected.flatMap(([model, over]) => gemmVariants.map((v) => [model, over, v] as const));
   test.each(projectedVariants)('%s %j %j — trainRun and gradients equal js', async (model, over, variant) => {
@@ -189,6 +193,11 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
   test('options.gemm other than simt, tf32x3 or tf32 is a RangeError naming it', () => {
     const init = makeInit(g, 'transr', baseConfig({}));
     expect(() => new CudaBackend(init, { gemm: 'fp16' as never })).toThrow('options.gemm must be simt, tf32x3 or tf32, got fp16');
+  });
+
+  test('options.gemmTile other than element or chunk is a RangeError naming it', () => {
+    const init = makeInit(g, 'transr', baseConfig({}));
+    expect(() => new CudaBackend(init, { gemmTile: 'wide' as never })).toThrow('options.gemmTile must be element or chunk, got wide');
   });
 
   test('options.gemmBlocks other than 1 or 2 is a RangeError naming it', () => {

@@ -183,6 +183,11 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
       if (b != 1 && b != 2) throw Napi::RangeError::New(env, "options.gemmBlocks must be 1 or 2, got " + oo.Get("gemmBlocks").ToString().Utf8Value());
       opt.gemmBlocks = (int)b;
     }
+    if (!oo.Get("gemmTile").IsUndefined()) {
+      const std::string tile = oo.Get("gemmTile").ToString().Utf8Value();
+      if (tile != "element" && tile != "chunk") throw Napi::RangeError::New(env, "options.gemmTile must be element or chunk, got " + tile);
+      opt.gemmChunk = tile == "chunk";
+    }
     opt.typeCount = (int)types - 1;
     try {
       engine_ = std::make_unique<CudaEngine>(cfg, t, opt);

@@ -784,8 +784,9 @@ void CudaEngine::profReport(const char* what) {
   static const char* names[PROF_PHASES] = {"index+compose", "project", "loss", "backward-x", "backward-M", "optimizer"};
   double total = 0;
   for (double v : profMs_) total += v;
-  std::fprintf(stderr, "adkg cuda profile (%s, gemm %s, %d block%s/SM): %.1f ms in steps:", what, gemmMathName(opt_.gemm),
-               opt_.gemmBlocks, opt_.gemmBlocks == 1 ? "" : "s", total);
+  std::fprintf(stderr, "adkg cuda profile (%s, gemm %s, %d block%s/SM, %s tile): %.1f ms in steps:", what,
+               gemmMathName(opt_.gemm), opt_.gemmBlocks, opt_.gemmBlocks == 1 ? "" : "s",
+               chunkTile(gemm(), cfg_.d, cfg_.k) ? "chunk" : "element", total);
   for (int p = 0; p < PROF_PHASES; p++) std::fprintf(stderr, " %s %.1f (%.0f%%)", names[p], profMs_[p], total > 0 ? 100 * profMs_[p] / total : 0);
   std::fprintf(stderr, "\n");
   for (double& v : profMs_) v = 0;

@@ -33,6 +33,8 @@ struct EngineOptions {
   // Thread blocks per SM the GEMM tiles are compiled for (kernels.h GemmChoice): two, staged with cp.async, were
   // 1.2–1.3× faster than one on an H200 and pass the battery (docs/benchmarks.md, session 8 run 7).
   int gemmBlocks = 2;
+  // The 16-byte GEMM tile (kernels.h GemmChoice::chunk): opt-in until bench/kge-gpu has checked and timed it on a GPU.
+  bool gemmChunk = false;
 };
 
 struct RunInput {
@@ -130,7 +132,7 @@ class CudaEngine {
   int device_ = 0;
   size_t sharedLimit_ = 48 * 1024;
   int smCount_ = 1;  // the device's SMs, for sizing the ∂M partial sums
-  GemmChoice gemm() const { return {opt_.gemm, opt_.gemmBlocks}; }
+  GemmChoice gemm() const { return {opt_.gemm, opt_.gemmBlocks, opt_.gemmChunk}; }
   cudaStream_t stream_ = nullptr;
   DevModel m_{};
   DevSampling smp_{};

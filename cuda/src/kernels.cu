@@ -217,6 +217,29 @@ __device__ __forceinline__ void copyAsyncWait() {
   asm volatile("cp.async.wait_all;\n" ::: "memory");
 #endif
 }
+// The 16-byte tile's copies (sm_80+; the tile runs only with tensor-core math, which needs sm_80): four floats
+// global → shared, L2 only (.cg), src nullptr stores four zeros; groups committed per K-step and waited for by
+// count, so that STAGES − 1 K-steps are in flight while one is multiplied.
+__device__ __align__(16) float4 zeroFillSource16;
+__device__ __forceinline__ void copyAsync16(float* dst, const float* src) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"((unsigned)__cvta_generic_to_shared(dst)),
+               "l"(src ? src : reinterpret_cast<const float*>(&zeroFillSource16)), "r"(src ? 16 : 0));
+#else
+  *reinterpret_cast<float4*>(dst) = src ? *reinterpret_cast<const float4*>(src) : make_float4(0.f, 0.f, 0.f, 0.f);
+#endif
+}
+__device__ __forceinline__ void copyAsyncCommit() {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+template <int PENDING>
+__device__ __forceinline__ void copyAsyncWaitGroup() {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#endif
+}
 
 // One K-step of both operands on its way global → shared. The loaders give each element's address (nullptr: zero).
 // Register staging: fetch() loads the next step into registers while the current one is multiplied, stash() stores
@@ -358,6 +381,47 @@ __device__ __forceinline__ void mma16x8x8(float (&c)[4], const uint32_t (&a)[4],
 #endif
 }
 
+using MmaAcc = float[mma::MI][mma::NJ][4];
+
+// One k8 step of a warp's 64 × 32 piece: aAt(i, r) / bAt(j, r) give the lane's A and B fragment elements (mma_layout.h)
+// from whichever shared layout the tile keeps.
+template <int MATH, class AF, class BF>
+__device__ __forceinline__ void mmaK8(MmaAcc& acc, const AF& aAt, const BF& bAt) {
+  uint32_t bBig[mma::NJ][2], bSmall[mma::NJ][2];
+#pragma unroll
+  for (int j = 0; j < mma::NJ; j++)
+#pragma unroll
+    for (int r = 0; r < 2; r++) tf32Split<MATH>(bAt(j, r), bBig[j][r], bSmall[j][r]);
+#pragma unroll
+  for (int i = 0; i < mma::MI; i++) {
+    uint32_t aBig[4], aSmall[4];
+#pragma unroll
+    for (int r = 0; r < 4; r++) tf32Split<MATH>(aAt(i, r), aBig[r], aSmall[r]);
+#pragma unroll
+    for (int j = 0; j < mma::NJ; j++) {
+      if (MATH == GEMM_TF32X3) {
+        mma16x8x8(acc[i][j], aSmall, bBig[j]);
+        mma16x8x8(acc[i][j], aBig, bSmall[j]);
+      }
+      mma16x8x8(acc[i][j], aBig, bBig[j]);
+    }
+  }
+}
+
+// Epilogue: swap half of each accumulator with lane ^ 1 (mma_layout.h), then four consecutive columns.
+template <class OUT4>
+__device__ __forceinline__ void mmaStore(MmaAcc& acc, int lane, int warp, const OUT4& out4) {
+#pragma unroll
+  for (int i = 0; i < mma::MI; i++)
+#pragma unroll
+    for (int j = 0; j < mma::NJ; j++) {
+      float s0, s1, o[4];
+      mma::swapSend(lane, acc[i][j], s0, s1);
+      mma::swapOut(lane, acc[i][j], __shfl_xor_sync(0xffffffffu, s0, 1), __shfl_xor_sync(0xffffffffu, s1, 1), o);
+      out4(mma::outRow(warp, lane, i), mma::outCol(warp, lane, j), make_float4(o[0], o[1], o[2], o[3]));
+    }
+}
+
 template <int MATH, bool A_QFAST, bool B_QFAST, bool ASYNC, class LA, class LB, class OUT4>
 __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT4& out4) {
   __shared__ __align__(16) float As[2][MK][MLD];
@@ -380,6 +444,8 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
   }
   __syncthreads();
   int buf = 0;
+  // The k8 steps below are mmaK8's, written out: through the helper ptxas schedules this measured default differently
+  // (SASS compared, session 9). Fold them into mmaK8 when the default is next timed.
   for (int q0 = 0; q0 < Kdim; q0 += MK) {
     const bool more = q0 + MK < Kdim;
     if constexpr (ASYNC) {
@@ -421,16 +487,59 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
     __syncthreads();
     buf ^= 1;
   }
-  // Epilogue: swap half of each accumulator with lane ^ 1 (mma_layout.h), then four consecutive columns.
+  mmaStore(acc, lane, warp, out4);
+}
+
+// The 16-byte tile (ADKG_CUDA_GEMM_TILE=chunk; mma_layout.h mma::chunk): the warps, fragments, math and epilogue of
+// mmaGemmTile, with operands kept in shared memory as they lie in global memory, staged in 16-byte cp.async pieces,
+// STAGES K-steps of KS in a ring. pieceA(m, q) / pieceB(n, q): the address of the piece's first element (A(m, q)
+// or B(q, n)), nullptr for zeros; the caller guarantees that a piece is wholly inside or wholly outside (d and
+// k multiples of 4), and q beyond Kdim is zero here.
+template <int MATH, bool A_QFAST, bool B_QFAST, class PA, class PB, class OUT4>
+__device__ __forceinline__ void chunkGemmTile(int Kdim, const PA& pieceA, const PB& pieceB, const OUT4& out4) {
+  namespace C = mma::chunk;
+  extern __shared__ __align__(16) float chunkSmem[];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  MmaAcc acc;
 #pragma unroll
   for (int i = 0; i < mma::MI; i++)
 #pragma unroll
-    for (int j = 0; j < mma::NJ; j++) {
-      float s0, s1, o[4];
-      mma::swapSend(lane, acc[i][j], s0, s1);
-      mma::swapOut(lane, acc[i][j], __shfl_xor_sync(0xffffffffu, s0, 1), __shfl_xor_sync(0xffffffffu, s1, 1), o);
-      out4(mma::outRow(warp, lane, i), mma::outCol(warp, lane, j), make_float4(o[0], o[1], o[2], o[3]));
+    for (int j = 0; j < mma::NJ; j++)
+#pragma unroll
+      for (int r = 0; r < 4; r++) acc[i][j][r] = 0.f;
+  const int steps = (Kdim + C::KS - 1) / C::KS;
+  auto issue = [&](int step) {
+    float* as = chunkSmem + (step % C::STAGES) * 2 * C::OPERAND_FLOATS;
+    float* bs = as + C::OPERAND_FLOATS;
+    const int q0 = step * C::KS;
+#pragma unroll
+    for (int l = 0; l < C::PIECES_PER_THREAD; l++) {
+      const int p = threadIdx.x + BLOCK * l;
+      const int am = C::pieceM<A_QFAST>(p), aq = C::pieceQ<A_QFAST>(p);
+      copyAsync16(as + C::offset<A_QFAST>(am, aq), q0 + aq < Kdim ? pieceA(am, q0 + aq) : nullptr);
+      const int bn = C::pieceM<B_QFAST>(p), bq = C::pieceQ<B_QFAST>(p);
+      copyAsync16(bs + C::offset<B_QFAST>(bn, bq), q0 + bq < Kdim ? pieceB(bn, q0 + bq) : nullptr);
     }
+  };
+#pragma unroll
+  for (int s = 0; s < C::STAGES - 1; s++) {
+    if (s < steps) issue(s);
+    copyAsyncCommit();  // empty groups too, so that the wait below counts K-steps
+  }
+  for (int step = 0; step < steps; step++) {
+    copyAsyncWaitGroup<C::STAGES - 2>();  // this step's pieces have landed (this thread's) ...
+    __syncthreads();                      // ... everyone's; and the slot refilled next was multiplied by all
+    if (step + C::STAGES - 1 < steps) issue(step + C::STAGES - 1);
+    copyAsyncCommit();
+    const float* as = chunkSmem + (step % C::STAGES) * 2 * C::OPERAND_FLOATS;
+    const float* bs = as + C::OPERAND_FLOATS;
+#pragma unroll
+    for (int kk = 0; kk < C::KS; kk += 8)
+      mmaK8<MATH>(
+          acc, [&](int i, int r) { return as[C::offset<A_QFAST>(mma::aRow(warp, lane, i, r), kk + mma::aK(lane, r))]; },
+          [&](int j, int r) { return bs[C::offset<B_QFAST>(mma::bCol(warp, lane, j), kk + mma::bK(lane, r))]; });
+  }
+  mmaStore(acc, lane, warp, out4);
 }
 
 // One entry point for the three GEMM kernels: the SIMT tile or the tensor-core tile; the kernels compiled for two
@@ -477,7 +586,7 @@ __device__ __forceinline__ void put4(float* dst, int col, int len, float4 v, boo
 }
 
 // P[row] = M_r x[rowSlot[row]] for the rows of a tile (rowSlot null: slot = row).
-template <int MATH, int MINB>
+template <int MATH, int MINB, bool CHUNK>
 __global__ void __launch_bounds__(BLOCK, MINB) projectKernel(const float* X, const float* proj, const int32_t* rowSlot,
                                                        const int32_t* tileRel, const int64_t* tileRow,
                                                        const int32_t* tileCount, int64_t uniformCount, int d, int k,
@@ -501,13 +610,17 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectKernel(const float* X, con
     return X + slot * d + q;
   };
   auto loadB = [&](int q, int nn) -> const float* { return n0 + nn < k ? M + (int64_t)(n0 + nn) * d + q : nullptr; };
-  anyGemmTile<MATH, MINB, true, true>(d, loadA, loadB, [&](int mm, int nn, float4 v) {
+  auto out4 = [&](int mm, int nn, float4 v) {
     if (mm < count && n0 + nn < k) put4(P + (row0 + mm) * k + n0 + nn, n0 + nn, k, v, false);
-  });
+  };
+  if constexpr (CHUNK)
+    chunkGemmTile<MATH, true, true>(d, loadA, [&](int nn, int q) { return loadB(q, nn); }, out4);
+  else
+    anyGemmTile<MATH, MINB, true, true>(d, loadA, loadB, out4);
 }
 
 // ∂x[rowSlot[row]] += M_rᵀ ∂P[row].
-template <int MATH, int MINB>
+template <int MATH, int MINB, bool CHUNK>
 __global__ void __launch_bounds__(BLOCK, MINB) projectBackXKernel(const float* dP, const float* proj, const int32_t* rowSlot,
                                                             const int32_t* tileRel, const int64_t* tileRow,
                                                             const int32_t* tileCount, int d, int k, float* gradX) {
@@ -517,13 +630,17 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectBackXKernel(const float* d
   const int n0 = blockIdx.y * 128;
   auto loadA = [&](int mm, int q) -> const float* { return mm < count ? dP + (row0 + mm) * k + q : nullptr; };
   auto loadB = [&](int q, int nn) -> const float* { return n0 + nn < d ? M + (int64_t)q * d + n0 + nn : nullptr; };
-  anyGemmTile<MATH, MINB, true, false>(k, loadA, loadB, [&](int mm, int nn, float4 v) {
+  auto out4 = [&](int mm, int nn, float4 v) {
     if (mm < count && n0 + nn < d) put4(gradX + (int64_t)rowSlot[row0 + mm] * d + n0 + nn, n0 + nn, d, v, true);
-  });
+  };
+  if constexpr (CHUNK)
+    chunkGemmTile<MATH, true, false>(k, loadA, [&](int nn, int q) { return loadB(q, nn); }, out4);
+  else
+    anyGemmTile<MATH, MINB, true, false>(k, loadA, loadB, out4);
 }
 
 // ∂M_r += Σ_rows ∂P[row] x[rowSlot[row]]ᵀ over up to MTILE_ROWS rows of one relation.
-template <int MATH, int MINB>
+template <int MATH, int MINB, bool CHUNK>
 __global__ void __launch_bounds__(BLOCK, MINB) projectBackMKernel(const float* dP, const float* X, const int32_t* rowSlot,
                                                             const int32_t* mtRel, const int64_t* mtRow,
                                                             const int32_t* mtCount, int d, int k, float* gradM) {
@@ -535,9 +652,13 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectBackMKernel(const float* d
   auto loadB = [&](int q, int nn) -> const float* {
     return n0 + nn < d ? X + (int64_t)rowSlot[row0 + q] * d + n0 + nn : nullptr;
   };
-  anyGemmTile<MATH, MINB, false, false>(count, loadA, loadB, [&](int mm, int nn, float4 v) {
+  auto out4 = [&](int mm, int nn, float4 v) {
     if (m0 + mm < k && n0 + nn < d) put4(dM + (int64_t)(m0 + mm) * d + n0 + nn, n0 + nn, d, v, true);
-  });
+  };
+  if constexpr (CHUNK)
+    chunkGemmTile<MATH, false, false>(count, loadA, [&](int nn, int q) { return loadB(q, nn); }, out4);
+  else
+    anyGemmTile<MATH, MINB, false, false>(count, loadA, loadB, out4);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1528,6 +1649,10 @@ int gemmMathFromName(const std::string& name) {
   return -1;
 }
 
+bool chunkTile(GemmChoice g, int d, int k) {
+  return g.chunk && usableGemmMath(g.math) != GEMM_SIMT && d % 4 == 0 && k % 4 == 0;
+}
+
 int usableGemmMath(int math) {
 #if defined(ADKG_CUDA_MIN_CC) && ADKG_CUDA_MIN_CC < 80
   return GEMM_SIMT;
@@ -1536,25 +1661,46 @@ int usableGemmMath(int math) {
 #endif
 }
 
-// KERNEL<math, blocks per SM><<<...>>>(args) for the GemmChoice G.
-#define ADKG_GEMM_CASE(KERNEL, M, G, GRID, S, ...)                                                  \
-  case M:                                                                                          \
-    if ((G).blocks == 2)                                                                           \
-      KERNEL<M, 2><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                                             \
-    else                                                                                           \
-      KERNEL<M, 1><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                                             \
+// The 16-byte tile's kernels need more than the 48 KB of static shared memory: allow it, and ask for the largest
+// shared-memory carveout so that two blocks fit on an SM.
+void allowChunkSmem(const void* kernel) {
+  cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, mma::chunk::SMEM_BYTES);
+  cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, (int)cudaSharedmemCarveoutMaxShared);
+}
+
+// KERNEL<math, blocks per SM, 16-byte tile><<<...>>>(args) for the GemmChoice G (tile: the chunk flag, already
+// checked against the dimensions by chunkTile()).
+#define ADKG_GEMM_VARIANT(KERNEL, M, B, CH, GRID, S, ...)                                         \
+  do {                                                                                           \
+    if (CH) {                                                                                    \
+      allowChunkSmem(reinterpret_cast<const void*>(KERNEL<M, B, CH>));                          \
+      KERNEL<M, B, CH><<<GRID, BLOCK, mma::chunk::SMEM_BYTES, S>>>(__VA_ARGS__);                \
+    } else {                                                                                     \
+      KERNEL<M, B, CH><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                                     \
+    }                                                                                            \
+  } while (0)
+#define ADKG_GEMM_CASE(KERNEL, M, G, TILE, GRID, S, ...)                                          \
+  case M:                                                                                        \
+    if ((G).blocks == 2) {                                                                       \
+      if (TILE) ADKG_GEMM_VARIANT(KERNEL, M, 2, true, GRID, S, __VA_ARGS__);                     \
+      else ADKG_GEMM_VARIANT(KERNEL, M, 2, false, GRID, S, __VA_ARGS__);                         \
+    } else {                                                                                     \
+      if (TILE) ADKG_GEMM_VARIANT(KERNEL, M, 1, true, GRID, S, __VA_ARGS__);                     \
+      else ADKG_GEMM_VARIANT(KERNEL, M, 1, false, GRID, S, __VA_ARGS__);                         \
+    }                                                                                            \
     break;
-#define ADKG_LAUNCH_GEMM(KERNEL, G, GRID, S, ...)                                                   \
-  do {                                                                                              \
-    switch (usableGemmMath((G).math)) {                                                             \
-      ADKG_GEMM_CASE(KERNEL, GEMM_TF32X3, G, GRID, S, __VA_ARGS__)                                  \
-      ADKG_GEMM_CASE(KERNEL, GEMM_TF32, G, GRID, S, __VA_ARGS__)                                    \
-      default:                                                                                      \
-        if ((G).blocks == 2)                                                                        \
-          KERNEL<GEMM_SIMT, 2><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                                 \
-        else                                                                                        \
-          KERNEL<GEMM_SIMT, 1><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                                 \
-    }                                                                                               \
+#define ADKG_LAUNCH_GEMM(KERNEL, G, D, K, GRID, S, ...)                                           \
+  do {                                                                                           \
+    const bool tile16 = chunkTile(G, D, K);                                                      \
+    switch (usableGemmMath((G).math)) {                                                          \
+      ADKG_GEMM_CASE(KERNEL, GEMM_TF32X3, G, tile16, GRID, S, __VA_ARGS__)                       \
+      ADKG_GEMM_CASE(KERNEL, GEMM_TF32, G, tile16, GRID, S, __VA_ARGS__)                         \
+      default:                                                                                   \
+        if ((G).blocks == 2)                                                                     \
+          KERNEL<GEMM_SIMT, 2, false><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                       \
+        else                                                                                     \
+          KERNEL<GEMM_SIMT, 1, false><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                       \
+    }                                                                                            \
   } while (0)
 
 void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const int32_t* rowSlot,
@@ -1562,21 +1708,21 @@ void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const
                         float* P, GemmChoice g) {
   if (T == 0) return;
   dim3 grid(T, (k + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectKernel, g, grid, s, X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
+  ADKG_LAUNCH_GEMM(projectKernel, g, d, k, grid, s, X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
 }
 
 void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g) {
   if (p.T == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 grid(p.T, (m.k + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectKernel, g, grid, s, X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0, m.d,
+  ADKG_LAUNCH_GEMM(projectKernel, g, m.d, m.k, grid, s, X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0, m.d,
                    m.k, b.P);
 }
 
 void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P, GemmChoice g) {
   if (count == 0) return;
   dim3 grid(gridFor(count, TILE_ROWS), (k + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectKernel, g, grid, s, X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
+  ADKG_LAUNCH_GEMM(projectKernel, g, d, k, grid, s, X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
 }
 
 // ADKG_CUDA_NO_TILED_LOSS=1 sends every step through lossKernel (an A/B switch); read once, not per step.
@@ -1661,7 +1807,7 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
 void launchProjectBackX(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g) {
   if (p.T == 0) return;
   dim3 gx(p.T, (m.d + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectBackXKernel, g, gx, s, b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d,
+  ADKG_LAUNCH_GEMM(projectBackXKernel, g, m.d, m.k, gx, s, b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d,
                    m.k, m.gradX);
 }
 
@@ -1669,7 +1815,7 @@ void launchProjectBackM(cudaStream_t s, const DevModel& m, const DevPlan& p, con
   if (p.TM == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   dim3 gm(p.TM, (m.k + 127) / 128, (m.d + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectBackMKernel, g, gm, s, b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
+  ADKG_LAUNCH_GEMM(projectBackMKernel, g, m.d, m.k, gm, s, b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
 }
 
 void launchStep(cudaStream_t s, const DevModel& m, const DevConfig& c, double bc1, double bc2, const GradOut* gradOut) {

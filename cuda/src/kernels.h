@@ -24,13 +24,18 @@ int gemmMathFromName(const std::string& name);
 const char* gemmMathName(int math);
 // How the projection GEMMs run: the math (GEMM_*) and the thread blocks each SM holds (1 or 2; with 2 the tile's
 // registers are capped at 128 per thread, which spills some, for twice the warps to hide latency with).
+// chunk: the 16-byte tile (operands staged in 16-byte cp.async pieces in their global layout, three K-steps in
+// flight; mma_layout.h mma::chunk), taken only with tensor-core math and d, k multiples of 4 (chunkTile).
 struct GemmChoice {
   int math = GEMM_TF32X3;
   int blocks = 2;
+  bool chunk = false;
 };
 // The math a GEMM_* request runs as: tensor-core tiles need sm_80 machine code, so a build that also
 // carries older GPUs (ADKG_CUDA_ARCHS below 80) runs them as simt.
 int usableGemmMath(int math);
+// Whether the GEMMs of a model with dimensions d, k run as the 16-byte tile under g.
+bool chunkTile(GemmChoice g, int d, int k);
 
 // One learned table on the device with its optimizer slots (s2 only for Adam).
 struct DevTable {

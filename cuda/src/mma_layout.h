@@ -101,5 +101,35 @@ ADKG_HD void swapOut(int lane, const float (&c)[4], float n0, float n1, float (&
   out[3] = low ? n1 : c[3];
 }
 
+
+// The 16-byte tile (kernels.cu chunkGemmTile, ADKG_CUDA_GEMM_TILE=chunk): the same warps, fragments and epilogue,
+// but each operand sits in shared memory the way it lies in global memory, so that it is staged with 16-byte
+// cp.async pieces (four consecutive elements) in a ring of STAGES K-steps, instead of one 4-byte copy per element
+// transposed into the K-major layout above.
+//   q-fastest operands (rows of x, ∂P, M_r read by row): [128][LDQ], element (m, q) at m·LDQ + q. LDQ = KS + 4,
+//     so a fragment read (lanes over g = m and t = q) hits banks 4g + t, and a quarter-warp's eight 16-byte
+//     stores (one row's 32 q) hit all 32 banks once.
+//   m-fastest operands (M_r read by column, ∂P and x in ∂M): [KS][LDM], element (m, q) at q·LDM + m, banks 8t + g
+//     on a fragment read, and eight stores are 32 consecutive words.
+namespace chunk {
+constexpr int KS = 32;       // k of one staged K-step (four k8 instructions)
+constexpr int STAGES = 3;    // K-steps in flight: one multiplied while two arrive
+constexpr int LDQ = KS + 4;
+constexpr int LDM = 128 + 8;
+constexpr int OPERAND_FLOATS = 128 * LDQ > KS * LDM ? 128 * LDQ : KS * LDM;
+constexpr int SMEM_BYTES = STAGES * 2 * OPERAND_FLOATS * 4;  // both operands, every stage
+constexpr int PIECES = 128 * KS / 4;                         // 16-byte pieces of one operand per K-step
+constexpr int PIECES_PER_THREAD = PIECES / 256;
+
+template <bool QFAST>
+ADKG_HD int offset(int m, int q) { return QFAST ? m * LDQ + q : q * LDM + m; }
+// Piece p of a K-step: its m and q of the first of its four elements (QFAST: q .. q+3 of one m, eight pieces a
+// row; else m .. m+3 of one q, 32 pieces a line).
+template <bool QFAST>
+ADKG_HD int pieceM(int p) { return QFAST ? p / (KS / 4) : 4 * (p % 32); }
+template <bool QFAST>
+ADKG_HD int pieceQ(int p) { return QFAST ? 4 * (p % (KS / 4)) : p / 32; }
+}  // namespace chunk
+
 }  // namespace mma
 }  // namespace adkg_cuda

@@ -59,6 +59,20 @@ void warpMma(float acc[32][4], const uint32_t a[32][4], const uint32_t b[32][2])
   }
 }
 
+// The kernel's three (3xTF32) or one (TF32) mma.sync on a warp's piece (i, j), into acc (as the emulators keep it).
+void pieceMma(int math, std::vector<float>& acc, int warp, int i, int j, const uint32_t (&aBig)[32][4], const uint32_t (&aSmall)[32][4],
+              const uint32_t (&bBig)[32][2], const uint32_t (&bSmall)[32][2]) {
+  float c[32][4];
+  auto accAt = [&](int lane) { return &acc[(((warp * 32 + lane) * mma::MI + i) * mma::NJ + j) * 4]; };
+  for (int lane = 0; lane < 32; lane++) std::memcpy(c[lane], accAt(lane), sizeof c[lane]);
+  if (math == TF32X3) {
+    warpMma(c, aSmall, bBig);
+    warpMma(c, aBig, bSmall);
+  }
+  warpMma(c, aBig, bBig);
+  for (int lane = 0; lane < 32; lane++) std::memcpy(accAt(lane), c[lane], sizeof c[lane]);
+}
+
 struct Result {
   double maxRel = 0;    // max |tile − exact| / Σ|a||b| over the outputs
   int badWrites = 0;    // outputs written other than exactly once
@@ -81,6 +95,48 @@ int conflictWays(const int (&word)[32]) {
   return ways;
 }
 
+// The epilogue (every lane sends two values to lane ^ 1 and writes four consecutive columns) and the comparison
+// of the tile with the exact product. acc: per warp, lane, piece (i, j) the four accumulators.
+Result finish(const std::vector<float>& acc, int Kdim, const std::vector<float>& a, const std::vector<float>& b, int worst) {
+  auto accAt = [&](int warp, int lane, int i, int j) { return &acc[(((warp * 32 + lane) * mma::MI + i) * mma::NJ + j) * 4]; };
+  std::vector<float> out(TILE * TILE, 0.f);
+  std::vector<int> writes(TILE * TILE, 0);
+  for (int warp = 0; warp < 8; warp++)
+    for (int i = 0; i < mma::MI; i++)
+      for (int j = 0; j < mma::NJ; j++) {
+        float sent[32][2];
+        for (int lane = 0; lane < 32; lane++) {
+          const float(&c)[4] = *reinterpret_cast<const float(*)[4]>(accAt(warp, lane, i, j));
+          mma::swapSend(lane, c, sent[lane][0], sent[lane][1]);
+        }
+        for (int lane = 0; lane < 32; lane++) {
+          const float(&c)[4] = *reinterpret_cast<const float(*)[4]>(accAt(warp, lane, i, j));
+          float o[4];
+          mma::swapOut(lane, c, sent[lane ^ 1][0], sent[lane ^ 1][1], o);
+          const int row = mma::outRow(warp, lane, i), col = mma::outCol(warp, lane, j);
+          if (col % 4 != 0) writes[0] += 100;  // the callers' 16-byte pieces need 4-aligned columns
+          for (int v = 0; v < 4; v++) {
+            out[row * TILE + col + v] = o[v];
+            writes[row * TILE + col + v]++;
+          }
+        }
+      }
+  Result res;
+  res.worstConflict = worst;
+  for (int m = 0; m < TILE; m++)
+    for (int n = 0; n < TILE; n++) {
+      double exact = 0, scale = 0;
+      for (int q = 0; q < Kdim; q++) {
+        const double p = (double)a[(size_t)m * Kdim + q] * b[(size_t)q * TILE + n];
+        exact += p;
+        scale += std::fabs(p);
+      }
+      if (writes[m * TILE + n] != 1) res.badWrites++;
+      if (scale > 0) res.maxRel = std::fmax(res.maxRel, std::fabs(out[m * TILE + n] - exact) / scale);
+    }
+  return res;
+}
+
 // The tile of kernels.cu for C[128×128] = A[128×K] · B[K×128], A(m, q) = a[m·K + q], B(q, n) = b[q·128 + n].
 template <bool A_QFAST, bool B_QFAST>
 Result emulate(int math, int Kdim, const std::vector<float>& a, const std::vector<float>& b) {
@@ -88,7 +144,6 @@ Result emulate(int math, int Kdim, const std::vector<float>& a, const std::vecto
   static float As[2][MK][LD], Bs[2][MK][LD];
   int worst = 0;
   std::vector<float> acc(8 * 32 * mma::MI * mma::NJ * 4, 0.f);
-  auto accAt = [&](int warp, int lane, int i, int j) { return &acc[(((warp * 32 + lane) * mma::MI + i) * mma::NJ + j) * 4]; };
   constexpr int PER = TILE * MK / BLOCK;
   auto fetchStash = [&](int q0, int buf) {
     for (int tid = 0; tid < BLOCK; tid++)
@@ -154,55 +209,107 @@ Result emulate(int math, int Kdim, const std::vector<float>& a, const std::vecto
               wa[lane] = (kk + mma::aK(lane, r)) * LD + mma::aSmemCol<A_QFAST>(warp, lane, i, r, kk + mma::aK(lane, r));
             worst = std::max(worst, conflictWays(wa));
           }
-          for (int j = 0; j < mma::NJ; j++) {
-            float c[32][4];
-            for (int lane = 0; lane < 32; lane++) std::memcpy(c[lane], accAt(warp, lane, i, j), sizeof c[lane]);
-            if (math == TF32X3) {
-              warpMma(c, aSmall, bBig[j]);
-              warpMma(c, aBig, bSmall[j]);
-            }
-            warpMma(c, aBig, bBig[j]);
-            for (int lane = 0; lane < 32; lane++) std::memcpy(accAt(warp, lane, i, j), c[lane], sizeof c[lane]);
-          }
+          for (int j = 0; j < mma::NJ; j++) pieceMma(math, acc, warp, i, j, aBig, aSmall, bBig[j], bSmall[j]);
         }
       }
   }
-  // Epilogue: every lane sends two values to lane ^ 1 and writes four consecutive columns.
-  std::vector<float> out(TILE * TILE, 0.f);
-  std::vector<int> writes(TILE * TILE, 0);
-  for (int warp = 0; warp < 8; warp++)
-    for (int i = 0; i < mma::MI; i++)
-      for (int j = 0; j < mma::NJ; j++) {
-        float sent[32][2];
-        for (int lane = 0; lane < 32; lane++) {
-          const float(&c)[4] = *reinterpret_cast<const float(*)[4]>(accAt(warp, lane, i, j));
-          mma::swapSend(lane, c, sent[lane][0], sent[lane][1]);
+  return finish(acc, Kdim, a, b, worst);
+}
+
+// 16-byte shared stores as the hardware serves them: a warp's 32 go out in four phases of eight lanes, and a phase
+// is conflict-free when its eight 4-word pieces fall in distinct banks. firstWord: each lane's first word.
+int pieceStoreConflictWays(const int (&firstWord)[32]) {
+  int ways = 0;
+  for (int phase = 0; phase < 4; phase++) {
+    int words[32];
+    for (int i = 0; i < 8; i++)
+      for (int v = 0; v < 4; v++) words[4 * i + v] = firstWord[8 * phase + i] + v;
+    ways = std::max(ways, conflictWays(words));
+  }
+  return ways;
+}
+
+// The 16-byte tile (kernels.cu chunkGemmTile, mma_layout.h mma::chunk) for the same product: each thread's pieces
+// staged into a ring slot of shared memory, fragments read from the operands' own layouts, then the same epilogue.
+// Also checked: a piece's four elements are consecutive words from a 16-byte-aligned one, the pieces of a K-step
+// cover each operand once (nothing unwritten is read), and no warp-wide access conflicts.
+template <bool A_QFAST, bool B_QFAST>
+Result emulateChunk(int math, int Kdim, const std::vector<float>& a, const std::vector<float>& b) {
+  namespace C = mma::chunk;
+  static float ring[C::STAGES][2][C::OPERAND_FLOATS];
+  int worst = 0, bad = 0;
+  std::vector<float> acc(8 * 32 * mma::MI * mma::NJ * 4, 0.f);
+  auto split = [&](float x, uint32_t& big, uint32_t& small) {
+    big = tf32Bits(x);
+    small = math == TF32X3 ? tf32Bits(x - asFloat(big)) : 0u;
+  };
+  // Operand element (m, q) of the K-step at q0 (zero past Kdim), A(m, q) = a[m·K + q], B(q, n) = b[q·128 + n].
+  auto elemA = [&](int m, int q) { return q < Kdim ? a[(size_t)m * Kdim + q] : 0.f; };
+  auto elemB = [&](int n, int q) { return q < Kdim ? b[(size_t)q * TILE + n] : 0.f; };
+  const int steps = (Kdim + C::KS - 1) / C::KS;
+  for (int step = 0; step < steps; step++) {
+    float* as = ring[step % C::STAGES][0];
+    float* bs = ring[step % C::STAGES][1];
+    std::fill(as, as + C::OPERAND_FLOATS, NAN);
+    std::fill(bs, bs + C::OPERAND_FLOATS, NAN);
+    const int q0 = step * C::KS;
+    for (int tid = 0; tid < BLOCK; tid++)
+      for (int l = 0; l < C::PIECES_PER_THREAD; l++) {
+        const int p = tid + BLOCK * l;
+        const int am = C::pieceM<A_QFAST>(p), aq = C::pieceQ<A_QFAST>(p);
+        const int bn = C::pieceM<B_QFAST>(p), bq = C::pieceQ<B_QFAST>(p);
+        const int aw = C::offset<A_QFAST>(am, aq), bw = C::offset<B_QFAST>(bn, bq);
+        if (aw % 4 != 0 || bw % 4 != 0) bad++;  // cp.async 16 needs 16-byte-aligned destinations
+        for (int v = 0; v < 4; v++) {
+          // The piece's v-th element: next q (q-fastest operands) or next m, and where the element's own offset puts it.
+          const int em = A_QFAST ? am : am + v, eq = A_QFAST ? aq + v : aq;
+          if (C::offset<A_QFAST>(em, eq) != aw + v || !std::isnan(as[aw + v])) bad++;
+          as[aw + v] = elemA(em, q0 + eq);
+          const int fn = B_QFAST ? bn : bn + v, fq = B_QFAST ? bq + v : bq;
+          if (C::offset<B_QFAST>(fn, fq) != bw + v || !std::isnan(bs[bw + v])) bad++;
+          bs[bw + v] = elemB(fn, q0 + fq);
         }
+      }
+    for (int w = 0; w < BLOCK / 32; w++)
+      for (int l = 0; l < C::PIECES_PER_THREAD; l++) {
+        int wa[32], wb[32];
         for (int lane = 0; lane < 32; lane++) {
-          const float(&c)[4] = *reinterpret_cast<const float(*)[4]>(accAt(warp, lane, i, j));
-          float o[4];
-          mma::swapOut(lane, c, sent[lane ^ 1][0], sent[lane ^ 1][1], o);
-          const int row = mma::outRow(warp, lane, i), col = mma::outCol(warp, lane, j);
-          if (col % 4 != 0) writes[0] += 100;  // the callers' 16-byte pieces need 4-aligned columns
-          for (int v = 0; v < 4; v++) {
-            out[row * TILE + col + v] = o[v];
-            writes[row * TILE + col + v]++;
+          const int p = 32 * w + lane + BLOCK * l;
+          wa[lane] = C::offset<A_QFAST>(C::pieceM<A_QFAST>(p), C::pieceQ<A_QFAST>(p));
+          wb[lane] = C::offset<B_QFAST>(C::pieceM<B_QFAST>(p), C::pieceQ<B_QFAST>(p));
+        }
+        worst = std::max(worst, std::max(pieceStoreConflictWays(wa), pieceStoreConflictWays(wb)));
+      }
+    for (int kk = 0; kk < C::KS; kk += 8)
+      for (int warp = 0; warp < 8; warp++) {
+        uint32_t bBig[mma::NJ][32][2], bSmall[mma::NJ][32][2];
+        for (int j = 0; j < mma::NJ; j++)
+          for (int r = 0; r < 2; r++) {
+            int wb[32];
+            for (int lane = 0; lane < 32; lane++) {
+              wb[lane] = C::offset<B_QFAST>(mma::bCol(warp, lane, j), kk + mma::bK(lane, r));
+              if (std::isnan(bs[wb[lane]])) bad++;
+              split(bs[wb[lane]], bBig[j][lane][r], bSmall[j][lane][r]);
+            }
+            worst = std::max(worst, conflictWays(wb));
           }
+        for (int i = 0; i < mma::MI; i++) {
+          uint32_t aBig[32][4], aSmall[32][4];
+          for (int r = 0; r < 4; r++) {
+            int wa[32];
+            for (int lane = 0; lane < 32; lane++) {
+              wa[lane] = C::offset<A_QFAST>(mma::aRow(warp, lane, i, r), kk + mma::aK(lane, r));
+              if (std::isnan(as[wa[lane]])) bad++;
+              split(as[wa[lane]], aBig[lane][r], aSmall[lane][r]);
+            }
+            worst = std::max(worst, conflictWays(wa));
+          }
+          for (int j = 0; j < mma::NJ; j++) pieceMma(math, acc, warp, i, j, aBig, aSmall, bBig[j], bSmall[j]);
         }
       }
-  Result res;
-  res.worstConflict = worst;
-  for (int m = 0; m < TILE; m++)
-    for (int n = 0; n < TILE; n++) {
-      double exact = 0, scale = 0;
-      for (int q = 0; q < Kdim; q++) {
-        const double p = (double)a[(size_t)m * Kdim + q] * b[(size_t)q * TILE + n];
-        exact += p;
-        scale += std::fabs(p);
-      }
-      if (writes[m * TILE + n] != 1) res.badWrites++;
-      if (scale > 0) res.maxRel = std::fmax(res.maxRel, std::fabs(out[m * TILE + n] - exact) / scale);
-    }
+  }
+  Result res = finish(acc, Kdim, a, b, worst);
+  res.badWrites += bad;
   return res;
 }
 
@@ -212,30 +319,29 @@ int main() {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.f, 1.f);
   int failures = 0;
-  for (int Kdim : {40, 128}) {
-    std::vector<float> a((size_t)TILE * Kdim), b((size_t)Kdim * TILE);
-    for (float& x : a) x = normal(rng);
-    for (float& x : b) x = normal(rng) * 0.01f;
-    for (int layout = 0; layout < 3; layout++) {
-      Result r3, r1;
-      if (layout == 0) {
-        r3 = emulate<true, true>(TF32X3, Kdim, a, b);
-        r1 = emulate<true, true>(TF32, Kdim, a, b);
-      } else if (layout == 1) {
-        r3 = emulate<true, false>(TF32X3, Kdim, a, b);
-        r1 = emulate<true, false>(TF32, Kdim, a, b);
-      } else {
-        r3 = emulate<false, false>(TF32X3, Kdim, a, b);
-        r1 = emulate<false, false>(TF32, Kdim, a, b);
+  // K 40: a partial K-step in both tiles; 128: the projections' d = k; 200: the 16-byte tile's ring of three
+  // slots wraps twice (∂M's K is its rows, any count).
+  for (int tile = 0; tile < 2; tile++)
+    for (int Kdim : {40, 128, 200}) {
+      if (tile == 0 && Kdim == 200) continue;
+      std::vector<float> a((size_t)TILE * Kdim), b((size_t)Kdim * TILE);
+      for (float& x : a) x = normal(rng);
+      for (float& x : b) x = normal(rng) * 0.01f;
+      for (int layout = 0; layout < 3; layout++) {
+        auto run = [&](int math) {
+          if (layout == 0) return tile ? emulateChunk<true, true>(math, Kdim, a, b) : emulate<true, true>(math, Kdim, a, b);
+          if (layout == 1) return tile ? emulateChunk<true, false>(math, Kdim, a, b) : emulate<true, false>(math, Kdim, a, b);
+          return tile ? emulateChunk<false, false>(math, Kdim, a, b) : emulate<false, false>(math, Kdim, a, b);
+        };
+        const Result r3 = run(TF32X3), r1 = run(TF32);
+        // 3xTF32 rounds like FP32 (a few units of 2^-24 per product sum); TF32 alone is near 2^-11.
+        // Every shared-memory access of the tile conflict-free (one word per bank per warp access).
+        const bool ok = r3.badWrites == 0 && r1.badWrites == 0 && r3.maxRel < 2e-6 && r1.maxRel > 2e-5 &&
+                        r1.maxRel < 2e-3 && r3.maxRel * 50 < r1.maxRel && r3.worstConflict == 1;
+        if (!ok) failures++;
+        std::printf("{\"tile\":\"%s\",\"K\":%d,\"layout\":%d,\"tf32x3MaxRel\":%.3g,\"tf32MaxRel\":%.3g,\"badWrites\":%d,\"bankConflictWays\":%d,\"ok\":%s}\n",
+                    tile ? "chunk" : "element", Kdim, layout, r3.maxRel, r1.maxRel, r3.badWrites + r1.badWrites, r3.worstConflict, ok ? "true" : "false");
       }
-      // 3xTF32 rounds like FP32 (a few units of 2^-24 per product sum); TF32 alone is near 2^-11.
-      // Every shared-memory access of the tile conflict-free (one word per bank per warp access).
-      const bool ok = r3.badWrites == 0 && r1.badWrites == 0 && r3.maxRel < 2e-6 && r1.maxRel > 2e-5 &&
-                      r1.maxRel < 2e-3 && r3.maxRel * 50 < r1.maxRel && r3.worstConflict == 1;
-      if (!ok) failures++;
-      std::printf("{\"K\":%d,\"layout\":%d,\"tf32x3MaxRel\":%.3g,\"tf32MaxRel\":%.3g,\"badWrites\":%d,\"bankConflictWays\":%d,\"ok\":%s}\n",
-                  Kdim, layout, r3.maxRel, r1.maxRel, r3.badWrites + r1.badWrites, r3.worstConflict, ok ? "true" : "false");
     }
-  }
   return failures ? 1 : 0;
 }

@@ -16,6 +16,8 @@ export type CudaPlacement = 'auto' | 'resident' | 'hybrid';
  */
 export type CudaGemm = 'simt' | 'tf32x3' | 'tf32';
 export const CUDA_GEMMS: readonly CudaGemm[] = ['simt', 'tf32x3', 'tf32'];
+export type CudaGemmTile = 'element' | 'chunk';
+export const CUDA_GEMM_TILES: readonly CudaGemmTile[] = ['element', 'chunk'];
 
 export interface CudaEngineOptions {
   /** auto: the whole entity table on the device when it fits the budget, else hybrid (host rows + device cache). */
@@ -32,6 +34,12 @@ export interface CudaEngineOptions {
    * Measured in bench/kge-gpu; docs/benchmarks.md.
    */
   gemmBlocks?: 1 | 2;
+  /**
+   * How the tensor-core GEMM tiles stage their operands: element (default: 4-byte copies into a K-major layout) or
+   * chunk (16-byte copies, operands kept as they lie in memory, three K-steps in flight; needs d and k multiples of
+   * 4, else element). chunk is opt-in until bench/kge-gpu has measured it on a GPU. Ignored with gemm simt.
+   */
+  gemmTile?: CudaGemmTile;
 }
 
 export interface CudaRunResult {

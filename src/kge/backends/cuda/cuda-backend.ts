@@ -7,14 +7,14 @@
  */
 import type { Availability, BackendFactory, BackendInit, KgeBackend, TrainRun } from '../backend';
 import { EngineBackend, engineConfig, engineTables } from '../engine-backend';
-import { CUDA_GEMMS, cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaGemm, type CudaRunResult } from './addon';
+import { CUDA_GEMM_TILES, CUDA_GEMMS, cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaGemm, type CudaGemmTile, type CudaRunResult } from './addon';
 
 export interface TrainRunResult extends CudaRunResult {
   /** The loss of every batch, in order. */
   losses: Float64Array;
 }
 
-/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS. */
+/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE. */
 function optionsFromEnv(): CudaEngineOptions {
   const o: CudaEngineOptions = {};
   const p = process.env.ADKG_CUDA_PLACEMENT;
@@ -34,6 +34,11 @@ function optionsFromEnv(): CudaEngineOptions {
     if (b !== '1' && b !== '2') throw new Error(`ADKG_CUDA_GEMM_BLOCKS must be 1 or 2, got "${b}"`);
     o.gemmBlocks = Number(b) as 1 | 2;
   }
+  const tile = process.env.ADKG_CUDA_GEMM_TILE;
+  if (tile) {
+    if (!(CUDA_GEMM_TILES as readonly string[]).includes(tile)) throw new Error(`ADKG_CUDA_GEMM_TILE must be ${CUDA_GEMM_TILES.join(' or ')}, got "${tile}"`);
+    o.gemmTile = tile as CudaGemmTile;
+  }
   return o;
 }
 
@@ -46,7 +51,7 @@ function createEngine(init: BackendInit, options: CudaEngineOptions): CudaEngine
 export class CudaBackend extends EngineBackend<CudaEngineHandle> {
   readonly name = 'cuda' as const;
 
-  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS. */
+  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE. */
   constructor(init: BackendInit, options: CudaEngineOptions = {}) {
     super(init, createEngine(init, options));
   }
