@@ -1,4 +1,5 @@
 #include "cuda_engine.h"
+#include "mma_layout.h"
 
 #include <algorithm>
 #include <chrono>
@@ -99,6 +100,10 @@ CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& 
   int optin = 0;
   CK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device_));
   sharedLimit_ = (size_t)optin;
+  if (opt_.gemmChunk && chunkTile(gemm(), cfg_.d, cfg_.k) && optin < mma::chunk::SMEM_BYTES)
+    throw std::runtime_error("options.gemmTile chunk needs " + std::to_string(mma::chunk::SMEM_BYTES) +
+                             " bytes of shared memory per block; this device allows " + std::to_string(optin) +
+                             " (use gemmTile element)");
   CK(cudaDeviceGetAttribute(&smCount_, cudaDevAttrMultiProcessorCount, device_));
   if (cfg.model == adkg::MODEL_TRANSRA && cfg.K > 32)
     throw std::runtime_error("cuda backend: at most 32 anchors per entity are supported (got " + std::to_string(cfg.K) + ")");
