@@ -8,7 +8,7 @@
 import { TRAJECTORY_TOLERANCE, type ModelName, type TrainConfig } from '../../src/kge/backends/backend';
 import { jsBackendFactory } from '../../src/kge/backends/js';
 import { CudaBackend, cudaUnavailableReason } from '../../src/kge/backends/cuda';
-import { eventLoopDuringTrainRun, keepOnDeviceRuns } from '../../test/kge-cuda-fixtures';
+import { eventLoopDuringTrainRun, keepOnDeviceRuns, oddShapeScoreAll } from '../../test/kge-cuda-fixtures';
 import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
 
 const SHAPE_CASES: Array<[ModelName, Partial<TrainConfig>, number, number]> = [
@@ -115,6 +115,16 @@ async function main(): Promise<void> {
       check(`${label} trainRun`, lc.length === lj.length && d < TRAJECTORY_TOLERANCE && td < 1e-2, `loss rel diff ${d.toExponential(2)}, tables ${td.toExponential(2)}`);
     } catch (e) {
       check(label, false, (e as Error).message);
+    }
+  }
+  // scoreAll where queries × entities is not a multiple of 4 (what made `adkg train --model transr` fail in run 7).
+  for (const model of ['transr', 'transra'] as const) {
+    if (!wanted(model)) continue;
+    try {
+      const sd = await oddShapeScoreAll(model);
+      check(`${model} scoreAll, 37 queries × 61 entities`, sd < 1e-4, `rel diff ${sd.toExponential(2)}`);
+    } catch (e) {
+      check(`${model} scoreAll, 37 queries × 61 entities`, false, (e as Error).message);
     }
   }
   // The device half of the jest battery's event-loop test: a long trainRun must not block Node (a BullMQ

@@ -1183,8 +1183,11 @@ void CudaEngine::scoreAll(int side, const std::vector<int32_t>& known, const std
   }
   float* dA = static_cast<float*>(scratch(A.size() * 4, 4));
   CK(cudaMemcpyAsync(dA, A.data(), A.size() * 4, cudaMemcpyHostToDevice, stream_));
-  float* dOut = static_cast<float*>(scratch((size_t)Q * eb * 4 + (size_t)eb * k * 4 * (projected ? 1 : 0) + 4, 5));
-  float* Pb = dOut + (size_t)Q * eb;
+  // Pb after the Q × eb distances, at a 256-byte boundary: the projection tiles store 16-byte pieces, and Q · eb is
+  // any count (FB15k-237's 14,541 entities times an odd Q put Pb off 16-byte alignment: a misaligned-address fault).
+  const size_t pbOffset = ((size_t)Q * eb + 63) & ~(size_t)63;
+  float* dOut = static_cast<float*>(scratch(pbOffset * 4 + (size_t)eb * k * 4 * (projected ? 1 : 0) + 4, 5));
+  float* Pb = dOut + pbOffset;
   float* Xb = transra ? static_cast<float*>(scratch((size_t)std::max<int64_t>(Q, eb) * d * 4, 2)) : nullptr;
   float* hostOut = static_cast<float*>(pinned((size_t)Q * eb * 4, 2));
   for (int64_t e0 = 0; e0 < N; e0 += eb) {
