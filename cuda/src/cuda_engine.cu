@@ -100,10 +100,17 @@ CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& 
   int optin = 0;
   CK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device_));
   sharedLimit_ = (size_t)optin;
-  if (opt_.gemmChunk && chunkTile(gemm(), cfg_.d, cfg_.k) && optin < mma::chunk::SMEM_BYTES)
-    throw std::runtime_error("options.gemmTile chunk needs " + std::to_string(mma::chunk::SMEM_BYTES) +
-                             " bytes of shared memory per block; this device allows " + std::to_string(optin) +
-                             " (use gemmTile element)");
+  if (opt_.gemmChunk && chunkTile(gemm(), cfg_.d, cfg_.k)) {
+    if (optin < mma::chunk::SMEM_BYTES)
+      throw std::runtime_error("options.gemmTile chunk needs " + std::to_string(mma::chunk::SMEM_BYTES) +
+                               " bytes of shared memory per block; this device allows " + std::to_string(optin) +
+                               " (use gemmTile element)");
+    // Two blocks of the 16-byte tile need 2 × (110,592 + 1,024 reserved) bytes of an SM: an sm_90 has them, an sm_80
+    // (164 KB) does not, and would run one block under the two-block register cap: build for one there.
+    int perSm = 0;
+    CK(cudaDeviceGetAttribute(&perSm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device_));
+    if (opt_.gemmBlocks == 2 && perSm < 2 * (mma::chunk::SMEM_BYTES + 1024)) opt_.gemmBlocks = 1;
+  }
   CK(cudaDeviceGetAttribute(&smCount_, cudaDevAttrMultiProcessorCount, device_));
   if (cfg.model == adkg::MODEL_TRANSRA && cfg.K > 32)
     throw std::runtime_error("cuda backend: at most 32 anchors per entity are supported (got " + std::to_string(cfg.K) + ")");

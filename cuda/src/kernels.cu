@@ -5,7 +5,11 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdlib>
+#include <mutex>
+#include <set>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "device_rng.cuh"
 #include "kernels.h"
@@ -1662,10 +1666,21 @@ int usableGemmMath(int math) {
 }
 
 // The 16-byte tile's kernels need more than the 48 KB of static shared memory: allow it, and ask for the largest
-// shared-memory carveout so that two blocks fit on an SM.
+// shared-memory carveout so that two blocks fit on an SM. Once per kernel and device; a refusal is an error here
+// rather than an unexplained "invalid argument" at the next launch check.
 void allowChunkSmem(const void* kernel) {
-  cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, mma::chunk::SMEM_BYTES);
-  cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, (int)cudaSharedmemCarveoutMaxShared);
+  static std::mutex mu;
+  static std::set<std::pair<const void*, int>> done;
+  int device = 0;
+  cudaGetDevice(&device);
+  std::lock_guard<std::mutex> lock(mu);
+  if (done.count({kernel, device})) return;
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, mma::chunk::SMEM_BYTES);
+  if (e == cudaSuccess)
+    e = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, (int)cudaSharedmemCarveoutMaxShared);
+  if (e != cudaSuccess)
+    throw std::runtime_error(std::string("cuda backend: the 16-byte GEMM tile's shared memory was refused: ") + cudaGetErrorString(e));
+  done.insert({kernel, device});
 }
 
 // KERNEL<math, blocks per SM, 16-byte tile><<<...>>>(args) for the GemmChoice G (tile: the chunk flag, already

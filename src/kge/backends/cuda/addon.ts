@@ -37,7 +37,9 @@ export interface CudaEngineOptions {
   /**
    * How the tensor-core GEMM tiles stage their operands: element (default: 4-byte copies into a K-major layout) or
    * chunk (16-byte copies, operands kept as they lie in memory, three K-steps in flight; needs d and k multiples of
-   * 4, else element). chunk is opt-in until bench/kge-gpu has measured it on a GPU. Ignored with gemm simt.
+   * 4, else element; 110,592 bytes of shared memory per block, so one block per SM where an SM has less than twice
+   * that, e.g. sm_80, and refused by name where a block cannot have it, e.g. sm_86). chunk is opt-in until
+   * bench/kge-gpu has measured it on a GPU. Ignored with gemm simt.
    */
   gemmTile?: CudaGemmTile;
 }
