@@ -4,6 +4,7 @@
 // on the touched rows only.
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -1718,10 +1719,20 @@ void allowChunkSmem(const void* kernel) {
     }                                                                                            \
   } while (0)
 
+// The callers of the two evaluation launchers below pass pointers into larger buffers. The tiles move rows whose length
+// is a multiple of 4 in 16-byte pieces, so such a row's base must be 16-byte aligned: say so here instead of a
+// misaligned-address fault (what scoreAll's projected block hit before 35da8a1).
+void requireRowAlignment(const void* p, int len, const char* what) {
+  if (len % 4 == 0 && reinterpret_cast<uintptr_t>(p) % 16 != 0)
+    throw std::runtime_error(std::string("cuda backend: ") + what + " is not 16-byte aligned (internal error)");
+}
+
 void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const int32_t* rowSlot,
                         const int32_t* tileRel, const int64_t* tileRow, const int32_t* tileCount, int T, int d, int k,
                         float* P, GemmChoice g) {
   if (T == 0) return;
+  requireRowAlignment(X, d, "the projected rows' input");
+  requireRowAlignment(P, k, "the projected rows' output");
   dim3 grid(T, (k + 127) / 128);
   ADKG_LAUNCH_GEMM(projectKernel, g, d, k, grid, s, X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
 }
@@ -1736,6 +1747,9 @@ void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const De
 
 void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P, GemmChoice g) {
   if (count == 0) return;
+  requireRowAlignment(X, d, "the projected entities' input");
+  requireRowAlignment(M, d, "the projection matrix");
+  requireRowAlignment(P, k, "the projected entities' output");
   dim3 grid(gridFor(count, TILE_ROWS), (k + 127) / 128);
   ADKG_LAUNCH_GEMM(projectKernel, g, d, k, grid, s, X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
 }
