@@ -10,7 +10,7 @@ import { TRAJECTORY_TOLERANCE, type BackendInit } from '../src/kge/backends/back
 import { jsBackendFactory } from '../src/kge/backends/js';
 import { createBackend, getBackendFactory } from '../src/kge/backends/registry';
 import { CudaBackend, cudaBackendFactory, cudaAddonPath, cudaDeviceInfo, cudaUnavailableReason } from '../src/kge/backends/cuda';
-import { eventLoopDuringTrainRun, keepOnDeviceRuns, oddShapeScoreAll } from './kge-cuda-fixtures';
+import { eventLoopDuringTrainRun, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from './kge-cuda-fixtures';
 import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
 
 const available = cudaBackendFactory.available();
@@ -192,6 +192,10 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
 
   test.each(['transr', 'transra'] as const)('%s: scoreAll with queries × entities not a multiple of 4 equals js (the projected block stays 16-byte aligned)', async (model) => {
     expect(await oddShapeScoreAll(model)).toBeLessThan(1e-4);
+  });
+
+  test.each(['transr', 'transra'] as const)('%s: scoreAll through the 16-byte tile is bitwise the element tile\'s', async (model) => {
+    expect(await tileScoreAllMismatches(model)).toBe(0);
   });
 
   test('options.gemm other than simt, tf32x3 or tf32 is a RangeError naming it', () => {

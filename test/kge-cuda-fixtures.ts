@@ -101,6 +101,32 @@ export async function oddShapeScoreAll(model: ModelName): Promise<number> {
   }
 }
 
+/**
+ * scoreAll of a projected model at d = k = 128 through the element tile and through the 16-byte (chunk) tile. Both
+ * add the same products in the same order into the same registers (the chunk tile's K-steps are two of the element
+ * tile's), and the projection stores plain values, so the scores must be bitwise equal: returns how many differ.
+ */
+export async function tileScoreAllMismatches(model: ModelName): Promise<number> {
+  const g = randomGraph(61, 3, 200, 2);
+  const init = makeInit(g, model, baseConfig({}), 128, 128);
+  const element = new CudaBackend(cloneInit(init), { placement: 'resident', gemmTile: 'element' });
+  const chunk = new CudaBackend(cloneInit(init), { placement: 'resident', gemmTile: 'chunk' });
+  let mismatches = 0;
+  try {
+    for (const side of ['head', 'tail'] as const) {
+      const q = { side, known: g.heads.slice(0, 37), relations: g.relations.slice(0, 37) };
+      const oe = new Float32Array(37 * g.N), oc = new Float32Array(37 * g.N);
+      await element.scoreAll(q, oe);
+      await chunk.scoreAll(q, oc);
+      for (let i = 0; i < oe.length; i++) if (!Object.is(oe[i], oc[i])) mismatches++;
+    }
+  } finally {
+    element.dispose();
+    chunk.dispose();
+  }
+  return mismatches;
+}
+
 /** scoreAll of the first 37 triples' heads and tails by two backends: the largest relative difference. */
 async function scoreAllDiff(a: KgeBackend, b: KgeBackend, g: Graph): Promise<number> {
   let worst = 0;

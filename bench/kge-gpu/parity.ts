@@ -8,7 +8,7 @@
 import { TRAJECTORY_TOLERANCE, type ModelName, type TrainConfig } from '../../src/kge/backends/backend';
 import { jsBackendFactory } from '../../src/kge/backends/js';
 import { CudaBackend, cudaUnavailableReason } from '../../src/kge/backends/cuda';
-import { eventLoopDuringTrainRun, keepOnDeviceRuns, oddShapeScoreAll } from '../../test/kge-cuda-fixtures';
+import { eventLoopDuringTrainRun, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from '../../test/kge-cuda-fixtures';
 import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
 
 const SHAPE_CASES: Array<[ModelName, Partial<TrainConfig>, number, number]> = [
@@ -125,6 +125,12 @@ async function main(): Promise<void> {
       check(`${model} scoreAll, 37 queries × 61 entities`, sd < 1e-4, `rel diff ${sd.toExponential(2)}`);
     } catch (e) {
       check(`${model} scoreAll, 37 queries × 61 entities`, false, (e as Error).message);
+    }
+    try {
+      const n = await tileScoreAllMismatches(model);
+      check(`${model} scoreAll, chunk tile vs element tile`, n === 0, n === 0 ? 'bitwise equal' : `${n} scores differ`);
+    } catch (e) {
+      check(`${model} scoreAll, chunk tile vs element tile`, false, (e as Error).message);
     }
   }
   // The device half of the jest battery's event-loop test: a long trainRun must not block Node (a BullMQ
