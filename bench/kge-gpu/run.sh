@@ -104,7 +104,7 @@ extra_bench() { # name, env assignment, run.js arguments
     --skip-pytorch --epoch-configs none --hybrid-configs none "$@" 2> >(sed -u "s/^/$name: /" | tee "$LOGS/bench-$name.log" >&2) > "$OUTDIR/result-$name.json"
   done_step "bench $name" "$?"
 }
-# The 16-byte GEMM tile (TransR: the GEMMs are most of its step), then with one block per SM.
+# The 16-byte GEMM tile, two blocks per SM (TransR: the GEMMs are most of its step).
 [ -z "${ADKG_SKIP_CHUNK:-}" ] && extra_bench chunk ADKG_CUDA_GEMM_TILE=chunk --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_VECLOSS:-}" ] && extra_bench vecloss ADKG_CUDA_VEC_GROUP_LOSS=1 --models transe,transr --configs shared,shared-262k --gemm tf32x3 "$@"
 echo "total $(( $(date +%s) - t0 )) s"
