@@ -547,12 +547,15 @@ __device__ __forceinline__ void chunkGemmTile(int Kdim, const PA& pieceA, const 
   mmaStore(acc, lane, warp, out4);
 }
 
-// One entry point for the three GEMM kernels: the SIMT tile or the tensor-core tile; the kernels compiled for two
-// blocks per SM (MINB) stage with cp.async, whose freed registers the 128-register cap needs.
-template <int MATH, int MINB, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
+// One entry point for the three GEMM kernels: the SIMT tile, the tensor-core tile, or (CHUNK) the 16-byte tile; the
+// element tiles compiled for two blocks per SM (MINB) stage with cp.async, whose freed registers the 128-register cap
+// needs. loadA(m, q) / loadB(q, n) give an element's address, which for the 16-byte tile is its piece's.
+template <int MATH, int MINB, bool CHUNK, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
 __device__ __forceinline__ void anyGemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT4& out4) {
   constexpr bool ASYNC = MINB == 2;
-  if constexpr (MATH == GEMM_SIMT)
+  if constexpr (CHUNK)
+    chunkGemmTile<MATH, A_QFAST, B_QFAST>(Kdim, loadA, [&](int n, int q) { return loadB(q, n); }, out4);
+  else if constexpr (MATH == GEMM_SIMT)
     gemmTile<A_QFAST, B_QFAST, ASYNC>(Kdim, loadA, loadB, out4);
   else
     mmaGemmTile<MATH, A_QFAST, B_QFAST, ASYNC>(Kdim, loadA, loadB, out4);
@@ -618,10 +621,7 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectKernel(const float* X, con
   auto out4 = [&](int mm, int nn, float4 v) {
     if (mm < count && n0 + nn < k) put4(P + (row0 + mm) * k + n0 + nn, n0 + nn, k, v, false);
   };
-  if constexpr (CHUNK)
-    chunkGemmTile<MATH, true, true>(d, loadA, [&](int nn, int q) { return loadB(q, nn); }, out4);
-  else
-    anyGemmTile<MATH, MINB, true, true>(d, loadA, loadB, out4);
+  anyGemmTile<MATH, MINB, CHUNK, true, true>(d, loadA, loadB, out4);
 }
 
 // ∂x[rowSlot[row]] += M_rᵀ ∂P[row].
@@ -638,10 +638,7 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectBackXKernel(const float* d
   auto out4 = [&](int mm, int nn, float4 v) {
     if (mm < count && n0 + nn < d) put4(gradX + (int64_t)rowSlot[row0 + mm] * d + n0 + nn, n0 + nn, d, v, true);
   };
-  if constexpr (CHUNK)
-    chunkGemmTile<MATH, true, false>(k, loadA, [&](int nn, int q) { return loadB(q, nn); }, out4);
-  else
-    anyGemmTile<MATH, MINB, true, false>(k, loadA, loadB, out4);
+  anyGemmTile<MATH, MINB, CHUNK, true, false>(k, loadA, loadB, out4);
 }
 
 // ∂M_r += Σ_rows ∂P[row] x[rowSlot[row]]ᵀ over up to MTILE_ROWS rows of one relation.
@@ -660,10 +657,7 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectBackMKernel(const float* d
   auto out4 = [&](int mm, int nn, float4 v) {
     if (m0 + mm < k && n0 + nn < d) put4(dM + (int64_t)(m0 + mm) * d + n0 + nn, n0 + nn, d, v, true);
   };
-  if constexpr (CHUNK)
-    chunkGemmTile<MATH, false, false>(count, loadA, [&](int nn, int q) { return loadB(q, nn); }, out4);
-  else
-    anyGemmTile<MATH, MINB, false, false>(count, loadA, loadB, out4);
+  anyGemmTile<MATH, MINB, CHUNK, false, false>(count, loadA, loadB, out4);
 }
 
 // ---------------------------------------------------------------------------------------------------
