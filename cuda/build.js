@@ -96,7 +96,7 @@ function main() {
   fs.mkdirSync(objDir, { recursive: true });
   console.error(`adkg: building the cuda backend with ${nvcc} (archs ${archs.join(',')})`);
   const objs = [];
-  for (const f of ['kernels.cu', 'cuda_engine.cu']) {
+  for (const f of ['kernels.cu', 'gram.cu', 'cuda_engine.cu']) {
     const o = path.join(objDir, f.replace(/\.cu$/, '.o'));
     run(nvcc, ['-std=c++17', '-O3', ...gencode, `-DADKG_CUDA_MIN_CC=${minArch}`, '-Xcompiler', '-fPIC', '-c', path.join(srcDir, f), '-o', o]);
     objs.push(o);

@@ -136,3 +136,19 @@ export function maxTableNormDiff(a: BackendInit, b: BackendInit): number {
   if (a.tables.anchor) m = Math.max(m, tableNormDiff(a.tables.anchor, b.tables.anchor!));
   return m;
 }
+
+/** Gradients of two backends: the largest |a − b| over the largest |a| (at least 1e-6) of each table (the battery allows
+ * 1e-4); Infinity when b lacks a table of a or has it at another length. */
+export function gradientRelDiff(a: Record<string, ArrayLike<number> | null | undefined>, b: Record<string, ArrayLike<number> | null | undefined>): number {
+  let worst = 0;
+  for (const [name, arr] of Object.entries(a)) {
+    if (!arr) continue;
+    const other = b[name];
+    if (!other || other.length !== arr.length) return Infinity;
+    let scale = 0, diff = 0;
+    for (let i = 0; i < arr.length; i++) scale = Math.max(scale, Math.abs(arr[i]));
+    for (let i = 0; i < arr.length; i++) diff = Math.max(diff, Math.abs(arr[i] - other[i]));
+    worst = Math.max(worst, diff / Math.max(scale, 1e-6));
+  }
+  return worst;
+}

@@ -6,12 +6,12 @@
  * placements (resident and hybrid), gradients and scoreAll, and the event loop keeps running.
  */
 import * as path from 'path';
-import { TRAJECTORY_TOLERANCE, type BackendInit } from '../src/kge/backends/backend';
+import { TRAJECTORY_TOLERANCE, type BackendInit, type TrainConfig } from '../src/kge/backends/backend';
 import { jsBackendFactory } from '../src/kge/backends/js';
 import { createBackend, getBackendFactory } from '../src/kge/backends/registry';
 import { CudaBackend, cudaBackendFactory, cudaAddonPath, cudaDeviceInfo, cudaUnavailableReason } from '../src/kge/backends/cuda';
-import { eventLoopDuringTrainRun, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from './kge-cuda-fixtures';
-import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
+import { eventLoopDuringTrainRun, gramHardPairs, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from './kge-cuda-fixtures';
+import { CASES, baseConfig, batches, cloneInit, gradientRelDiff, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
 
 const available = cudaBackendFactory.available();
 const describeGpu = available.ok ? describe : describe.skip;
@@ -58,6 +58,7 @@ describe('cuda backend availability', () => {
     ['ADKG_CUDA_GEMM', 'fp16', 'ADKG_CUDA_GEMM must be simt, tf32x3, tf32, got "fp16"'],
     ['ADKG_CUDA_GEMM_BLOCKS', '3', 'ADKG_CUDA_GEMM_BLOCKS must be 1 or 2, got "3"'],
     ['ADKG_CUDA_GEMM_TILE', 'vec', 'ADKG_CUDA_GEMM_TILE must be element or chunk, got "vec"'],
+    ['ADKG_CUDA_PROJECTED_DISTANCE', 'fast', 'ADKG_CUDA_PROJECTED_DISTANCE must be direct or gram, got "fast"'],
   ])('%s=%s is refused by name before the addon is touched', (name, value, message) => {
     const saved = process.env[name];
     process.env[name] = value;
@@ -125,14 +126,7 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
     const gj = await js.gradients(batch);
     const gc = await cu.gradients(batch);
     expect(Math.abs(gj.loss - gc.loss) / gj.loss).toBeLessThan(1e-5);
-    for (const [name, arr] of Object.entries(gj.gradients)) {
-      const other = gc.gradients[name as keyof typeof gc.gradients]!;
-      expect(other.length).toBe(arr!.length);
-      let scale = 0, diff = 0;
-      for (const x of arr!) scale = Math.max(scale, Math.abs(x));
-      for (let i = 0; i < arr!.length; i++) diff = Math.max(diff, Math.abs(arr![i] - other[i]));
-      expect(diff).toBeLessThanOrEqual(1e-4 * Math.max(scale, 1e-6));
-    }
+    expect(gradientRelDiff(gj.gradients, gc.gradients)).toBeLessThanOrEqual(1e-4);
     for (const side of ['head', 'tail'] as const) {
       const queries = { side, known: g.heads.slice(0, 37), relations: g.relations.slice(0, 37) };
       const oj = new Float32Array(37 * g.N), oc = new Float32Array(37 * g.N);
@@ -147,12 +141,16 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
   // the projected models' GEMMs at FP32-level rounding must hold it too.
   const projected = CASES.filter(([model]) => model !== 'transe');
   // chunk: the 16-byte tile (d = 16, k = 12 here: one K-step, zero-filled past 16; ∂M's K is the rows, several steps).
-  const gemmVariants: { gemm: 'simt' | 'tf32x3'; gemmBlocks: 1 | 2; gemmTile?: 'chunk' }[] = [
+  // gram: the Gram form (independent negatives with L2; the other cases run direct under it, and must stay so).
+  const gemmVariants: { gemm: 'simt' | 'tf32x3'; gemmBlocks: 1 | 2; gemmTile?: 'chunk'; projectedDistance?: 'gram' }[] = [
     { gemm: 'tf32x3', gemmBlocks: 1 },
     { gemm: 'simt', gemmBlocks: 1 },
     { gemm: 'simt', gemmBlocks: 2 },
     { gemm: 'tf32x3', gemmBlocks: 2, gemmTile: 'chunk' },
     { gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'chunk' },
+    { gemm: 'tf32x3', gemmBlocks: 2, projectedDistance: 'gram' },
+    { gemm: 'tf32x3', gemmBlocks: 2, gemmTile: 'chunk', projectedDistance: 'gram' },
+    { gemm: 'simt', gemmBlocks: 1, projectedDistance: 'gram' },
   ];
   const projectedVariants = projected.flatMap(([model, over]) => gemmVariants.map((v) => [model, over, v] as const));
   test.each(projectedVariants)('%s %j %j — trainRun and gradients equal js', async (model, over, variant) => {
@@ -172,13 +170,7 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
       const cg = new CudaBackend(init, variant);
       const gc = await cg.gradients(batch);
       cg.dispose();
-      for (const [name, arr] of Object.entries(gj.gradients)) {
-        const other = gc.gradients[name as keyof typeof gc.gradients]!;
-        let scale = 0, diff = 0;
-        for (const x of arr!) scale = Math.max(scale, Math.abs(x));
-        for (let i = 0; i < arr!.length; i++) diff = Math.max(diff, Math.abs(arr![i] - other[i]));
-        expect(diff).toBeLessThanOrEqual(1e-4 * Math.max(scale, 1e-6));
-      }
+      expect(gradientRelDiff(gj.gradients, gc.gradients)).toBeLessThanOrEqual(1e-4);
     }
   });
 
@@ -196,6 +188,37 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
 
   test.each(['transr', 'transra'] as const)('%s: scoreAll through the 16-byte tile is bitwise the element tile\'s', async (model) => {
     expect(await tileScoreAllMismatches(model)).toBe(0);
+  });
+
+  test.each([
+    ['transr', {}],
+    ['transra', {}],
+    ['transr', { adversarialTemperature: 1, loss: 'margin', margin: 1 }],
+  ] as const)('%s %j: the Gram form where its value cancels (near-identical entity pairs, positives h → partner) equals js', async (model, over) => {
+    const p = await gramHardPairs(model, over);
+    expect(p.form).toBe('gram');
+    expect(p.lossRel).toBeLessThan(1e-5);
+    expect(p.gradRel).toBeLessThanOrEqual(1e-4);
+  });
+
+  test('the Gram form runs only where it applies (independent negatives, L2); elsewhere trainRun says direct', async () => {
+    const form = async (over: Partial<TrainConfig>, dim = 16) => {
+      const cu = new CudaBackend(makeInit(g, 'transr', baseConfig(over), dim, 12), { placement: 'resident', projectedDistance: 'gram' });
+      try {
+        return (await cu.trainRun({ heads: g.heads.subarray(0, 64), relations: g.relations.subarray(0, 64), tails: g.tails.subarray(0, 64), epoch: 0, offset: 0, batchSize: 64, firstStep: 1 })).projectedDistance;
+      } finally {
+        cu.dispose();
+      }
+    };
+    expect(await form({})).toBe('gram');
+    expect(await form({ sampling: 'shared' })).toBe('direct');
+    expect(await form({ norm: 'l1' })).toBe('direct');
+    expect(await form({}, 18)).toBe('direct');
+  });
+
+  test('options.projectedDistance other than direct or gram is a RangeError naming it', () => {
+    const init = makeInit(g, 'transr', baseConfig({}));
+    expect(() => new CudaBackend(init, { projectedDistance: 'exact' as never })).toThrow('options.projectedDistance must be direct or gram, got exact');
   });
 
   test('options.gemm other than simt, tf32x3 or tf32 is a RangeError naming it', () => {

@@ -2,7 +2,7 @@
 import type { KgeBackend, ModelName, TrainConfig } from '../src/kge/backends/backend';
 import { CudaBackend } from '../src/kge/backends/cuda';
 import { jsBackendFactory } from '../src/kge/backends/js';
-import { baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, type Graph } from './kge-backend-fixtures';
+import { baseConfig, batches, cloneInit, gradientRelDiff, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, type Graph } from './kge-backend-fixtures';
 
 export interface EventLoopProbe {
   finite: boolean;
@@ -138,4 +138,43 @@ async function scoreAllDiff(a: KgeBackend, b: KgeBackend, g: Graph): Promise<num
     worst = Math.max(worst, maxRelDiff(oa, ob));
   }
   return worst;
+}
+
+export interface GramProbe {
+  /** The form trainRun reports it ran in (options.projectedDistance gram). */
+  form: string;
+  /** One batch's loss, cuda (gram) vs js, relative. */
+  lossRel: number;
+  /** Its gradients: the largest |difference| over each table's largest |value| (the battery allows 1e-4). */
+  gradRel: number;
+}
+
+/**
+ * The Gram form where its value cancels (cuda/src/gram.cu): entities in near-identical pairs (2i, 2i + 1), relation
+ * vectors near zero, TransRA's anchors zero (x = ê), and every positive (h, r, partner of h). Each positive's distance
+ * is then tiny against ‖M_r h + r‖², as is a negative that draws the partner: those pairs must be recomputed straight
+ * from M_r, or their distances (and so the loss and gradients) would be rounding noise. Against js.
+ */
+export async function gramHardPairs(model: 'transr' | 'transra', over: Partial<TrainConfig> = {}): Promise<GramProbe> {
+  const base = randomGraph(60, 4, 300, 1);
+  const g: Graph = { ...base, tails: Int32Array.from(base.heads, (h) => h ^ 1) };
+  const init = makeInit(g, model, baseConfig({ negatives: 16, ...over }));
+  const { entity, relation, anchor } = init.tables;
+  const d = entity.length / g.N;
+  for (let e = 1; e < g.N; e += 2)
+    for (let i = 0; i < d; i++) entity[e * d + i] = entity[(e - 1) * d + i] * (1 + 1e-3 * Math.sin(e + i));
+  for (let i = 0; i < relation.length; i++) relation[i] *= 1e-3;
+  anchor?.fill(0);
+  const batch = batches(g, 64, 1)[1];
+  const gj = await jsBackendFactory.create(cloneInit(init)).gradients(batch);
+  const cg = new CudaBackend(cloneInit(init), { projectedDistance: 'gram' });
+  const cr = new CudaBackend(cloneInit(init), { placement: 'resident', projectedDistance: 'gram' });
+  try {
+    const gc = await cg.gradients(batch);
+    const run = await cr.trainRun({ heads: batch.heads, relations: batch.relations, tails: batch.tails, epoch: batch.epoch, offset: batch.offset, batchSize: 64, firstStep: 1 });
+    return { form: run.projectedDistance, lossRel: Math.abs(gj.loss - gc.loss) / Math.abs(gj.loss), gradRel: gradientRelDiff(gj.gradients, gc.gradients) };
+  } finally {
+    cg.dispose();
+    cr.dispose();
+  }
 }

@@ -3,13 +3,14 @@
  * the battery against the js reference (identical negatives; trainBatch and trainRun resident/hybrid
  * trajectories and tables within tolerance; gradients; scoreAll). Prints one line per check and
  * "N passed, M failed"; exits 1 on a failure.   node .device/app/bench/kge-gpu/parity.js [--models transr,transra]
- * (--models: only those models' cases; ADKG_CUDA_GEMM picks the projection GEMMs' math, see cuda/src/kernels.h).
+ * (--models: only those models' cases; ADKG_CUDA_GEMM picks the projection GEMMs' math, see cuda/src/kernels.h;
+ * ADKG_CUDA_PROJECTED_DISTANCE=gram runs the battery in the Gram form where it applies).
  */
 import { TRAJECTORY_TOLERANCE, type ModelName, type TrainConfig } from '../../src/kge/backends/backend';
 import { jsBackendFactory } from '../../src/kge/backends/js';
 import { CudaBackend, cudaUnavailableReason } from '../../src/kge/backends/cuda';
-import { eventLoopDuringTrainRun, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from '../../test/kge-cuda-fixtures';
-import { CASES, baseConfig, batches, cloneInit, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
+import { eventLoopDuringTrainRun, gramHardPairs, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from '../../test/kge-cuda-fixtures';
+import { CASES, baseConfig, batches, cloneInit, gradientRelDiff, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
 
 const SHAPE_CASES: Array<[ModelName, Partial<TrainConfig>, number, number]> = [
   ['transr', { negatives: 64, sampling: 'shared', chunkSize: 32 }, 128, 128],
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const why = cudaUnavailableReason();
   if (why) throw new Error(why);
   const g = randomGraph(60, 4, 300, 1);
-  console.log(`gemm ${process.env.ADKG_CUDA_GEMM || 'tf32x3 (default)'}, ${process.env.ADKG_CUDA_GEMM_BLOCKS || '2 (default)'} block(s)/SM${only ? `, models ${only.join(',')}` : ''}`);
+  console.log(`gemm ${process.env.ADKG_CUDA_GEMM || 'tf32x3 (default)'}, ${process.env.ADKG_CUDA_GEMM_BLOCKS || '2 (default)'} block(s)/SM, ${process.env.ADKG_CUDA_GEMM_TILE || 'element (default)'} tile, ${process.env.ADKG_CUDA_PROJECTED_DISTANCE || 'direct (default)'} form${only ? `, models ${only.join(',')}` : ''}`);
   for (const [model, over] of CASES) {
     if (!wanted(model)) continue;
     const label = `${model} ${JSON.stringify(over)}`;
@@ -71,14 +72,7 @@ async function main(): Promise<void> {
       const gj = await jsBackendFactory.create(gInit).gradients(bs[2]);
       const cg = new CudaBackend(gInit);
       const gc = await cg.gradients(bs[2]);
-      let worst = Math.abs(gj.loss - gc.loss) / gj.loss;
-      for (const [name, arr] of Object.entries(gj.gradients)) {
-        const other = gc.gradients[name as keyof typeof gc.gradients]!;
-        let scale = 0, diff = 0;
-        for (const x of arr!) scale = Math.max(scale, Math.abs(x));
-        for (let i = 0; i < arr!.length; i++) diff = Math.max(diff, Math.abs(arr![i] - other[i]));
-        worst = Math.max(worst, diff / Math.max(scale, 1e-6) / 10);
-      }
+      const worst = Math.max(Math.abs(gj.loss - gc.loss) / gj.loss, gradientRelDiff(gj.gradients, gc.gradients) / 10);
       check(`${label} gradients`, worst < 1e-5, `worst ${worst.toExponential(2)} (loss rel, gradient rel/10)`);
       let sd = 0;
       for (const side of ['head', 'tail'] as const) {
@@ -131,6 +125,17 @@ async function main(): Promise<void> {
       check(`${model} scoreAll, chunk tile vs element tile`, n === 0, n === 0 ? 'bitwise equal' : `${n} scores differ`);
     } catch (e) {
       check(`${model} scoreAll, chunk tile vs element tile`, false, (e as Error).message);
+    }
+  }
+  // The Gram form where its value cancels: near-identical entity pairs, positives h → partner (direct recomputation).
+  for (const [model, over] of [['transr', {}], ['transra', {}], ['transr', { adversarialTemperature: 1, loss: 'margin', margin: 1 }]] as const) {
+    if (!wanted(model)) continue;
+    const label = `${model} ${JSON.stringify(over)} gram form, cancelling pairs`;
+    try {
+      const p = await gramHardPairs(model, over);
+      check(label, p.form === 'gram' && p.lossRel < 1e-5 && p.gradRel <= 1e-4, `form ${p.form}, loss rel ${p.lossRel.toExponential(2)}, gradient rel ${p.gradRel.toExponential(2)}`);
+    } catch (e) {
+      check(label, false, (e as Error).message);
     }
   }
   // The device half of the jest battery's event-loop test: a long trainRun must not block Node (a BullMQ

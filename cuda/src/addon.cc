@@ -188,6 +188,12 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
       if (tile != "element" && tile != "chunk") throw Napi::RangeError::New(env, "options.gemmTile must be element or chunk, got " + tile);
       opt.gemmChunk = tile == "chunk";
     }
+    if (!oo.Get("projectedDistance").IsUndefined()) {
+      const std::string form = oo.Get("projectedDistance").ToString().Utf8Value();
+      if (form != "direct" && form != "gram")
+        throw Napi::RangeError::New(env, "options.projectedDistance must be direct or gram, got " + form);
+      opt.gram = form == "gram";
+    }
     opt.typeCount = (int)types - 1;
     try {
       engine_ = std::make_unique<CudaEngine>(cfg, t, opt);
@@ -238,7 +244,7 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
   }
 
   // trainRun(heads, relations, tails, epoch, offset, batchSize, firstStep, losses: Float64Array(batches), keepOnDevice?)
-  //   → Promise<{placement, hotRows, syncInSeconds, stepSeconds, syncOutSeconds, reusedDeviceTables}>
+  //   → Promise<{placement, hotRows, syncInSeconds, stepSeconds, syncOutSeconds, reusedDeviceTables, projectedDistance}>
   Napi::Value TrainRun(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ensureUsable(env);
@@ -272,6 +278,7 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
                    o.Set("stepSeconds", res->stepSeconds);
                    o.Set("syncOutSeconds", res->syncOutSeconds);
                    o.Set("reusedDeviceTables", res->reusedDeviceTables);
+                   o.Set("projectedDistance", res->gram ? "gram" : "direct");
                    return o;
                  },
                  {info[7]});

@@ -143,7 +143,16 @@ CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& 
   if (launchLoss(stream_, m_, none, nb, dc_, sharedLimit_, true) < 0)
     throw std::runtime_error("cuda backend: relDim " + std::to_string(cfg.k) + " with " + std::to_string(cfg.negatives) +
                              " negatives needs more shared memory than the device has per block");
+  gramOn_ = opt_.gram && gramApplies(m_, dc_, sharedLimit_);
   const size_t R = cfg.R, k = cfg.k, d = cfg.d, A = cfg.A;
+  if (gramOn_) {
+    devAlloc(&gram_.G, R * d * d);
+    devAlloc(&gram_.w, R * d);
+    devAlloc(&gram_.rho, R);
+    devAlloc(&gram_.S, R * d * d);
+    devAlloc(&gram_.b, R * d);
+    devAlloc(&gram_.K, R);
+  }
   const bool relAdam = cfg.relationOptimizer == OPT_ADAM, entAdam = cfg.entityOptimizer == OPT_ADAM;
   devAlloc(&m_.relation.w, R * k);
   devAlloc(&m_.relation.s1, R * k);
@@ -173,7 +182,7 @@ CudaEngine::~CudaEngine() {
   for (float* p : {m_.entity.w, m_.entity.s1, m_.entity.s2, m_.relation.w, m_.relation.s1, m_.relation.s2,
                    m_.projection.w, m_.projection.s1, m_.projection.s2, m_.anchor.w, m_.anchor.s1, m_.anchor.s2,
                    m_.anchorLogit.w, m_.anchorLogit.s1, m_.anchorLogit.s2, m_.gradX, m_.composed, m_.alpha, m_.gradR,
-                   m_.gradM, m_.gradA, dP_, dDP_})
+                   m_.gradM, m_.gradA, dP_, dDP_, gram_.G, gram_.w, gram_.rho, gram_.S, gram_.b, gram_.K})
     if (p) cudaFree(p);
   for (void* p : {(void*)m_.anchorOf, (void*)m_.touched, (void*)m_.relTouched, (void*)m_.anchorTouched,
                   (void*)m_.lossAccum, (void*)dHSlot_, (void*)dRel_, (void*)dTSlot_, (void*)dNegSlot_, (void*)dHIdx_,
@@ -224,7 +233,7 @@ int64_t CudaEngine::maxRows(int B) const {
 
 size_t CudaEngine::batchBytes(int B, int64_t rows) const {
   const size_t n = cfg_.negatives;
-  return (size_t)B * (4 * 5 + n * 10) + (size_t)rows * (4 + 8 * cfg_.k) + (size_t)B * 40;
+  return (size_t)B * (4 * 5 + n * 10) + (size_t)rows * (4 + 8 * rowFloats()) + (size_t)B * 40;
 }
 
 void CudaEngine::ensureCapacity(int64_t slots) {
@@ -267,8 +276,8 @@ void CudaEngine::ensureBatchBuffers(int B, int64_t rows, bool withP) {
   }
   if (withP && rows > rowCap_) {
     devAlloc(&dRowSlot_, rows);
-    devAlloc(&dP_, (size_t)rows * cfg_.k);
-    devAlloc(&dDP_, (size_t)rows * cfg_.k);
+    devAlloc(&dP_, (size_t)rows * rowFloats());
+    devAlloc(&dDP_, (size_t)rows * rowFloats());
     rowCap_ = rows;
   }
 }
@@ -753,11 +762,34 @@ void CudaEngine::enqueueStep(const DevPlan& plan, const DevBatch& batch, double 
                              const GradOut* out) {
   DevModel m = m_;
   m.lossAccum = lossAccum;
-  const bool projected = cfg_.model != adkg::MODEL_TRANSE;
   profMark(0);
   launchIndex(stream_, m, plan, batch, dc_);
   if (cfg_.model == adkg::MODEL_TRANSRA) launchCompose(stream_, m);
   profMark(1);
+  if (gramOn_) {
+    DevGram g = gram_;
+    g.Z = batch.P;
+    g.Q = batch.dP;
+    launchGramPrepare(stream_, m, g);
+    launchGramProject(stream_, m, plan, batch, g, gemm());
+    profMark(2);
+    launchGramLoss(stream_, m, plan, batch, dc_, g);
+    profMark(3);
+    profMark(4);  // no backward-x: ∂x came out of the loss
+    launchGramBackward(stream_, m, plan, batch, g, gemm());
+    profMark(5);
+  } else {
+    enqueueDirect(plan, batch, m);
+  }
+  const double bc1 = 1 - std::pow(0.9, step), bc2 = 1 - std::pow(0.999, step);
+  launchStep(stream_, m, dc_, bc1, bc2, out);
+  profMark(PROF_PHASES);
+  CK(cudaGetLastError());
+}
+
+// The direct form's phases of a step: project every row, loss on the projections, ∂x and ∂M from ∂P.
+void CudaEngine::enqueueDirect(const DevPlan& plan, const DevBatch& batch, const DevModel& m) {
+  const bool projected = cfg_.model != adkg::MODEL_TRANSE;
   if (projected) {
     int mode = launchLoss(stream_, m, plan, batch, dc_, sharedLimit_, true);
     if (mode == 0) CK(cudaMemsetAsync(batch.dP, 0, sizeof(float) * plan.rows * cfg_.k, stream_));
@@ -770,10 +802,6 @@ void CudaEngine::enqueueStep(const DevPlan& plan, const DevBatch& batch, double 
   profMark(4);
   if (projected) launchProjectBackM(stream_, m, plan, batch, gemm());
   profMark(5);
-  const double bc1 = 1 - std::pow(0.9, step), bc2 = 1 - std::pow(0.999, step);
-  launchStep(stream_, m, dc_, bc1, bc2, out);
-  profMark(PROF_PHASES);
-  CK(cudaGetLastError());
 }
 
 // ADKG_CUDA_PROFILE=1: CUDA events around each phase of every step; trainRun prints the sums to stderr.
@@ -796,9 +824,10 @@ void CudaEngine::profReport(const char* what) {
   static const char* names[PROF_PHASES] = {"index+compose", "project", "loss", "backward-x", "backward-M", "optimizer"};
   double total = 0;
   for (double v : profMs_) total += v;
-  std::fprintf(stderr, "adkg cuda profile (%s, gemm %s, %d block%s/SM, %s tile): %.1f ms in steps:", what,
+  std::fprintf(stderr, "adkg cuda profile (%s, gemm %s, %d block%s/SM, %s tile, %s form): %.1f ms in steps:", what,
                gemmMathName(opt_.gemm), opt_.gemmBlocks, opt_.gemmBlocks == 1 ? "" : "s",
-               chunkTile(gemm(), cfg_.d, cfg_.k) ? "chunk" : "element", total);
+               chunkTile(gemm(), cfg_.d, gramOn_ ? cfg_.d : cfg_.k) ? "chunk" : "element", gramOn_ ? "gram" : "direct",
+               total);
   for (int p = 0; p < PROF_PHASES; p++) std::fprintf(stderr, " %s %.1f (%.0f%%)", names[p], profMs_[p], total > 0 ? 100 * profMs_[p] / total : 0);
   std::fprintf(stderr, "\n");
   for (double& v : profMs_) v = 0;
@@ -938,6 +967,7 @@ void CudaEngine::sample(const adkg::BatchInput& b, int32_t* entities, uint8_t* c
 RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
   CK(cudaSetDevice(device_));
   RunResult res;
+  res.gram = gramOn_;
   const int64_t L = (int64_t)in.heads.size();
   const int B = in.batchSize, n = cfg_.negatives;
   if (L == 0) return res;

@@ -13,6 +13,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ struct EngineOptions {
   int gemmBlocks = 2;
   // The 16-byte GEMM tile (kernels.h GemmChoice::chunk): opt-in until bench/kge-gpu has checked and timed it on a GPU.
   bool gemmChunk = false;
+  // The Gram form (kernels.h DevGram) for TransR/TransRA with independent negatives and the L2 norm (elsewhere the
+  // direct form runs): opt-in until bench/kge-gpu has checked and timed it on a GPU.
+  bool gram = false;
 };
 
 struct RunInput {
@@ -54,6 +58,7 @@ struct RunResult {
   int64_t hotRows = 0;
   double syncInSeconds = 0, stepSeconds = 0, syncOutSeconds = 0;
   bool reusedDeviceTables = false;  // the copy in was skipped (the previous run kept its tables on the device)
+  bool gram = false;                 // the steps ran in the Gram form
 };
 
 // Why no CUDA device can be used here ("" when device 0 is usable); name gets the device's name.
@@ -118,6 +123,7 @@ class CudaEngine {
   int32_t slotFor(int32_t e, Staged& st);
   // One step on device data that is in place; returns the loss (synchronises).
   void enqueueStep(const DevPlan& plan, const DevBatch& batch, double step, double* lossAccum, const GradOut* out);
+  void enqueueDirect(const DevPlan& plan, const DevBatch& batch, const DevModel& m);
   double stagedStep(const adkg::BatchInput& b, const adkg::GradientOutputs* out);
   void profMark(int i);
   void profReport(const char* what);
@@ -133,6 +139,10 @@ class CudaEngine {
   size_t sharedLimit_ = 48 * 1024;
   int smCount_ = 1;  // the device's SMs, for sizing the ∂M partial sums
   GemmChoice gemm() const { return {opt_.gemm, opt_.gemmBlocks, opt_.gemmChunk}; }
+  // The Gram form's buffers (Z and Q are the batch's P and ∂P buffers, rows × max(k, d) floats then) when it runs.
+  bool gramOn_ = false;
+  DevGram gram_{};
+  int64_t rowFloats() const { return gramOn_ ? std::max(cfg_.k, cfg_.d) : cfg_.k; }
   cudaStream_t stream_ = nullptr;
   DevModel m_{};
   DevSampling smp_{};

@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "device_common.cuh"
 #include "device_rng.cuh"
 #include "kernels.h"
 #include "mma_layout.h"
@@ -19,35 +20,6 @@
 namespace adkg_cuda {
 
 namespace {
-
-constexpr int WARP = 32;
-constexpr int BLOCK = 256;
-constexpr int WARPS = BLOCK / WARP;
-
-__device__ __forceinline__ float warpSum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-__device__ __forceinline__ double warpSumD(double v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-__device__ __forceinline__ float warpMax(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-// ∂dist/∂v_i for one element: l1 sign(v) (sign(0) = 0), l2 v/dist (0 when dist = 0).
-__device__ __forceinline__ float normGrad(float v, float dist, int norm) {
-  if (norm == NORM_L1) return v > 0.f ? 1.f : (v < 0.f ? -1.f : 0.f);
-  return dist > 0.f ? v / dist : 0.f;
-}
-__device__ __forceinline__ float normTerm(float v, int norm) { return norm == NORM_L1 ? fabsf(v) : v * v; }
-__device__ __forceinline__ float normFinish(float s, int norm) { return norm == NORM_L1 ? s : sqrtf(s); }
-
-__device__ __forceinline__ float softplusf(float x) { return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))); }
-__device__ __forceinline__ float sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
-
-unsigned gridFor(int64_t items, int perBlock) { return (unsigned)((items + perBlock - 1) / perBlock); }
 
 // ---------------------------------------------------------------------------------------------------
 // Negatives (backend.ts "Negatives"): bit-identical to js.
@@ -561,20 +533,6 @@ __device__ __forceinline__ void anyGemmTile(int Kdim, const LA& loadA, const LB&
     mmaGemmTile<MATH, A_QFAST, B_QFAST, ASYNC>(Kdim, loadA, loadB, out4);
 }
 
-__device__ __forceinline__ void atomicAdd4(float* p, float4 v) {
-#if __CUDA_ARCH__ >= 900
-  atomicAdd(reinterpret_cast<float4*>(p), v);
-#else
-  atomicAdd(p, v.x);
-  atomicAdd(p + 1, v.y);
-  atomicAdd(p + 2, v.z);
-  atomicAdd(p + 3, v.w);
-#endif
-}
-__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
-__device__ __forceinline__ void st4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
-__device__ __forceinline__ float at4(float4 v, int j) { return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w; }
-
 // dst[0..3] (of a row of length len, at column col) = v, or += v when add: one 16-byte access when the row
 // is 16-byte aligned and all four columns exist, else element by element.
 __device__ __forceinline__ void put4(float* dst, int col, int len, float4 v, bool add) {
@@ -665,67 +623,6 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectBackMKernel(const float* d
 // negative distances against a = h + r (tail replaced) or a = t − r (head replaced), the weights and
 // the loss, then ∂/∂(h, t, r, negatives) in one more pass. In shared mode the group's negatives and
 // their gradients sit in shared memory (a chunk's n rows against all of its positives).
-
-struct LossArgs {
-  const float* V;      // vectors: entity table (TransE) or projected rows
-  float* dV;           // their gradients
-  const float* rel;    // R × k
-  float* gradR;
-  const int32_t *segGroup, *segStart, *segCount, *gRel;
-  const int32_t *hIdx, *tIdx, *nIdx;
-  const uint8_t* nHead;
-  int k, n, shared, negInSmem, loss, norm;
-  // Projected rows are written by one warp (h, t; independent negatives) or one block (shared
-  // negatives) only, so plain stores replace atomics and ∂P needs no zeroing.
-  int exclusive;
-  float margin, tau, invB;
-  double* lossAccum;
-};
-
-// The weights and loss of one positive's n negatives, lanes over j: weights 1/n, or softmax(−τ·dist⁻) held
-// constant; coef[j] = ∂ℓ/∂dist_j · invB (divided by dist_j when overDist: the L2 matrix-product form; 0 when
-// dist_j = 0); coef may alias dist. Returns the warp's loss (the positive's included); cPos = ∂ℓ/∂dist⁺ · invB.
-__device__ float negativeWeights(const LossArgs& a, const float* dist, float* coef, float distPos, bool overDist,
-                                 float& cPosOut) {
-  const int lane = threadIdx.x & 31, n = a.n;
-  float mx = -FLT_MAX;
-  if (a.tau != 0.f)
-    for (int j = lane; j < n; j += WARP) mx = fmaxf(mx, -a.tau * dist[j]);
-  mx = warpMax(mx);
-  float z = 0.f;
-  if (a.tau != 0.f)
-    for (int j = lane; j < n; j += WARP) z += expf(-a.tau * dist[j] - mx);
-  z = warpSum(z);
-  float lossPart = 0.f, cPos = 0.f;
-  for (int j = lane; j < n; j += WARP) {
-    const float dj = dist[j];
-    float w = a.tau != 0.f ? expf(-a.tau * dj - mx) / z : 1.f / n;
-    float c;
-    if (a.loss == LOSS_MARGIN) {
-      float x = a.margin + distPos - dj;
-      if (x > 0.f) {
-        lossPart += w * x;
-        cPos += w;
-        c = -w;
-      } else {
-        c = 0.f;
-      }
-    } else {
-      float x = a.margin - dj;
-      lossPart += 0.5f * w * softplusf(x);
-      c = -0.5f * w * sigmoidf(x);
-    }
-    coef[j] = overDist ? (dj > 0.f ? c * a.invB / dj : 0.f) : c * a.invB;
-  }
-  lossPart = warpSum(lossPart);
-  cPos = warpSum(cPos);
-  if (a.loss == LOSS_SOFTPLUS) {
-    lossPart += 0.5f * softplusf(distPos - a.margin);
-    cPos = 0.5f * sigmoidf(distPos - a.margin);
-  }
-  cPosOut = cPos * a.invB;
-  return lossPart;
-}
 
 __global__ void __launch_bounds__(BLOCK) lossKernel(LossArgs a) {
   extern __shared__ float smem[];
@@ -836,12 +733,6 @@ __global__ void __launch_bounds__(BLOCK) lossKernel(LossArgs a) {
 // lane owns four consecutive components (one 16-byte load per row), four negatives are in flight at a
 // time, 1/dist is taken once per negative, and gradients go out as one 16-byte atomic per lane (sm_90).
 
-__device__ __forceinline__ float4 add4(float4 a, float4 b) { return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w); }
-__device__ __forceinline__ float4 sub4(float4 a, float4 b) { return make_float4(a.x - b.x, a.y - b.y, a.z - b.z, a.w - b.w); }
-__device__ __forceinline__ float4 scale4(float4 a, float s) { return make_float4(a.x * s, a.y * s, a.z * s, a.w * s); }
-__device__ __forceinline__ float norm4(float4 v, int norm) {
-  return norm == NORM_L1 ? fabsf(v.x) + fabsf(v.y) + fabsf(v.z) + fabsf(v.w) : v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-}
 __device__ __forceinline__ float sgn(float v) { return v > 0.f ? 1.f : (v < 0.f ? -1.f : 0.f); }
 // ∂dist/∂v times c: l1 c·sign(v); l2 v·(c/dist), with cOverDist precomputed (0 when dist = 0).
 __device__ __forceinline__ float4 normGrad4(float4 v, float c, float cOverDist, int norm) {
@@ -899,20 +790,7 @@ __global__ void __launch_bounds__(BLOCK) independentLossKernel(LossArgs a) {
           const int j = j0 + q;
           if (j >= n) break;
           const float dj = normFinish(part[q], a.norm);
-          float c;
-          if (a.loss == LOSS_MARGIN) {
-            const float x = a.margin + distPos - dj;
-            c = x > 0.f ? -w : 0.f;
-            if (x > 0.f) {
-              lossPart += w * x;
-              cPosSum += w;
-            }
-          } else {
-            const float x = a.margin - dj;
-            lossPart += 0.5f * w * softplusf(x);
-            c = -0.5f * w * sigmoidf(x);
-          }
-          c *= a.invB;
+          const float c = negativeCoef(a, dj, distPos, w, lossPart, cPosSum) * a.invB;
           if ((c == 0.f && !a.exclusive) || !on) continue;  // exclusive rows are stored, so a zero is written too
           const float4 gg = normGrad4(diff[q], c, dj > 0.f ? c / dj : 0.f, a.norm);
           if (nHead[j]) sH = add4(sH, gg);
@@ -922,10 +800,7 @@ __global__ void __launch_bounds__(BLOCK) independentLossKernel(LossArgs a) {
           else atomicAdd4(gy, scale4(gg, -1.f));
         }
       }
-      if (a.loss == LOSS_SOFTPLUS) {
-        lossPart += 0.5f * softplusf(distPos - a.margin);
-        cPosSum = 0.5f * sigmoidf(distPos - a.margin);
-      }
+      positiveTerm(a, distPos, lossPart, cPosSum);
       cPos = cPosSum * a.invB;
       lossLocal += (double)lossPart;
     } else {
@@ -1834,11 +1709,16 @@ void launchProjectBackX(cudaStream_t s, const DevModel& m, const DevPlan& p, con
                    m.k, m.gradX);
 }
 
+void launchRowOuterSums(cudaStream_t s, const float* L, const float* X, const int32_t* rowSlot, const int32_t* mtRel,
+                        const int64_t* mtRow, const int32_t* mtCount, int TM, int d, int m, float* out, GemmChoice g) {
+  if (TM == 0) return;
+  dim3 gm(TM, (m + 127) / 128, (d + 127) / 128);
+  ADKG_LAUNCH_GEMM(projectBackMKernel, g, d, m, gm, s, L, X, rowSlot, mtRel, mtRow, mtCount, d, m, out);
+}
+
 void launchProjectBackM(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g) {
-  if (p.TM == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
-  dim3 gm(p.TM, (m.k + 127) / 128, (m.d + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectBackMKernel, g, m.d, m.k, gm, s, b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, m.d, m.k, m.gradM);
+  launchRowOuterSums(s, b.dP, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, p.TM, m.d, m.k, m.gradM, g);
 }
 
 void launchStep(cudaStream_t s, const DevModel& m, const DevConfig& c, double bc1, double bc2, const GradOut* gradOut) {

@@ -151,6 +151,39 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
 // ∂x += M_rᵀ ∂P (scattered into the rows' slots) and ∂M_r += Σ ∂P xᵀ (partial sums over the plan's ∂M pieces).
 void launchProjectBackX(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g);
 void launchProjectBackM(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g);
+// out_r (m × d, per relation) += Σ_rows L[row] x[rowSlot[row]]ᵀ over the plan's ∂M pieces, L's rows m long: the ∂M
+// GEMM (L = ∂P, m = k) and the Gram form's S (L = Q, m = d).
+void launchRowOuterSums(cudaStream_t s, const float* L, const float* X, const int32_t* rowSlot, const int32_t* mtRel,
+                        const int64_t* mtRow, const int32_t* mtCount, int TM, int d, int m, float* out, GemmChoice g);
+
+// ---- The Gram form (gram.cu; EngineOptions::gram): TransR/TransRA with independent negatives and the L2 norm, with
+// G_r = M_rᵀM_r. Two GEMMs a step instead of three: z = G_r x for every projected row, distances and ∂x from dot
+// products of x and z rows, and S = Σ q xᵀ from which ∂M_r and ∂r_r follow per relation. ----
+struct DevGram {
+  float* G;    // R × d × d: G_r of the step's touched relations
+  float* w;    // R × d: M_rᵀ r_r
+  float* rho;  // R: ‖r_r‖²
+  float* S;    // R × d × d: Σ κ u uᵀ (summed as Σ q xᵀ)
+  float* b;    // R × d: Σ κ σ u
+  float* K;    // R: Σ κ
+  float* Z;    // rows × d: G_r x of every projected row
+  float* Q;    // rows × d: the rows' q
+};
+// Whether a step of this model and config can run in the Gram form (projected model, independent negatives, L2,
+// d % 4 == 0 and d ≤ 128, the loss kernel's shared memory within sharedLimit).
+bool gramApplies(const DevModel& m, const DevConfig& c, size_t sharedLimit);
+// G_r, w_r, ρ_r of the touched relations; zeroes their S_r, b_r, K_r.
+void launchGramPrepare(cudaStream_t s, const DevModel& m, const DevGram& g);
+// Z[row] = G_r x[rowSlot[row]].
+void launchGramProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevGram& g,
+                       GemmChoice gc);
+// Loss; ∂x into m.gradX; Q rows; b, K; adds Σ ℓ/B to m.lossAccum.
+void launchGramLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
+                    const DevGram& g);
+// S = Σ q xᵀ, then ∂M_r += M_r·sym(S_r) + r_r b_rᵀ and ∂r_r += M_r b_r + K_r r_r.
+void launchGramBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevGram& g,
+                        GemmChoice gc);
+
 // Optimizer steps on touched rows (and TransRA's anchor/logit gradients), clearing gradients and marks.
 // When gradOut is set, gradients are copied there instead and nothing is stepped.
 struct GradOut {

@@ -18,6 +18,14 @@ export type CudaGemm = 'simt' | 'tf32x3' | 'tf32';
 export const CUDA_GEMMS: readonly CudaGemm[] = ['simt', 'tf32x3', 'tf32'];
 export type CudaGemmTile = 'element' | 'chunk';
 export const CUDA_GEMM_TILES: readonly CudaGemmTile[] = ['element', 'chunk'];
+/**
+ * How TransR/TransRA with independent negatives and the L2 norm get their distances: direct = project every row
+ * (P = M_r x), ∂x and ∂M from ∂P: three GEMMs; gram = with G_r = M_rᵀM_r, z = G_r x for every row, distances and ∂x
+ * from dot products of x and z, ∂M from S = Σ κ u uᵀ: two GEMMs (cuda/src/gram.cu). A pair whose Gram value cancels
+ * (the positive once trained, hard negatives) is recomputed directly, so results stay at FP32 level.
+ */
+export type CudaProjectedDistance = 'direct' | 'gram';
+export const CUDA_PROJECTED_DISTANCES: readonly CudaProjectedDistance[] = ['direct', 'gram'];
 
 export interface CudaEngineOptions {
   /** auto: the whole entity table on the device when it fits the budget, else hybrid (host rows + device cache). */
@@ -42,6 +50,12 @@ export interface CudaEngineOptions {
    * bench/kge-gpu has measured it on a GPU. Ignored with gemm simt.
    */
   gemmTile?: CudaGemmTile;
+  /**
+   * direct (default) or gram (CudaProjectedDistance). gram applies to TransR/TransRA with independent negatives, the
+   * L2 norm and entityDim a multiple of 4 up to 128; elsewhere direct runs (trainRun's result says which ran). gram is
+   * opt-in until bench/kge-gpu has measured it on a GPU.
+   */
+  projectedDistance?: CudaProjectedDistance;
 }
 
 export interface CudaRunResult {
@@ -52,6 +66,8 @@ export interface CudaRunResult {
   syncOutSeconds: number;
   /** The copy in was skipped: the previous run kept its tables on the device (TrainRun.keepOnDevice). */
   reusedDeviceTables: boolean;
+  /** The form the steps ran in (options.projectedDistance; direct where gram does not apply). */
+  projectedDistance: CudaProjectedDistance;
 }
 
 export interface CudaEngineHandle extends EngineHandle {

@@ -7,14 +7,14 @@
  */
 import type { Availability, BackendFactory, BackendInit, KgeBackend, TrainRun } from '../backend';
 import { EngineBackend, engineConfig, engineTables } from '../engine-backend';
-import { CUDA_GEMM_TILES, CUDA_GEMMS, cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaGemm, type CudaGemmTile, type CudaRunResult } from './addon';
+import { CUDA_GEMM_TILES, CUDA_GEMMS, CUDA_PROJECTED_DISTANCES, cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaGemm, type CudaGemmTile, type CudaProjectedDistance, type CudaRunResult } from './addon';
 
 export interface TrainRunResult extends CudaRunResult {
   /** The loss of every batch, in order. */
   losses: Float64Array;
 }
 
-/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE. */
+/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE, ADKG_CUDA_PROJECTED_DISTANCE. */
 function optionsFromEnv(): CudaEngineOptions {
   const o: CudaEngineOptions = {};
   const p = process.env.ADKG_CUDA_PLACEMENT;
@@ -39,6 +39,11 @@ function optionsFromEnv(): CudaEngineOptions {
     if (!(CUDA_GEMM_TILES as readonly string[]).includes(tile)) throw new Error(`ADKG_CUDA_GEMM_TILE must be ${CUDA_GEMM_TILES.join(' or ')}, got "${tile}"`);
     o.gemmTile = tile as CudaGemmTile;
   }
+  const form = process.env.ADKG_CUDA_PROJECTED_DISTANCE;
+  if (form) {
+    if (!(CUDA_PROJECTED_DISTANCES as readonly string[]).includes(form)) throw new Error(`ADKG_CUDA_PROJECTED_DISTANCE must be ${CUDA_PROJECTED_DISTANCES.join(' or ')}, got "${form}"`);
+    o.projectedDistance = form as CudaProjectedDistance;
+  }
   return o;
 }
 
@@ -51,7 +56,7 @@ function createEngine(init: BackendInit, options: CudaEngineOptions): CudaEngine
 export class CudaBackend extends EngineBackend<CudaEngineHandle> {
   readonly name = 'cuda' as const;
 
-  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE. */
+  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE, ADKG_CUDA_PROJECTED_DISTANCE. */
   constructor(init: BackendInit, options: CudaEngineOptions = {}) {
     super(init, createEngine(init, options));
   }
