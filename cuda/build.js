@@ -15,7 +15,7 @@
  * and node_modules/node-api-headers, else .device/napi (what bench/kge-gpu/prepare.sh copies there).
  */
 'use strict';
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
@@ -72,14 +72,29 @@ function napiIncludes() {
   return null;
 }
 
+function describe(cmd, args) {
+  return `${path.basename(cmd)} ${args.filter((a) => !a.startsWith('-I')).slice(-3).join(' ')}`;
+}
+
 function run(cmd, args) {
-  console.error(`  ${path.basename(cmd)} ${args.filter((a) => !a.startsWith('-I')).slice(-3).join(' ')}`);
+  console.error(`  ${describe(cmd, args)}`);
   const r = spawnSync(cmd, args, { stdio: 'inherit' });
   if (r.error) fail(`could not run ${cmd}: ${r.error.message}`);
   if (r.status !== 0) fail(`${path.basename(cmd)} exited with status ${r.status}`);
 }
 
-function main() {
+/** Runs the commands at once (nvcc compiles a file on one core, and kernels.cu takes most of the build), failing on
+ * the first that fails. */
+function runAll(jobs) {
+  return Promise.all(jobs.map(([cmd, args]) => new Promise((resolve) => {
+    console.error(`  ${describe(cmd, args)}`);
+    const child = spawn(cmd, args, { stdio: 'inherit' });
+    child.on('error', (e) => fail(`could not run ${cmd}: ${e.message}`));
+    child.on('close', (status) => (status === 0 ? resolve() : fail(`${path.basename(cmd)} exited with status ${status}`)));
+  })));
+}
+
+async function main() {
   const nvcc = findNvcc();
   if (!nvcc) return fail('nvcc not found (set ADKG_NVCC or CUDA_HOME, or put nvcc on PATH)');
   const { inc, lib } = cudaDirs(nvcc);
@@ -95,20 +110,14 @@ function main() {
   fs.mkdirSync(outDir, { recursive: true });
   fs.mkdirSync(objDir, { recursive: true });
   console.error(`adkg: building the cuda backend with ${nvcc} (archs ${archs.join(',')})`);
-  const objs = [];
-  for (const f of ['kernels.cu', 'gram.cu', 'cuda_engine.cu']) {
-    const o = path.join(objDir, f.replace(/\.cu$/, '.o'));
-    run(nvcc, ['-std=c++17', '-O3', ...gencode, `-DADKG_CUDA_MIN_CC=${minArch}`, '-Xcompiler', '-fPIC', '-c', path.join(srcDir, f), '-o', o]);
-    objs.push(o);
-  }
+  const jobs = ['kernels.cu', 'gram.cu', 'cuda_engine.cu'].map((f) => [nvcc,
+    ['-std=c++17', '-O3', ...gencode, `-DADKG_CUDA_MIN_CC=${minArch}`, '-Xcompiler', '-fPIC', '-c', path.join(srcDir, f), '-o', path.join(objDir, f.replace(/\.cu$/, '.o'))]]);
   // The native engine's thread pool (host-side staging and planning run on it).
-  const poolObj = path.join(objDir, 'thread_pool.o');
-  run(cxx, ['-std=c++17', '-O2', '-fPIC', '-pthread', '-c', path.join(root, 'native', 'src', 'thread_pool.cc'), '-o', poolObj]);
-  objs.push(poolObj);
-  const addonObj = path.join(objDir, 'addon.o');
-  run(cxx, ['-std=c++17', '-O2', '-fPIC', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
-    ...napi.map((d) => `-I${d}`), `-I${inc}`, '-c', path.join(srcDir, 'addon.cc'), '-o', addonObj]);
-  objs.push(addonObj);
+  jobs.push([cxx, ['-std=c++17', '-O2', '-fPIC', '-pthread', '-c', path.join(root, 'native', 'src', 'thread_pool.cc'), '-o', path.join(objDir, 'thread_pool.o')]]);
+  jobs.push([cxx, ['-std=c++17', '-O2', '-fPIC', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+    ...napi.map((d) => `-I${d}`), `-I${inc}`, '-c', path.join(srcDir, 'addon.cc'), '-o', path.join(objDir, 'addon.o')]]);
+  await runAll(jobs);
+  const objs = jobs.map(([, args]) => args[args.length - 1]);
   run(cxx, ['-shared', '-o', addonPath, ...objs, `-L${lib}`, '-lcudart_static', '-lpthread', '-ldl', '-lrt']);
   try {
     const info = require(addonPath).info();
@@ -118,4 +127,4 @@ function main() {
   }
 }
 
-main();
+main().catch((e) => fail(e.message));

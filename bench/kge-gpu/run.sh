@@ -4,14 +4,14 @@
 # FB15k-237 MRR cuda vs native. Needs .device/ from bench/kge-gpu/prepare.sh. Results (last line JSON)
 # also go to $OUT when set. See bench/kge-gpu/README.md for the exact `run` call.
 #
-# Device time is scarce: the whole script keeps to ADKG_BUDGET seconds (default 440, under the `run` call's
-# timeout_s=480) by cutting each step's timeout to what is left and skipping the optional steps when little is; every
+# Device time is scarce: the whole script keeps to ADKG_BUDGET seconds (default 520, under the `run` call's
+# timeout_s=560) by cutting each step's timeout to what is left and skipping the optional steps when little is; every
 # step ends with a line "== <step> exit N" (124: timed out). The per-step logs live outside $OUT and travel in
 # $OUT/logs.tar.gz, rewritten after each step, so that $OUT never holds more than the 8 files the tool brings back,
 # even when the call is killed.
 set -uo pipefail
 t0=$(date +%s)
-BUDGET=${ADKG_BUDGET:-440}
+BUDGET=${ADKG_BUDGET:-520}
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 D=.device
