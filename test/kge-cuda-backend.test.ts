@@ -191,11 +191,14 @@ describeGpu('cuda backend vs js reference (on the GPU)', () => {
   });
 
   test.each([
-    ['transr', {}],
-    ['transra', {}],
-    ['transr', { adversarialTemperature: 1, loss: 'margin', margin: 1 }],
-  ] as const)('%s %j: the Gram form where its value cancels (near-identical entity pairs, positives h → partner) equals js', async (model, over) => {
-    const p = await gramHardPairs(model, over);
+    ['transr', {}, 'near-pairs'],
+    ['transra', {}, 'near-pairs'],
+    ['transr', { adversarialTemperature: 1, loss: 'margin', margin: 1 }, 'near-pairs'],
+    ['transr', {}, 'fitted'],
+    ['transra', {}, 'fitted'],
+    ['transr', { adversarialTemperature: 1, loss: 'margin', margin: 1 }, 'fitted'],
+  ] as const)('%s %j: the Gram form where its values cancel (%s) equals js', async (model, over, kind) => {
+    const p = await gramHardPairs(model, over, kind);
     expect(p.form).toBe('gram');
     expect(p.lossRel).toBeLessThan(1e-5);
     expect(p.gradRel).toBeLessThanOrEqual(1e-4);

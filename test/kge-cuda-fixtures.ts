@@ -1,5 +1,5 @@
 /** Shared by the jest device battery (test/kge-cuda-backend.test.ts) and its GPU-machine half (bench/kge-gpu/parity.ts). */
-import type { KgeBackend, ModelName, TrainConfig } from '../src/kge/backends/backend';
+import type { BackendInit, KgeBackend, ModelName, TrainBatch, TrainConfig } from '../src/kge/backends/backend';
 import { CudaBackend } from '../src/kge/backends/cuda';
 import { jsBackendFactory } from '../src/kge/backends/js';
 import { baseConfig, batches, cloneInit, gradientRelDiff, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, type Graph } from './kge-backend-fixtures';
@@ -150,22 +150,16 @@ export interface GramProbe {
 }
 
 /**
- * The Gram form where its value cancels (cuda/src/gram.cu): entities in near-identical pairs (2i, 2i + 1), relation
- * vectors near zero, TransRA's anchors zero (x = ê), and every positive (h, r, partner of h). Each positive's distance
- * is then tiny against ‖M_r h + r‖², as is a negative that draws the partner: those pairs must be recomputed straight
- * from M_r, or their distances (and so the loss and gradients) would be rounding noise. Against js.
+ * The Gram form where its values cancel (cuda/src/gram.cu), against js. Two constructions:
+ * - 'near-pairs': entities in near-identical pairs (2i, 2i + 1), relation vectors near zero, TransRA's anchors zero
+ *   (x = ê), every positive (h, r, partner of h): each positive's distance, and a negative's that draws the partner, is
+ *   tiny against ‖M_r h‖², so its Gram value would be rounding noise (those pairs must be taken straight from M_r);
+ * - 'fitted': relation vectors as initialised and each positive's tail set to h + M_r⁺r_r (1 % off), so that
+ *   M_r h + r_r ≈ M_r t: its distance is small against ‖r_r‖, where the Gram form's ∂M = M_r·S + r bᵀ would cancel
+ *   (the positive's ∂M must come from e⁺ directly).
  */
-export async function gramHardPairs(model: 'transr' | 'transra', over: Partial<TrainConfig> = {}): Promise<GramProbe> {
-  const base = randomGraph(60, 4, 300, 1);
-  const g: Graph = { ...base, tails: Int32Array.from(base.heads, (h) => h ^ 1) };
-  const init = makeInit(g, model, baseConfig({ negatives: 16, ...over }));
-  const { entity, relation, anchor } = init.tables;
-  const d = entity.length / g.N;
-  for (let e = 1; e < g.N; e += 2)
-    for (let i = 0; i < d; i++) entity[e * d + i] = entity[(e - 1) * d + i] * (1 + 1e-3 * Math.sin(e + i));
-  for (let i = 0; i < relation.length; i++) relation[i] *= 1e-3;
-  anchor?.fill(0);
-  const batch = batches(g, 64, 1)[1];
+export async function gramHardPairs(model: 'transr' | 'transra', over: Partial<TrainConfig> = {}, kind: 'near-pairs' | 'fitted' = 'near-pairs'): Promise<GramProbe> {
+  const { init, batch } = gramHardCase(model, over, kind);
   const gj = await jsBackendFactory.create(cloneInit(init)).gradients(batch);
   const cg = new CudaBackend(cloneInit(init), { projectedDistance: 'gram' });
   const cr = new CudaBackend(cloneInit(init), { placement: 'resident', projectedDistance: 'gram' });
@@ -177,4 +171,72 @@ export async function gramHardPairs(model: 'transr' | 'transra', over: Partial<T
     cg.dispose();
     cr.dispose();
   }
+}
+
+/** gramHardPairs' tables and batch (exported so that the construction itself can be checked without a GPU). */
+export function gramHardCase(model: 'transr' | 'transra', over: Partial<TrainConfig>, kind: 'near-pairs' | 'fitted'): { init: BackendInit; batch: TrainBatch } {
+  let g: Graph, batch: TrainBatch;
+  let fit: ((init: BackendInit) => void) | null = null;
+  if (kind === 'near-pairs') {
+    const base = randomGraph(60, 4, 300, 1);
+    g = { ...base, tails: Int32Array.from(base.heads, (h) => h ^ 1) };
+    batch = batches(g, 64, 1)[1];
+  } else {
+    // 64 positives with their own heads (0..63) and tails (64..127); entities 128..199 only as negatives.
+    const B = 64, N = 200, R = 4;
+    const heads = Int32Array.from({ length: B }, (_, i) => i), tails = Int32Array.from({ length: B }, (_, i) => B + i);
+    const relations = Int32Array.from({ length: B }, (_, i) => (i * 7) % R);
+    g = { N, R, heads, relations, tails, entities: Array.from({ length: N }, (_, i) => ({ id: `e${i}`, type: i % 3 === 0 ? 'Pin' : 'User' })) };
+    batch = { heads, relations, tails, epoch: 0, offset: 0, step: 1 };
+    fit = (init) => {
+      const { entity, projection } = init.tables;
+      const d = entity.length / N, k = init.tables.relation.length / R;
+      for (let i = 0; i < B; i++) {
+        const r = relations[i], M = projection!.subarray(r * k * d, (r + 1) * k * d);
+        const v = minNormSolution(M, init.tables.relation.subarray(r * k, (r + 1) * k), k, d);
+        for (let c = 0; c < d; c++) entity[(B + i) * d + c] = entity[i * d + c] + v[c] * (1 + 0.01 * Math.sin(i + c));
+      }
+    };
+  }
+  const init = makeInit(g, model, baseConfig({ negatives: 16, ...over }));
+  const { entity, relation, anchor } = init.tables;
+  if (fit) {
+    fit(init);
+  } else {
+    const d = entity.length / g.N;
+    for (let e = 1; e < g.N; e += 2)
+      for (let i = 0; i < d; i++) entity[e * d + i] = entity[(e - 1) * d + i] * (1 + 1e-3 * Math.sin(e + i));
+    for (let i = 0; i < relation.length; i++) relation[i] *= 1e-3;
+  }
+  anchor?.fill(0);
+  return { init, batch };
+}
+
+/** The x of least norm with M x = r (M k × d row-major, k ≤ d, full rank): x = Mᵀ(M Mᵀ)⁻¹ r, in float64. */
+function minNormSolution(M: ArrayLike<number>, r: ArrayLike<number>, k: number, d: number): Float64Array {
+  // A = M Mᵀ (k × k), solved by Gaussian elimination with partial pivoting.
+  const A = Array.from({ length: k }, (_, i) => Float64Array.from({ length: k + 1 }, (_, j) => {
+    if (j === k) return r[i];
+    let s = 0;
+    for (let c = 0; c < d; c++) s += M[i * d + c] * M[j * d + c];
+    return s;
+  }));
+  for (let c = 0; c < k; c++) {
+    let p = c;
+    for (let i = c + 1; i < k; i++) if (Math.abs(A[i][c]) > Math.abs(A[p][c])) p = i;
+    [A[c], A[p]] = [A[p], A[c]];
+    for (let i = c + 1; i < k; i++) {
+      const f = A[i][c] / A[c][c];
+      for (let j = c; j <= k; j++) A[i][j] -= f * A[c][j];
+    }
+  }
+  const v = new Float64Array(k);
+  for (let i = k - 1; i >= 0; i--) {
+    let s = A[i][k];
+    for (let j = i + 1; j < k; j++) s -= A[i][j] * v[j];
+    v[i] = s / A[i][i];
+  }
+  const x = new Float64Array(d);
+  for (let c = 0; c < d; c++) for (let i = 0; i < k; i++) x[c] += M[i * d + c] * v[i];
+  return x;
 }

@@ -19,6 +19,9 @@ const SHAPE_CASES: Array<[ModelName, Partial<TrainConfig>, number, number]> = [
   ['transr', { negatives: 5, sampling: 'shared' }, 18, 10],
   ['transr', { negatives: 5 }, 18, 10],
   ['transra', { negatives: 64, sampling: 'shared', chunkSize: 32 }, 132, 68],
+  // The independent L2 loss (direct and Gram form) with adversarial weights at full width, and with k > d.
+  ['transr', { negatives: 64, adversarialTemperature: 1 }, 128, 128],
+  ['transr', { negatives: 16 }, 64, 96],
 ];
 
 const only = process.argv.includes('--models') ? process.argv[process.argv.indexOf('--models') + 1].split(',') : null;
@@ -127,12 +130,13 @@ async function main(): Promise<void> {
       check(`${model} scoreAll, chunk tile vs element tile`, false, (e as Error).message);
     }
   }
-  // The Gram form where its value cancels: near-identical entity pairs, positives h → partner (direct recomputation).
-  for (const [model, over] of [['transr', {}], ['transra', {}], ['transr', { adversarialTemperature: 1, loss: 'margin', margin: 1 }]] as const) {
+  // The Gram form where its values cancel (test/kge-cuda-fixtures.ts gramHardPairs), in the run that checks the Gram form.
+  const gramCases = [['transr', {}], ['transra', {}], ['transr', { adversarialTemperature: 1, loss: 'margin', margin: 1 }]] as const;
+  for (const kind of process.env.ADKG_CUDA_PROJECTED_DISTANCE === 'gram' ? (['near-pairs', 'fitted'] as const) : []) for (const [model, over] of gramCases) {
     if (!wanted(model)) continue;
-    const label = `${model} ${JSON.stringify(over)} gram form, cancelling pairs`;
+    const label = `${model} ${JSON.stringify(over)} gram form, cancelling pairs (${kind})`;
     try {
-      const p = await gramHardPairs(model, over);
+      const p = await gramHardPairs(model, over, kind);
       check(label, p.form === 'gram' && p.lossRel < 1e-5 && p.gradRel <= 1e-4, `form ${p.form}, loss rel ${p.lossRel.toExponential(2)}, gradient rel ${p.gradRel.toExponential(2)}`);
     } catch (e) {
       check(label, false, (e as Error).message);

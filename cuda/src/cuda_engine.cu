@@ -100,17 +100,6 @@ CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& 
   int optin = 0;
   CK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device_));
   sharedLimit_ = (size_t)optin;
-  if (opt_.gemmChunk && chunkTile(gemm(), cfg_.d, cfg_.k)) {
-    if (optin < mma::chunk::SMEM_BYTES)
-      throw std::runtime_error("options.gemmTile chunk needs " + std::to_string(mma::chunk::SMEM_BYTES) +
-                               " bytes of shared memory per block; this device allows " + std::to_string(optin) +
-                               " (use gemmTile element)");
-    // Two blocks of the 16-byte tile need 2 × (110,592 + 1,024 reserved) bytes of an SM: an sm_90 has them, an sm_80
-    // (164 KB) does not, and would run one block under the two-block register cap: build for one there.
-    int perSm = 0;
-    CK(cudaDeviceGetAttribute(&perSm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device_));
-    if (opt_.gemmBlocks == 2 && perSm < 2 * (mma::chunk::SMEM_BYTES + 1024)) opt_.gemmBlocks = 1;
-  }
   CK(cudaDeviceGetAttribute(&smCount_, cudaDevAttrMultiProcessorCount, device_));
   if (cfg.model == adkg::MODEL_TRANSRA && cfg.K > 32)
     throw std::runtime_error("cuda backend: at most 32 anchors per entity are supported (got " + std::to_string(cfg.K) + ")");
@@ -144,6 +133,18 @@ CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& 
     throw std::runtime_error("cuda backend: relDim " + std::to_string(cfg.k) + " with " + std::to_string(cfg.negatives) +
                              " negatives needs more shared memory than the device has per block");
   gramOn_ = opt_.gram && gramApplies(m_, dc_, sharedLimit_);
+  // The 16-byte tile where any of the engine's GEMMs takes it ((d, k); the Gram form's are (d, d)).
+  if (opt_.gemmChunk && (chunkTile(gemm(), cfg_.d, cfg_.k) || (gramOn_ && chunkTile(gemm(), cfg_.d, cfg_.d)))) {
+    if (optin < mma::chunk::SMEM_BYTES)
+      throw std::runtime_error("options.gemmTile chunk needs " + std::to_string(mma::chunk::SMEM_BYTES) +
+                               " bytes of shared memory per block; this device allows " + std::to_string(optin) +
+                               " (use gemmTile element)");
+    // Two blocks of the 16-byte tile need 2 × (110,592 + 1,024 reserved) bytes of an SM: an sm_90 has them, an sm_80
+    // (164 KB) does not, and would run one block under the two-block register cap: build for one there.
+    int perSm = 0;
+    CK(cudaDeviceGetAttribute(&perSm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device_));
+    if (opt_.gemmBlocks == 2 && perSm < 2 * (mma::chunk::SMEM_BYTES + 1024)) opt_.gemmBlocks = 1;
+  }
   const size_t R = cfg.R, k = cfg.k, d = cfg.d, A = cfg.A;
   if (gramOn_) {
     devAlloc(&gram_.G, R * d * d);
@@ -182,11 +183,11 @@ CudaEngine::~CudaEngine() {
   for (float* p : {m_.entity.w, m_.entity.s1, m_.entity.s2, m_.relation.w, m_.relation.s1, m_.relation.s2,
                    m_.projection.w, m_.projection.s1, m_.projection.s2, m_.anchor.w, m_.anchor.s1, m_.anchor.s2,
                    m_.anchorLogit.w, m_.anchorLogit.s1, m_.anchorLogit.s2, m_.gradX, m_.composed, m_.alpha, m_.gradR,
-                   m_.gradM, m_.gradA, dP_, dDP_, gram_.G, gram_.w, gram_.rho, gram_.S, gram_.b, gram_.K})
+                   m_.gradM, m_.gradA, dP_, dDP_, dE_, gram_.G, gram_.w, gram_.rho, gram_.S, gram_.b, gram_.K})
     if (p) cudaFree(p);
   for (void* p : {(void*)m_.anchorOf, (void*)m_.touched, (void*)m_.relTouched, (void*)m_.anchorTouched,
                   (void*)m_.lossAccum, (void*)dHSlot_, (void*)dRel_, (void*)dTSlot_, (void*)dNegSlot_, (void*)dHIdx_,
-                  (void*)dTIdx_, (void*)dNIdx_, (void*)dRowSlot_, (void*)dNegHead_, (void*)dNHead_,
+                  (void*)dTIdx_, (void*)dNIdx_, (void*)dRowSlot_, (void*)dNegHead_, (void*)dNHead_, (void*)dESlot_,
                   (void*)smp_.headProb, (void*)smp_.entityType, (void*)smp_.typeOffsets, (void*)smp_.typeMembers})
     if (p) cudaFree(p);
   for (void* p : scratch_)
@@ -233,7 +234,8 @@ int64_t CudaEngine::maxRows(int B) const {
 
 size_t CudaEngine::batchBytes(int B, int64_t rows) const {
   const size_t n = cfg_.negatives;
-  return (size_t)B * (4 * 5 + n * 10) + (size_t)rows * (4 + 8 * rowFloats()) + (size_t)B * 40;
+  return (size_t)B * (4 * 5 + n * 10) + (size_t)rows * (4 + 8 * rowFloats()) + (size_t)B * 40 +
+         (gramOn_ ? (size_t)B * 2 * (4 * cfg_.k + 4) : 0);
 }
 
 void CudaEngine::ensureCapacity(int64_t slots) {
@@ -272,6 +274,10 @@ void CudaEngine::ensureBatchBuffers(int B, int64_t rows, bool withP) {
     devAlloc(&dTIdx_, B);
     devAlloc(&dNIdx_, (size_t)B * n);
     devAlloc(&dNHead_, (size_t)B * n);
+    if (gramOn_) {
+      devAlloc(&dE_, (size_t)2 * B * cfg_.k);
+      devAlloc(&dESlot_, (size_t)2 * B);
+    }
     batchCap_ = B;
   }
   if (withP && rows > rowCap_) {
@@ -585,8 +591,8 @@ void CudaEngine::buildPlan(const int32_t* rel, int B, HostPlan& p) const {
   p.G = G;
   std::vector<int32_t> order(B), posGroup(B), gRel(G), gPosStart(G), gPosCount(G), gChunk(G);
   std::vector<int64_t> gRow(G);
-  std::vector<int32_t> segGroup, segStart, segCount, tileRel, tileCount, mtRel, mtCount;
-  std::vector<int64_t> tileRow, mtRow;
+  std::vector<int32_t> segGroup, segStart, segCount, tileRel, tileCount, mtRel, mtCount, pairRel, pairCount;
+  std::vector<int64_t> tileRow, mtRow, pairRow;
   int pos = 0;
   int64_t row = 0;
   for (int g = 0; g < G; g++) {
@@ -623,17 +629,23 @@ void CudaEngine::buildPlan(const int32_t* rel, int B, HostPlan& p) const {
     // piece of up to MTILE_ROWS left 200 relations as 200 blocks on 132 SMs, two waves with the second half empty.
     const int64_t perWave = 8 * (int64_t)std::max(1, smCount_);
     const int64_t mt = std::min<int64_t>(MTILE_ROWS, std::max<int64_t>(MTILE_MIN_ROWS, (row + perWave - 1) / perWave));
-    for (int g = 0; g < G;) {
-      int h = g;
-      while (h < G && gRel[h] == gRel[g]) h++;
-      const int64_t r0 = gRow[g], r1 = h < G ? gRow[h] : row;
+    // Rows [r0, r1) of relation rel cut into equal pieces of at most mt.
+    auto cut = [mt](int32_t rel, int64_t r0, int64_t r1, std::vector<int32_t>& pRel, std::vector<int64_t>& pRow,
+                    std::vector<int32_t>& pCount) {
       const int64_t pieces = (r1 - r0 + mt - 1) / mt;
       for (int64_t q = 0; q < pieces; q++) {
         const int64_t a0 = r0 + (r1 - r0) * q / pieces, a1 = r0 + (r1 - r0) * (q + 1) / pieces;
-        mtRel.push_back(gRel[g]);
-        mtRow.push_back(a0);
-        mtCount.push_back((int32_t)(a1 - a0));
+        pRel.push_back(rel);
+        pRow.push_back(a0);
+        pCount.push_back((int32_t)(a1 - a0));
       }
+    };
+    for (int g = 0; g < G;) {
+      int h = g;
+      while (h < G && gRel[h] == gRel[g]) h++;
+      cut(gRel[g], gRow[g], h < G ? gRow[h] : row, mtRel, mtRow, mtCount);
+      // The Gram form's E rows: 2 per positive in sorted order, so a relation's are contiguous too.
+      cut(gRel[g], 2 * (int64_t)gPosStart[g], h < G ? 2 * (int64_t)gPosStart[h] : 2 * (int64_t)B, pairRel, pairRow, pairCount);
       g = h;
     }
   }
@@ -641,6 +653,7 @@ void CudaEngine::buildPlan(const int32_t* rel, int B, HostPlan& p) const {
   p.S = (int)segGroup.size();
   p.T = (int)tileRel.size();
   p.TM = (int)mtRel.size();
+  p.TP = (int)pairRel.size();
   auto put32 = [&](const std::vector<int32_t>& v) {
     size_t o = p.i32.size();
     p.i32.insert(p.i32.end(), v.begin(), v.end());
@@ -664,9 +677,12 @@ void CudaEngine::buildPlan(const int32_t* rel, int B, HostPlan& p) const {
   p.tileCount = put32(tileCount);
   p.mtRel = put32(mtRel);
   p.mtCount = put32(mtCount);
+  p.pairRel = put32(pairRel);
+  p.pairCount = put32(pairCount);
   p.gRow = put64(gRow);
   p.tileRow = put64(tileRow);
   p.mtRow = put64(mtRow);
+  p.pairRow = put64(pairRow);
 }
 
 DevPlan CudaEngine::devPlan(const HostPlan& hp, const int32_t* d32, const int64_t* d64) const {
@@ -693,6 +709,10 @@ DevPlan CudaEngine::devPlan(const HostPlan& hp, const int32_t* d32, const int64_
   p.gRow = d64 + hp.gRow;
   p.tileRow = d64 + hp.tileRow;
   p.mtRow = d64 + hp.mtRow;
+  p.TP = hp.TP;
+  p.pairRel = d32 + hp.pairRel;
+  p.pairCount = d32 + hp.pairCount;
+  p.pairRow = d64 + hp.pairRow;
   return p;
 }
 
@@ -767,16 +787,22 @@ void CudaEngine::enqueueStep(const DevPlan& plan, const DevBatch& batch, double 
   if (cfg_.model == adkg::MODEL_TRANSRA) launchCompose(stream_, m);
   profMark(1);
   if (gramOn_) {
+    // The Gram form's distances difference x·z products, which plain TF32's ~1e-3 in z would swamp: its GEMMs run
+    // in 3xTF32 under gemm tf32.
+    GemmChoice gc = gemm();
+    if (gc.math == GEMM_TF32) gc.math = GEMM_TF32X3;
     DevGram g = gram_;
     g.Z = batch.P;
     g.Q = batch.dP;
+    g.E = dE_;
+    g.eSlot = dESlot_;
     launchGramPrepare(stream_, m, g);
-    launchGramProject(stream_, m, plan, batch, g, gemm());
+    launchGramProject(stream_, m, plan, batch, g, gc);
     profMark(2);
     launchGramLoss(stream_, m, plan, batch, dc_, g);
     profMark(3);
     profMark(4);  // no backward-x: ∂x came out of the loss
-    launchGramBackward(stream_, m, plan, batch, g, gemm());
+    launchGramBackward(stream_, m, plan, batch, g, gc);
     profMark(5);
   } else {
     enqueueDirect(plan, batch, m);
@@ -821,7 +847,10 @@ void CudaEngine::profMark(int i) {
 
 void CudaEngine::profReport(const char* what) {
   if (!profile_) return;
-  static const char* names[PROF_PHASES] = {"index+compose", "project", "loss", "backward-x", "backward-M", "optimizer"};
+  static const char* direct[PROF_PHASES] = {"index+compose", "project", "loss", "backward-x", "backward-M", "optimizer"};
+  // The Gram form: G_r, w_r with z = G_r x; the loss gives ∂x (no backward-x); E and S GEMMs with the per-relation finish.
+  static const char* gram[PROF_PHASES] = {"index+compose", "gram+project", "loss", "(none)", "E+S+finish", "optimizer"};
+  const char* const* names = gramOn_ ? gram : direct;
   double total = 0;
   for (double v : profMs_) total += v;
   std::fprintf(stderr, "adkg cuda profile (%s, gemm %s, %d block%s/SM, %s tile, %s form): %.1f ms in steps:", what,

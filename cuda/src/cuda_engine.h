@@ -85,11 +85,11 @@ class CudaEngine {
     std::vector<int32_t> i32;
     std::vector<int64_t> i64;
     // Offsets of the arrays in i32 / i64 and the counts (see DevPlan).
-    int B = 0, G = 0, S = 0, T = 0, TM = 0;
+    int B = 0, G = 0, S = 0, T = 0, TM = 0, TP = 0;
     int64_t rows = 0;
     size_t order, posGroup, gRel, gPosStart, gPosCount, gChunk, segGroup, segStart, segCount, tileRel, tileCount,
-        mtRel, mtCount;
-    size_t gRow, tileRow, mtRow;
+        mtRel, mtCount, pairRel, pairCount;
+    size_t gRow, tileRow, mtRow, pairRow;
   };
   struct Staged {
     std::vector<int32_t> slotEnt;  // entity of each staged slot (from slot `first`)
@@ -155,6 +155,8 @@ class CudaEngine {
           *dTIdx_ = nullptr, *dNIdx_ = nullptr, *dRowSlot_ = nullptr;
   uint8_t *dNegHead_ = nullptr, *dNHead_ = nullptr;
   float *dP_ = nullptr, *dDP_ = nullptr;
+  float* dE_ = nullptr;        // the Gram form's E (2B × k)
+  int32_t* dESlot_ = nullptr;  // and its slots (2B)
   std::vector<void*> scratch_{6, nullptr};
   std::vector<size_t> scratchSize_ = std::vector<size_t>(6, 0);
   std::vector<void*> pinned_{4, nullptr};

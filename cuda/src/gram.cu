@@ -9,8 +9,10 @@
 // which give ∂M_r = M_r·sym(S) + r_r bᵀ and ∂r_r = M_r b + K r_r with S = Σ κ u uᵀ, b = Σ κ σ u, K = Σ κ.
 // S is summed over projected rows as Σ q xᵀ (q_y = −κu for a negative's row, q_a = Σ κu over a's pairs), the
 // direct form's ∂M GEMM with d-long left rows.
-// A pair whose s cancels (s < GRAM_DIRECT_BELOW·A: the positive once trained, hard negatives) is recomputed straight
-// from M_r, so distances keep FP32-level accuracy (docs/benchmarks.md, session 8's numerics of the Gram form).
+// The positive pair is always taken straight from M_r (e⁺ = M_r(h − t) + r_r: once trained its Gram value cancels,
+// and so would M_r·S + r bᵀ for its ∂M): its ∂M share goes through E = ±κ⁺e⁺ on the h and t rows, its ∂r share
+// is Σ κ⁺e⁺. A negative whose s cancels (s < GRAM_DIRECT_BELOW·Â: hard negatives) has its distance and ∂x recomputed
+// straight from M_r too, but keeps its ∂M/∂r share in S, b and K (rare; their ∂M loses digits as ‖r‖/dist).
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -22,9 +24,11 @@ namespace adkg_cuda {
 
 namespace {
 
-// Below this share of A = ‖M_r a + σr‖² the Gram value of s has lost too many bits to cancellation: s is then taken
-// straight from M_r. At or above it the Gram value's error is at most ~18 times the rounding of its terms (both when
-// ‖M_r y‖² is near A and when it is far from it), about 1e-6 relative.
+// Below this share of Â = ‖M_r a‖² + ‖r‖² (which bounds every term of A = ‖M_r a + σr‖², so that A's own
+// cancellation is caught too) the Gram value of s has lost too many bits: s is then taken straight from M_r. At or
+// above it, the Gram value's error is at most ~30 times the rounding of its terms, whether ‖M_r y‖² is near Â or far
+// from it: about 1e-6 relative. Not caught: an x with much of its length in M_r's null space (k < d), where
+// xᵀG_r x is small against ‖x‖·‖G_r x‖; such pairs keep the Gram value's absolute error.
 constexpr float GRAM_DIRECT_BELOW = 0.5f;
 
 __device__ __forceinline__ float dot4(float4 a, float4 b) { return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w; }
@@ -153,9 +157,11 @@ struct GramLossArgs {
   DevGram g;
 };
 
-// s = ‖M_r u + σ r_r‖² and g = M_rᵀ(M_r u + σ r_r) (this lane's four components) straight from M_r, for a pair whose
-// Gram value cancels. Lanes over d, a warp sum per row of M_r.
-__device__ float directPair(const GramLossArgs& a, int r, float4 u4, float sigma, bool on, float4& g4) {
+// s = ‖e‖², e = M_r u + σ r_r, and g = M_rᵀe (this lane's four components) straight from M_r, for the positive and a
+// pair whose Gram value cancels. Lanes over d, a warp sum per row of M_r. eOut (or nullptr): e is stored there, e_q by
+// lane q % 32 (which alone reads it back).
+__device__ float directPair(const GramLossArgs& a, int r, float4 u4, float sigma, bool on, float4& g4,
+                            float* eOut = nullptr) {
   const int d = a.d, k = a.l.k, lane = threadIdx.x & 31;
   const float* M = a.proj + (int64_t)r * k * d + 4 * lane;
   const float* rr = a.l.rel + (int64_t)r * k;
@@ -165,16 +171,18 @@ __device__ float directPair(const GramLossArgs& a, int r, float4 u4, float sigma
   for (int q = 0; q < k; q++) {
     const float4 m4 = on ? ld4(M + (int64_t)q * d) : zero;
     const float e = warpSum(dot4(m4, u4)) + sigma * rr[q];
+    if (eOut && lane == (q & (WARP - 1))) eOut[q] = e;
     s = fmaf(e, e, s);
     g4 = fma4(m4, e, g4);
   }
   return s;
 }
 
-// One pair: s from its Gram value sGram = A − 2·yᵀc + yᵀz_y, or straight from M_r where that cancels; g = G_r u + σw_r.
-__device__ __forceinline__ float gramPair(const GramLossArgs& a, int r, float sGram, float A, float4 u4, float4 c4,
+// One pair: s from its Gram value sGram = A − 2·yᵀc + yᵀz_y, or straight from M_r where that cancels (against Â);
+// g = G_r u + σw_r.
+__device__ __forceinline__ float gramPair(const GramLossArgs& a, int r, float sGram, float Ahat, float4 u4, float4 c4,
                                           float4 zy4, float sigma, bool on, float4& g4) {
-  if (sGram >= GRAM_DIRECT_BELOW * A) {  // false for NaN too
+  if (sGram >= GRAM_DIRECT_BELOW * Ahat) {  // false for NaN too
     g4 = sub4(c4, zy4);
     return sGram;
   }
@@ -182,15 +190,17 @@ __device__ __forceinline__ float gramPair(const GramLossArgs& a, int r, float sG
 }
 
 // One block per loss segment, a warp per positive, each lane four consecutive components of d (d ≤ 128, d % 4 == 0),
-// as independentLossKernel; reads x and z = G_r x of every row and writes ∂x (by slot) and the rows' q.
-__global__ void __launch_bounds__(BLOCK) gramLossKernel(GramLossArgs a) {
+// as independentLossKernel; reads x and z = G_r x of every row and writes ∂x (by slot), the rows' q and the positives'
+// E rows and slots.
+__global__ void __launch_bounds__(BLOCK, 2) gramLossKernel(GramLossArgs a) {
   extern __shared__ float smem[];
   const LossArgs& l = a.l;
-  const int d = a.d, n = l.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int d = a.d, k = l.k, n = l.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int s = blockIdx.x, r = l.gRel[l.segGroup[s]];
-  float* bS = smem;       // d: the block's Σ κσu
-  float* kS = smem + d;   // 1: its Σ κ
-  for (int e = threadIdx.x; e <= d; e += BLOCK) smem[e] = 0.f;
+  float* bS = smem;            // d: the block's Σ κσu (negatives)
+  float* kS = smem + d;        // 1: its Σ κ (negatives)
+  float* dRS = smem + d + 1;   // k: its Σ κ⁺e⁺ (positives)
+  for (int e = threadIdx.x; e < d + 1 + k; e += BLOCK) smem[e] = 0.f;
   __syncthreads();
   const bool on = 4 * lane < d;
   const int e4 = on ? 4 * lane : 0;
@@ -209,12 +219,14 @@ __global__ void __launch_bounds__(BLOCK) gramLossKernel(GramLossArgs a) {
     const float4 h4 = on ? xRow(hRow) : zero, t4 = on ? xRow(tRow) : zero;
     const float4 zh4 = on ? zRow(hRow) : zero, zt4 = on ? zRow(tRow) : zero;
     const float4 cT = add4(zh4, w4), cH = sub4(zt4, w4);  // c for a = h (σ = +1) and a = t (σ = −1)
-    const float AT = warpSum(dot4(h4, add4(zh4, scale4(w4, 2.f)))) + rho;
-    const float AH = warpSum(dot4(t4, sub4(zt4, scale4(w4, 2.f)))) + rho;
+    // A = Â + 2σ wᵀa with Â = aᵀz_a + ρ (the fallback test's scale).
+    const float AhT = warpSum(dot4(h4, zh4)) + rho, AhH = warpSum(dot4(t4, zt4)) + rho;
+    const float AT = AhT + 2.f * warpSum(dot4(h4, w4)), AH = AhH - 2.f * warpSum(dot4(t4, w4));
+    // The positive, straight from M_r; e⁺ into h's E row (scaled by ±κ⁺ below).
     const float4 uP = sub4(h4, t4);
+    float* eH = a.g.E + (int64_t)2 * i * k;
     float4 gP;
-    const float sP = gramPair(a, r, AT + warpSum(dot4(t4, sub4(zt4, scale4(cT, 2.f)))), AT, uP, cT, zt4, 1.f, on, gP);
-    const float distPos = sqrtf(fmaxf(sP, 0.f));
+    const float distPos = sqrtf(directPair(a, r, uP, 1.f, on, gP, eH));
     const int32_t* nIdx = l.nIdx + (int64_t)i * n;
     const uint8_t* nHead = l.nHead + (int64_t)i * n;
     float4 dH = zero, dT = zero, qH = zero, qT = zero;  // ∂L/∂h, ∂L/∂t and their rows' q
@@ -264,10 +276,10 @@ __global__ void __launch_bounds__(BLOCK) gramLossKernel(GramLossArgs a) {
         for (int q = 0; q < 4; q++) {
           const int j = j0 + q;
           if (j >= n) break;
-          const float A = hs[q] ? AH : AT;
           const float4 u4 = sub4(hs[q] ? t4 : h4, y4[q]);
           float4 g4;
-          const float sj = gramPair(a, r, A + part[q], A, u4, hs[q] ? cH : cT, zy4[q], hs[q] ? -1.f : 1.f, on, g4);
+          const float sj = gramPair(a, r, (hs[q] ? AH : AT) + part[q], hs[q] ? AhH : AhT, u4, hs[q] ? cH : cT, zy4[q],
+                                    hs[q] ? -1.f : 1.f, on, g4);
           const float dj = sqrtf(fmaxf(sj, 0.f));
           const float c = negativeCoef(l, dj, distPos, wgt, lossPart, cPosSum) * l.invB;
           apply(j, dj > 0.f ? c / dj : 0.f, u4, g4, hs[q]);
@@ -279,19 +291,19 @@ __global__ void __launch_bounds__(BLOCK) gramLossKernel(GramLossArgs a) {
     } else {
       // Adversarial weights need every distance first: pass 1 keeps them (and which pairs went direct) in shared
       // memory, pass 2 applies the weights.
-      float* dist = smem + d + 1 + warp * 3 * n;
+      float* dist = smem + d + 1 + k + warp * 3 * n;
       float* coef = dist + n;
       float* viaM = coef + n;
       for (int j = 0; j < n; j++) {
         const bool hs = nHead[j] != 0;
         const float4 y4 = on ? xRow(nIdx[j]) : zero, zy4 = on ? zRow(nIdx[j]) : zero;
-        const float A = hs ? AH : AT;
-        const float sGram = A + warpSum(dot4(y4, sub4(zy4, scale4(hs ? cH : cT, 2.f))));
+        const float Ahat = hs ? AhH : AhT;
+        const float sGram = (hs ? AH : AT) + warpSum(dot4(y4, sub4(zy4, scale4(hs ? cH : cT, 2.f))));
         float4 g4;
-        const float sj = gramPair(a, r, sGram, A, sub4(hs ? t4 : h4, y4), hs ? cH : cT, zy4, hs ? -1.f : 1.f, on, g4);
+        const float sj = gramPair(a, r, sGram, Ahat, sub4(hs ? t4 : h4, y4), hs ? cH : cT, zy4, hs ? -1.f : 1.f, on, g4);
         if (lane == 0) {
           dist[j] = sqrtf(fmaxf(sj, 0.f));
-          viaM[j] = sGram >= GRAM_DIRECT_BELOW * A ? 0.f : 1.f;
+          viaM[j] = sGram >= GRAM_DIRECT_BELOW * Ahat ? 0.f : 1.f;
         }
       }
       __syncwarp();
@@ -308,15 +320,22 @@ __global__ void __launch_bounds__(BLOCK) gramLossKernel(GramLossArgs a) {
       }
       __syncwarp();
     }
-    // The positive pair (a = h, y = t, σ = +1), then h's and t's rows.
+    // The positive pair (a = h, y = t, σ = +1): ∂x from g⁺ = M_rᵀe⁺, its ∂M share as E rows κ⁺e⁺ (h) and −κ⁺e⁺ (t)
+    // with their slots, its ∂r share κ⁺e⁺; then h's and t's rows.
     const float kP = distPos > 0.f ? cPos / distPos : 0.f;
-    const float4 guP = scale4(gP, kP), quP = scale4(uP, kP);
+    const float4 guP = scale4(gP, kP);
     dH = add4(dH, guP);
     dT = sub4(dT, guP);
-    qH = add4(qH, quP);
-    qT = sub4(qT, quP);
-    bAcc = add4(bAcc, quP);
-    kAcc += kP;
+    for (int q = lane; q < k; q += WARP) {  // the entries this lane stored in directPair
+      const float v = kP * eH[q];
+      eH[q] = v;
+      eH[k + q] = -v;
+      if (v != 0.f) atomicAdd(&dRS[q], v);
+    }
+    if (lane == 0) {
+      a.g.eSlot[2 * i] = a.rowSlot[hRow];
+      a.g.eSlot[2 * i + 1] = a.rowSlot[tRow];
+    }
     if (on) {
       atomicAdd4(a.gradX + (int64_t)a.rowSlot[hRow] * d + e4, dH);
       atomicAdd4(a.gradX + (int64_t)a.rowSlot[tRow] * d + e4, dT);
@@ -335,16 +354,18 @@ __global__ void __launch_bounds__(BLOCK) gramLossKernel(GramLossArgs a) {
   __syncthreads();
   for (int e = threadIdx.x; e < d; e += BLOCK)
     if (bS[e] != 0.f) atomicAdd(&a.g.b[(int64_t)r * d + e], bS[e]);
+  for (int q = threadIdx.x; q < k; q += BLOCK)
+    if (dRS[q] != 0.f) atomicAdd(&l.gradR[(int64_t)r * k + q], dRS[q]);
   if (threadIdx.x == 0 && kS[0] != 0.f) atomicAdd(&a.g.K[r], kS[0]);
 }
 
-size_t gramLossBytes(int d, int n) { return sizeof(float) * ((size_t)d + 1 + (size_t)WARPS * 3 * n); }
+size_t gramLossBytes(int d, int k, int n) { return sizeof(float) * ((size_t)d + 1 + k + (size_t)WARPS * 3 * n); }
 
 }  // namespace
 
 bool gramApplies(const DevModel& m, const DevConfig& c, size_t sharedLimit) {
   return m.model != MODEL_TRANSE && !c.sampling && c.norm == NORM_L2 && m.d % 4 == 0 && m.d <= 128 &&
-         gramLossBytes(m.d, m.n) <= sharedLimit;
+         gramLossBytes(m.d, m.k, m.n) <= sharedLimit;
 }
 
 void launchGramPrepare(cudaStream_t s, const DevModel& m, const DevGram& g) {
@@ -390,7 +411,7 @@ void launchGramLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const D
   a.proj = m.projection.w;
   a.d = m.d;
   a.g = g;
-  const size_t bytes = gramLossBytes(m.d, m.n);
+  const size_t bytes = gramLossBytes(m.d, m.k, m.n);
   cudaFuncSetAttribute(gramLossKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
   gramLossKernel<<<p.S, BLOCK, bytes, s>>>(a);
 }
@@ -398,6 +419,7 @@ void launchGramLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const D
 void launchGramBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevGram& g,
                         GemmChoice gc) {
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
+  launchRowOuterSums(s, g.E, X, g.eSlot, p.pairRel, p.pairRow, p.pairCount, p.TP, m.d, m.k, m.gradM, gc);
   launchRowOuterSums(s, g.Q, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, p.TM, m.d, m.d, g.S, gc);
   gramFinishKernel<<<m.R, BLOCK, 0, s>>>(m, g);
 }

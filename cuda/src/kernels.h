@@ -84,6 +84,7 @@ struct DevPlan {
   int S;                      // loss segments
   int T;                      // projection tiles (≤ 128 rows)
   int TM;                     // ∂M tiles (≤ MTILE_ROWS rows of one relation)
+  int TP;                     // pieces of (h, t) pair rows (the Gram form's E), as the ∂M tiles
   int64_t rows;               // projected rows (TransR/TransRA)
   const int32_t* order;       // B: original batch slot of sorted position i
   const int32_t* posGroup;    // B: group of sorted position i
@@ -101,6 +102,10 @@ struct DevPlan {
   const int32_t* mtRel;       // TM
   const int64_t* mtRow;       // TM
   const int32_t* mtCount;     // TM
+  // The Gram form's E rows (2 per positive, sorted order) of one relation, cut as the ∂M tiles are.
+  const int32_t* pairRel;     // TP
+  const int64_t* pairRow;     // TP
+  const int32_t* pairCount;   // TP
 };
 
 // The positives and negatives of one batch in slot space plus scratch the step fills.
@@ -168,6 +173,8 @@ struct DevGram {
   float* K;    // R: Σ κ
   float* Z;    // rows × d: G_r x of every projected row
   float* Q;    // rows × d: the rows' q
+  float* E;         // 2B × k: ±κ⁺e⁺ of each positive's h and t (sorted order), e⁺ = M_r(h − t) + r_r
+  int32_t* eSlot;   // 2B: the slots of those h and t
 };
 // Whether a step of this model and config can run in the Gram form (projected model, independent negatives, L2,
 // d % 4 == 0 and d ≤ 128, the loss kernel's shared memory within sharedLimit).
@@ -180,7 +187,8 @@ void launchGramProject(cudaStream_t s, const DevModel& m, const DevPlan& p, cons
 // Loss; ∂x into m.gradX; Q rows; b, K; adds Σ ℓ/B to m.lossAccum.
 void launchGramLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
                     const DevGram& g);
-// S = Σ q xᵀ, then ∂M_r += M_r·sym(S_r) + r_r b_rᵀ and ∂r_r += M_r b_r + K_r r_r.
+// ∂M_r += Σ E xᵀ over the positives' h and t (their pairs' share, taken directly), S = Σ q xᵀ, then
+// ∂M_r += M_r·sym(S_r) + r_r b_rᵀ and ∂r_r += M_r b_r + K_r r_r.
 void launchGramBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevGram& g,
                         GemmChoice gc);
 
