@@ -32,8 +32,8 @@ if [ -n "$NCU" ]; then
   echo "== ncu: $NCU ($(( $(date +%s) - start )) s)"
   # One training step per setting (warm-up 1, timed 1): the first matching launches are TransR shared-262k's
   # kernels, then independent's. Smaller graph than the bench (the kernels see the same shapes per batch).
-  timeout 150 "$NCU" --target-processes all -k 'regex:projectKernel|projectBack|groupLossKernel|independentLossKernel|entityStepKernel' \
-    --launch-count 16 --section SpeedOfLight --section Occupancy --section WarpStateStats --section SchedulerStats \
+  timeout 150 "$NCU" --target-processes all -k 'regex:projectKernel|projectBack|groupLossKernel|independentLossKernel|gramLossKernel|gramPrepare|gramFinish|entityStepKernel' \
+    --launch-count 24 --section SpeedOfLight --section Occupancy --section WarpStateStats --section SchedulerStats \
     --section LaunchStats --section MemoryWorkloadAnalysis \
     "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out /tmp/adkg-kge-ncu --skip-pytorch --epoch-configs none \
     --hybrid-configs none --models transr --configs shared-262k,independent --gemm tf32x3 --steps 1 --warmup 1 \

@@ -853,8 +853,10 @@ void CudaEngine::profReport(const char* what) {
   const char* const* names = gramOn_ ? gram : direct;
   double total = 0;
   for (double v : profMs_) total += v;
+  // The Gram form runs its GEMMs in 3xTF32 under gemm tf32 (enqueueStep).
+  const int math = gramOn_ && opt_.gemm == GEMM_TF32 ? GEMM_TF32X3 : opt_.gemm;
   std::fprintf(stderr, "adkg cuda profile (%s, gemm %s, %d block%s/SM, %s tile, %s form): %.1f ms in steps:", what,
-               gemmMathName(opt_.gemm), opt_.gemmBlocks, opt_.gemmBlocks == 1 ? "" : "s",
+               gemmMathName(math), opt_.gemmBlocks, opt_.gemmBlocks == 1 ? "" : "s",
                chunkTile(gemm(), cfg_.d, gramOn_ ? cfg_.d : cfg_.k) ? "chunk" : "element", gramOn_ ? "gram" : "direct",
                total);
   for (int p = 0; p < PROF_PHASES; p++) std::fprintf(stderr, " %s %.1f (%.0f%%)", names[p], profMs_[p], total > 0 ? 100 * profMs_[p] / total : 0);

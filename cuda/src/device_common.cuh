@@ -39,6 +39,15 @@ __device__ __forceinline__ float normFinish(float s, int norm) { return norm == 
 __device__ __forceinline__ float softplusf(float x) { return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))); }
 __device__ __forceinline__ float sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
 
+// The block's dynamic shared memory (every extern __shared__ array starts there), behind a function so that the host
+// emulation of gram.cu's kernels (cuda/test/gram_emulation_check.cc) can give its own.
+#ifndef ADKG_HOST_EMULATION
+__device__ __forceinline__ float* dynamicShared() {
+  extern __shared__ float adkgDynamicShared[];
+  return adkgDynamicShared;
+}
+#endif
+
 inline unsigned gridFor(int64_t items, int perBlock) { return (unsigned)((items + perBlock - 1) / perBlock); }
 
 __device__ __forceinline__ void atomicAdd4(float* p, float4 v) {

@@ -120,8 +120,8 @@ __global__ void __launch_bounds__(BLOCK) gramPrepareKernel(DevModel m, DevGram g
       [&](int i, int j, float v) { G[(int64_t)i * d + j] = v; });
 }
 
-// Per touched relation: ∂M_r += M_r·sym(S_r) + r_r b_rᵀ and ∂r_r += M_r b_r + K_r r_r. Nothing else writes these
-// relations' gradients in a Gram step, so plain adds.
+// Per touched relation: ∂M_r += M_r·sym(S_r) + r_r b_rᵀ and ∂r_r += M_r b_r + K_r r_r. The loss kernel (∂r) and the E
+// GEMM (∂M) added theirs before this kernel starts (same stream), and one block owns a relation: plain adds.
 __global__ void __launch_bounds__(BLOCK) gramFinishKernel(DevModel m, DevGram g) {
   const RelationBlock rb(m);
   if (!rb.touched) return;
@@ -193,7 +193,7 @@ __device__ __forceinline__ float gramPair(const GramLossArgs& a, int r, float sG
 // as independentLossKernel; reads x and z = G_r x of every row and writes ∂x (by slot), the rows' q and the positives'
 // E rows and slots.
 __global__ void __launch_bounds__(BLOCK, 2) gramLossKernel(GramLossArgs a) {
-  extern __shared__ float smem[];
+  float* smem = dynamicShared();
   const LossArgs& l = a.l;
   const int d = a.d, k = l.k, n = l.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int s = blockIdx.x, r = l.gRel[l.segGroup[s]];
@@ -363,6 +363,9 @@ size_t gramLossBytes(int d, int k, int n) { return sizeof(float) * ((size_t)d + 
 
 }  // namespace
 
+// The launchers (below) are CUDA host code; the host emulation (cuda/test/gram_emulation_check.cc) runs the kernels
+// above itself.
+#ifndef ADKG_HOST_EMULATION
 bool gramApplies(const DevModel& m, const DevConfig& c, size_t sharedLimit) {
   return m.model != MODEL_TRANSE && !c.sampling && c.norm == NORM_L2 && m.d % 4 == 0 && m.d <= 128 &&
          gramLossBytes(m.d, m.k, m.n) <= sharedLimit;
@@ -423,5 +426,6 @@ void launchGramBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, con
   launchRowOuterSums(s, g.Q, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, p.TM, m.d, m.d, g.S, gc);
   gramFinishKernel<<<m.R, BLOCK, 0, s>>>(m, g);
 }
+#endif  // ADKG_HOST_EMULATION
 
 }  // namespace adkg_cuda

@@ -184,7 +184,8 @@ void launchGramPrepare(cudaStream_t s, const DevModel& m, const DevGram& g);
 // Z[row] = G_r x[rowSlot[row]].
 void launchGramProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevGram& g,
                        GemmChoice gc);
-// Loss; ∂x into m.gradX; Q rows; b, K; adds Σ ℓ/B to m.lossAccum.
+// Loss; ∂x into m.gradX; Q rows, b, K (negatives); E rows, eSlot and ∂r into m.gradR (positives); adds Σ ℓ/B to
+// m.lossAccum.
 void launchGramLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
                     const DevGram& g);
 // ∂M_r += Σ E xᵀ over the positives' h and t (their pairs' share, taken directly), S = Σ q xᵀ, then
