@@ -39,13 +39,22 @@ __device__ __forceinline__ float normFinish(float s, int norm) { return norm == 
 __device__ __forceinline__ float softplusf(float x) { return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))); }
 __device__ __forceinline__ float sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
 
-// The block's dynamic shared memory (every extern __shared__ array starts there), behind a function so that the host
-// emulation of gram.cu's kernels (cuda/test/gram_emulation_check.cc) can give its own.
+// The block's dynamic shared memory as `float name[]` (ADKG_DYNAMIC_SHARED16: declared 16-byte aligned), and inline PTX
+// only where it can run (ADKG_SM80_PTX: sm_80 and up). The host emulation of the kernels (cuda/test/emu, used by
+// cuda/test/*_emulation_check.cc) defines ADKG_HOST_EMULATION and gives its own dynamicShared(), and takes the plain
+// C++ branches. Preprocessor only: the device code is what it was.
 #ifndef ADKG_HOST_EMULATION
-__device__ __forceinline__ float* dynamicShared() {
-  extern __shared__ float adkgDynamicShared[];
-  return adkgDynamicShared;
-}
+#define ADKG_DYNAMIC_SHARED(name) extern __shared__ float name[]
+#define ADKG_DYNAMIC_SHARED16(name) extern __shared__ __align__(16) float name[]
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+#define ADKG_SM80_PTX 1
+#else
+#define ADKG_SM80_PTX 0
+#endif
+#else
+#define ADKG_DYNAMIC_SHARED(name) float* name = dynamicShared()
+#define ADKG_DYNAMIC_SHARED16(name) float* name = dynamicShared()
+#define ADKG_SM80_PTX 0
 #endif
 
 inline unsigned gridFor(int64_t items, int perBlock) { return (unsigned)((items + perBlock - 1) / perBlock); }
@@ -60,8 +69,17 @@ __device__ __forceinline__ void atomicAdd4(float* p, float4 v) {
   atomicAdd(p + 3, v.w);
 #endif
 }
-__device__ __forceinline__ float4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
-__device__ __forceinline__ void st4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+#ifndef ADKG_EMU_ALIGNED16
+#define ADKG_EMU_ALIGNED16(p)  // the host emulation checks each 16-byte access's alignment here
+#endif
+__device__ __forceinline__ float4 ld4(const float* p) {
+  ADKG_EMU_ALIGNED16(p);
+  return *reinterpret_cast<const float4*>(p);
+}
+__device__ __forceinline__ void st4(float* p, float4 v) {
+  ADKG_EMU_ALIGNED16(p);
+  *reinterpret_cast<float4*>(p) = v;
+}
 __device__ __forceinline__ float at4(float4 v, int j) { return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w; }
 __device__ __forceinline__ float4 add4(float4 a, float4 b) { return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w); }
 __device__ __forceinline__ float4 sub4(float4 a, float4 b) { return make_float4(a.x - b.x, a.y - b.y, a.z - b.z, a.w - b.w); }

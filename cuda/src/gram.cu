@@ -193,7 +193,7 @@ __device__ __forceinline__ float gramPair(const GramLossArgs& a, int r, float sG
 // as independentLossKernel; reads x and z = G_r x of every row and writes ∂x (by slot), the rows' q and the positives'
 // E rows and slots.
 __global__ void __launch_bounds__(BLOCK, 2) gramLossKernel(GramLossArgs a) {
-  float* smem = dynamicShared();
+  ADKG_DYNAMIC_SHARED(smem);
   const LossArgs& l = a.l;
   const int d = a.d, k = l.k, n = l.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int s = blockIdx.x, r = l.gRel[l.segGroup[s]];
@@ -363,7 +363,7 @@ size_t gramLossBytes(int d, int k, int n) { return sizeof(float) * ((size_t)d + 
 
 }  // namespace
 
-// The launchers (below) are CUDA host code; the host emulation (cuda/test/gram_emulation_check.cc) runs the kernels
+// The launchers (below) are CUDA host code; the host emulation (cuda/test/emu, gram_emulation_check.cc) runs the kernels
 // above itself.
 #ifndef ADKG_HOST_EMULATION
 bool gramApplies(const DevModel& m, const DevConfig& c, size_t sharedLimit) {

@@ -182,7 +182,7 @@ __device__ float zeroFillSource;
 
 // cp.async (sm_80+): a 4-byte global → shared copy that bypasses registers; src nullptr stores a zero.
 __device__ __forceinline__ void copyAsync4(float* dst, const float* src) {
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+#if ADKG_SM80_PTX
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"((unsigned)__cvta_generic_to_shared(dst)),
                "l"(src ? src : &zeroFillSource), "r"(src ? 4 : 0));
 #else
@@ -190,7 +190,7 @@ __device__ __forceinline__ void copyAsync4(float* dst, const float* src) {
 #endif
 }
 __device__ __forceinline__ void copyAsyncWait() {
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+#if ADKG_SM80_PTX
   asm volatile("cp.async.wait_all;\n" ::: "memory");
 #endif
 }
@@ -199,7 +199,7 @@ __device__ __forceinline__ void copyAsyncWait() {
 // count, so that STAGES − 1 K-steps are in flight while one is multiplied.
 __device__ __align__(16) float4 zeroFillSource16;
 __device__ __forceinline__ void copyAsync16(float* dst, const float* src) {
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+#if ADKG_SM80_PTX
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"((unsigned)__cvta_generic_to_shared(dst)),
                "l"(src ? src : reinterpret_cast<const float*>(&zeroFillSource16)), "r"(src ? 16 : 0));
 #else
@@ -207,13 +207,13 @@ __device__ __forceinline__ void copyAsync16(float* dst, const float* src) {
 #endif
 }
 __device__ __forceinline__ void copyAsyncCommit() {
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+#if ADKG_SM80_PTX
   asm volatile("cp.async.commit_group;\n" ::);
 #endif
 }
 template <int PENDING>
 __device__ __forceinline__ void copyAsyncWaitGroup() {
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+#if ADKG_SM80_PTX
   asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
 #endif
 }
@@ -349,7 +349,7 @@ __device__ __forceinline__ void tf32Split(float x, uint32_t& big, uint32_t& smal
   if (MATH == GEMM_TF32X3) small = tf32Bits(x - __uint_as_float(big));
 }
 __device__ __forceinline__ void mma16x8x8(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+#if ADKG_SM80_PTX
   asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
@@ -475,7 +475,7 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
 template <int MATH, bool A_QFAST, bool B_QFAST, class PA, class PB, class OUT4>
 __device__ __forceinline__ void chunkGemmTile(int Kdim, const PA& pieceA, const PB& pieceB, const OUT4& out4) {
   namespace C = mma::chunk;
-  extern __shared__ __align__(16) float chunkSmem[];
+  ADKG_DYNAMIC_SHARED16(chunkSmem);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   MmaAcc acc;
 #pragma unroll
@@ -625,7 +625,7 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectBackMKernel(const float* d
 // their gradients sit in shared memory (a chunk's n rows against all of its positives).
 
 __global__ void __launch_bounds__(BLOCK) lossKernel(LossArgs a) {
-  extern __shared__ float smem[];
+  ADKG_DYNAMIC_SHARED(smem);
   const int k = a.k, n = a.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int s = blockIdx.x, g = a.segGroup[s], r = a.gRel[g];
   float* rS = smem;
@@ -741,7 +741,7 @@ __device__ __forceinline__ float4 normGrad4(float4 v, float c, float cOverDist, 
 }
 
 __global__ void __launch_bounds__(BLOCK) independentLossKernel(LossArgs a) {
-  extern __shared__ float smem[];
+  ADKG_DYNAMIC_SHARED(smem);
   const int k = a.k, n = a.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int s = blockIdx.x, g = a.segGroup[s], r = a.gRel[g];
   float* dRS = smem;                         // k
@@ -935,7 +935,7 @@ __device__ __forceinline__ float comp4(float4 v, int c) { return c == 0 ? v.x : 
 // Two blocks per SM (on sm_90 shared memory allows two at k = 128, n = 64; on sm_80 one): registers capped at 128.
 template <bool VEC>
 __global__ void __launch_bounds__(BLOCK, 2) groupLossKernel(LossArgs a) {
-  extern __shared__ __align__(16) float smem[];
+  ADKG_DYNAMIC_SHARED16(smem);
   const int k = a.k, n = a.n, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int ldk = groupLossLd(k, VEC), ldn = n + 1;
   const int g = blockIdx.x, r = a.gRel[a.segGroup[g]];
@@ -1481,7 +1481,8 @@ __global__ void __launch_bounds__(BLOCK) distanceKernel(const float* A, int Q, c
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
-// Launchers.
+// Launchers (CUDA host code; the host emulation, cuda/test/emu, runs the kernels above itself).
+#ifndef ADKG_HOST_EMULATION
 
 
 void launchDraw(cudaStream_t s, const DevBatch& b, const int32_t* hEnt, const int32_t* tEnt, int B, double offset,
@@ -1745,5 +1746,7 @@ void launchDistances(cudaStream_t s, const float* A, int Q, const float* Y, int6
   dim3 grid(gridFor(count, 64), (Q + 63) / 64);
   distanceKernel<<<grid, BLOCK, 0, s>>>(A, Q, Y, count, k, norm, out, ldOut);
 }
+
+#endif  // ADKG_HOST_EMULATION
 
 }  // namespace adkg_cuda

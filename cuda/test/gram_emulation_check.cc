@@ -1,11 +1,11 @@
 // Host check of the Gram form's kernels (cuda/src/gram.cu) with no GPU: gramPrepareKernel, gramLossKernel and
-// gramFinishKernel run as written, on emulated blocks (cuda/test/emu/cuda_runtime.h: a std::thread per CUDA thread,
+// gramFinishKernel run as written, on emulated blocks (cuda/test/emu/cuda_runtime.h: a fiber per CUDA thread,
 // barriers for __syncthreads/__syncwarp/shuffles); the three GEMMs the engine runs on its tiles between them
 // (z = G_r x, E and S outer sums, kernels.cu's tiles, checked by mma_layout_check.cc) are plain loops here. The
 // plan and indices are laid out as CudaEngine::buildPlan and indexKernel lay them out for independent negatives.
 // The loss and the gradients of the entity rows, M_r and r_r are compared with the direct form in double precision
 // (src/kge/backends/backend.ts: dist = ‖M_r h + r − M_r t‖, softplus or margin loss, uniform or adversarial weights).
-// Prints one JSON line per case; exits 1 when a case is off. Built and run by test/cuda-gram-emulation.test.ts.
+// Prints one JSON line per case; exits 1 when a case is off. Built and run by test/cuda-emulation.test.ts.
 #include <cuda_runtime.h>  // the emulation (cuda/test/emu)
 
 #include <algorithm>
@@ -16,12 +16,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-namespace adkg_cuda {
-namespace {
-float* dynamicShared() { return emu::current->shared.data(); }
-}  // namespace
-}  // namespace adkg_cuda
 
 #include "../src/gram.cu"
 
@@ -72,15 +66,6 @@ std::vector<double> minNorm(const float* M, const float* r, int k, int d) {
   for (int c = 0; c < d; c++)
     for (int i = 0; i < k; i++) x[c] += M[i * d + c] * v[i];
   return x;
-}
-
-double maxRel(const std::vector<double>& ref, const std::vector<float>& got) {
-  double scale = 1e-12, diff = 0;
-  for (size_t i = 0; i < ref.size(); i++) {
-    scale = std::max(scale, std::fabs(ref[i]));
-    diff = std::max(diff, std::fabs(ref[i] - (double)got[i]));
-  }
-  return diff / scale;
 }
 
 Result runCase(const Case& c) {
@@ -322,9 +307,9 @@ Result runCase(const Case& c) {
   }
   Result res;
   res.lossRel = std::fabs(lossAccum - rLoss) / std::max(1e-12, std::fabs(rLoss));
-  res.gradXRel = maxRel(rX, gradX);
-  res.gradMRel = maxRel(rM, gradM);
-  res.gradRRel = maxRel(rR, gradR);
+  res.gradXRel = emu::maxRel(rX, gradX);
+  res.gradMRel = emu::maxRel(rM, gradM);
+  res.gradRRel = emu::maxRel(rR, gradR);
   res.fallbackNegatives = fallback;
   return res;
 }

@@ -1,21 +1,22 @@
-// A stand-in for <cuda_runtime.h> that lets plain C++ compile and run CUDA kernel code on the host, for
-// cuda/test/gram_emulation_check.cc (-I cuda/test/emu puts it before the real one). Each CUDA thread of a block is a
-// std::thread; __syncthreads, __syncwarp and the warp shuffles are barriers among them, shared memory is one buffer per
-// block, atomics take a lock. Only what cuda/src/gram.cu and cuda/src/device_common.cuh use is here. Slow, and meant
-// to be: it checks indexing, warp uniformity (a shuffle or barrier a lane skips deadlocks, which the launcher reports)
-// and arithmetic, not speed.
+// A stand-in for <cuda_runtime.h> that lets plain C++ compile and run CUDA kernel code on the host, for the checks in
+// cuda/test/*_emulation_check.cc (-I cuda/test/emu puts it before the real one). Each CUDA thread of a block is a
+// fiber (ucontext) on one OS thread, scheduled round-robin in thread order from one barrier to the next, so a run is
+// deterministic (atomics land in the same order every time, and two kernels that add the same values in the same
+// order give the same bits). __syncthreads, __syncwarp and the warp shuffles are barriers; a barrier some thread never
+// reaches leaves no fiber runnable, which the launcher reports as a deadlock (exit 3). Shared memory is one buffer per
+// block, dynamic shared memory starts as NaN (a read before a write shows in the results), and every 16-byte access
+// through device_common.cuh's ld4/st4 is checked for alignment (exit 4). Only what the checked kernels use is here.
 #pragma once
 
-#include <atomic>
-#include <barrier>
-#include <chrono>
+#include <ucontext.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
-#include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #define ADKG_HOST_EMULATION 1
@@ -25,7 +26,7 @@
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __shared__ static
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 
 struct dim3 {
   unsigned x = 1, y = 1, z = 1;
@@ -34,72 +35,146 @@ struct alignas(16) float4 {
   float x, y, z, w;
 };
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+// CUDA's integer min/max, which device code calls unqualified.
+using std::max;
+using std::min;
 using cudaStream_t = void*;
 using cudaError_t = int;
 
 namespace emu {
 
 constexpr int kWarp = 32;
+constexpr size_t kStack = 256 * 1024;
 
-struct Block {
-  int threads;
-  std::unique_ptr<std::barrier<>> all;
-  std::vector<std::unique_ptr<std::barrier<>>> warps;
-  std::vector<double> slots;  // one per thread: what a lane offers in a shuffle
-  std::vector<float> shared;  // the block's dynamic shared memory
+struct Fiber {
+  ucontext_t ctx;
+  std::vector<char> stack;
+  bool done = false;
+  int waitingOn = -1;  // the barrier group it waits at (0: the block, 1 + w: warp w), -1: runnable
 };
 
-inline thread_local Block* current = nullptr;
-inline thread_local dim3 tIdx, bIdx, bDim;
-inline std::mutex atomicLock;
+struct Block {
+  int threads = 0;
+  unsigned index = 0;
+  std::vector<Fiber> fibers;
+  std::vector<int> arrived;    // per barrier group
+  std::vector<double> slots;   // one per thread: what a lane offers in a shuffle
+  std::vector<float> shared;   // the block's dynamic shared memory
+  ucontext_t scheduler;
+  int running = -1;
+  const std::function<void()>* kernel = nullptr;
+};
 
-// Runs kernel() as grid.x blocks of `threads` threads, one block after another (static __shared__ arrays are then
-// the block's own), with dynamicFloats of dynamic shared memory. A block that has not finished after 60 s has
-// deadlocked (a barrier or shuffle some thread never reached): the process says so and exits 3.
+inline Block* current = nullptr;
+inline dim3 bDimValue;
+
+inline dim3 threadIndex() { return {(unsigned)current->running, 0, 0}; }
+inline dim3 blockIndex() { return {current->index, 0, 0}; }
+
+inline void fiberMain() {
+  (*current->kernel)();
+  current->fibers[current->running].done = true;
+  swapcontext(&current->fibers[current->running].ctx, &current->scheduler);
+}
+
+// The calling fiber arrives at barrier group g (members [first, first + count)); the last to arrive releases them.
+// Then it hands over to the scheduler, which runs the next runnable fiber in thread order.
+inline void barrier(int g, int first, int count) {
+  Block& b = *current;
+  const int t = b.running;
+  b.fibers[t].waitingOn = g;
+  if (++b.arrived[g] == count) {
+    b.arrived[g] = 0;
+    for (int i = first; i < first + count; i++) b.fibers[i].waitingOn = -1;
+  }
+  swapcontext(&b.fibers[t].ctx, &b.scheduler);
+}
+
+// Runs kernel() as `blocks` blocks of `threads` threads, one block after another (static __shared__ arrays are then
+// the block's own), with dynamicFloats floats of dynamic shared memory.
 inline void launch(unsigned blocks, int threads, size_t dynamicFloats, const std::function<void()>& kernel) {
-  for (unsigned b = 0; b < blocks; b++) {
-    Block blk;
-    blk.threads = threads;
-    blk.all = std::make_unique<std::barrier<>>(threads);
-    for (int w = 0; w < (threads + kWarp - 1) / kWarp; w++) blk.warps.push_back(std::make_unique<std::barrier<>>(kWarp));
-    blk.slots.assign(threads, 0.0);
-    blk.shared.assign(dynamicFloats + 4, std::nanf(""));  // NaN: a read before a write shows up in the results
-    std::atomic<int> done{0};
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; t++)
-      pool.emplace_back([&, t] {
-        current = &blk;
-        tIdx = {(unsigned)t, 0, 0};
-        bIdx = {b, 0, 0};
-        bDim = {(unsigned)threads, 1, 1};
-        kernel();
-        done++;
-      });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (done.load() < threads) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        std::fprintf(stderr, "emulated block %u deadlocked: %d of %d threads finished\n", b, done.load(), threads);
+  bDimValue = {(unsigned)threads, 1, 1};
+  for (unsigned bi = 0; bi < blocks; bi++) {
+    Block b;
+    b.threads = threads;
+    b.index = bi;
+    b.kernel = &kernel;
+    b.fibers.resize(threads);
+    b.arrived.assign(1 + (threads + kWarp - 1) / kWarp, 0);
+    b.slots.assign(threads, 0.0);
+    b.shared.assign(dynamicFloats + 4, std::nanf(""));
+    current = &b;
+    for (int t = 0; t < threads; t++) {
+      Fiber& f = b.fibers[t];
+      f.stack.resize(kStack);
+      getcontext(&f.ctx);
+      f.ctx.uc_stack.ss_sp = f.stack.data();
+      f.ctx.uc_stack.ss_size = f.stack.size();
+      f.ctx.uc_link = &b.scheduler;
+      makecontext(&f.ctx, fiberMain, 0);
+    }
+    int finished = 0;
+    while (finished < threads) {
+      bool ran = false;
+      finished = 0;
+      for (int t = 0; t < threads; t++) {
+        Fiber& f = b.fibers[t];
+        if (f.done) {
+          finished++;
+          continue;
+        }
+        if (f.waitingOn >= 0) continue;
+        b.running = t;
+        swapcontext(&b.scheduler, &f.ctx);
+        ran = true;
+        if (f.done) finished++;
+      }
+      if (!ran && finished < threads) {
+        std::fprintf(stderr, "emulated block %u deadlocked: %d of %d threads finished, the rest wait at barriers\n", bi,
+                     finished, threads);
         std::_Exit(3);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    for (auto& th : pool) th.join();
+    current = nullptr;
   }
+}
+
+// A 16-byte access (device_common.cuh ld4/st4) at an address the GPU would fault on: say where, and exit 4.
+inline void requireAligned16(const void* p) {
+  if (reinterpret_cast<uintptr_t>(p) % 16 != 0) {
+    std::fprintf(stderr, "misaligned 16-byte access at %p (block %u, thread %d)\n", p, current->index, current->running);
+    std::_Exit(4);
+  }
+}
+
+// For the checks: the largest |ref − got| over the largest |ref|; infinite where got was never written (NaN).
+inline double maxRel(const std::vector<double>& ref, const std::vector<float>& got) {
+  double scale = 1e-12, diff = 0;
+  for (size_t i = 0; i < ref.size(); i++) {
+    scale = std::max(scale, std::fabs(ref[i]));
+    diff = std::isnan(got[i]) ? INFINITY : std::max(diff, std::fabs(ref[i] - (double)got[i]));
+    if (std::isinf(diff)) break;
+  }
+  return diff / scale;
 }
 
 }  // namespace emu
 
-#define threadIdx (emu::tIdx)
-#define blockIdx (emu::bIdx)
-#define blockDim (emu::bDim)
+#define threadIdx (emu::threadIndex())
+#define blockIdx (emu::blockIndex())
+#define blockDim (emu::bDimValue)
+#define ADKG_EMU_ALIGNED16(p) emu::requireAligned16(p)
 
-inline void __syncthreads() { emu::current->all->arrive_and_wait(); }
-inline void __syncwarp(unsigned = 0xffffffffu) { emu::current->warps[threadIdx.x / emu::kWarp]->arrive_and_wait(); }
+inline void __syncthreads() { emu::barrier(0, 0, emu::current->threads); }
+inline void __syncwarp(unsigned = 0xffffffffu) {
+  const int w = emu::current->running / emu::kWarp;
+  emu::barrier(1 + w, w * emu::kWarp, emu::kWarp);
+}
 
 template <class T>
 inline T __shfl_xor_sync(unsigned, T v, int laneMask) {
   emu::Block& b = *emu::current;
-  const int t = (int)threadIdx.x, base = t - t % emu::kWarp;
+  const int t = b.running, base = t - t % emu::kWarp;
   b.slots[t] = (double)v;
   __syncwarp();
   const T other = (T)b.slots[base + ((t % emu::kWarp) ^ laneMask)];
@@ -107,15 +182,33 @@ inline T __shfl_xor_sync(unsigned, T v, int laneMask) {
   return other;
 }
 
+inline unsigned __float_as_uint(float x) {
+  unsigned u;
+  std::memcpy(&u, &x, 4);
+  return u;
+}
+inline float __uint_as_float(unsigned u) {
+  float x;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+[[noreturn]] inline void __trap() { std::abort(); }
+
+// One fiber runs at a time: plain adds are atomic here.
 inline float atomicAdd(float* p, float v) {
-  std::lock_guard<std::mutex> g(emu::atomicLock);
   const float old = *p;
   *p = old + v;
   return old;
 }
 inline double atomicAdd(double* p, double v) {
-  std::lock_guard<std::mutex> g(emu::atomicLock);
   const double old = *p;
   *p = old + v;
   return old;
 }
+
+// The kernels' dynamic shared memory (device_common.cuh ADKG_DYNAMIC_SHARED): the running block's buffer.
+namespace adkg_cuda {
+namespace {
+[[maybe_unused]] float* dynamicShared() { return emu::current->shared.data(); }
+}  // namespace
+}  // namespace adkg_cuda

@@ -1,0 +1,67 @@
+/**
+ * Kernels of the cuda backend checked without a GPU: cuda/test/*_emulation_check.cc compile the kernels as written with
+ * g++ against cuda/test/emu/cuda_runtime.h, which runs each CUDA thread of a block as a fiber, scheduled round-robin
+ * from barrier to barrier (deterministic: atomics land in the same order every run); __syncthreads, __syncwarp and the
+ * warp shuffles are barriers, so a shuffle some lane skips deadlocks (exit 3), and every 16-byte access through
+ * ld4/st4 is checked for alignment (exit 4). The GEMM tiles in between are loops there (mma_layout_check.cc checks
+ * the tiles). On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the real thing.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..');
+
+/** Compiles cuda/test/<name>.cc with the emulation and runs it: its JSON lines, exit status and stderr. */
+function emulate<T>(name: string): { cases: T[]; status: number | null; stderr: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adkg-emu-'));
+  const exe = path.join(dir, name);
+  try {
+    // Unused: kernels.cu's other kernels, which these checks do not launch.
+    const cc = spawnSync(process.env.CXX || 'g++', ['-std=c++20', '-O2', '-Wall', '-Werror', '-Wno-unknown-pragmas', '-Wno-unused-function',
+      '-Wno-unused-variable', '-I', path.join(root, 'cuda/test/emu'), '-o', exe, path.join(root, `cuda/test/${name}.cc`)], { encoding: 'utf8' });
+    expect(cc.stderr).toBe('');
+    expect(cc.status).toBe(0);
+    const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 240_000 });
+    return { cases: run.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as T), status: run.status, stderr: run.stderr };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the Gram form kernels (gram.cu), emulated, give the direct form\'s loss and gradients at FP32 level', () => {
+  // Random tables, near-identical entity pairs (the Gram value cancels: recomputed from M_r), fitted positives
+  // (M_r h + r ≈ M_r t), adversarial weights, d = k = 128, k > d, and d = 20 (lanes past d); against double.
+  const r = emulate<{ case: string; lossRel: number; gradXRel: number; gradMRel: number; gradRRel: number; fallbackNegatives: number; ok: boolean }>('gram_emulation_check');
+  expect(r.stderr).toBe('');
+  expect(r.cases).toHaveLength(8);
+  for (const c of r.cases) {
+    expect(c.lossRel).toBeLessThan(1e-5);
+    // The direct form's own FP32 rounding is ~1e-7–1e-6 here; the battery on the device allows 1e-4.
+    expect(c.gradXRel).toBeLessThan(1e-5);
+    expect(c.gradMRel).toBeLessThan(1e-5);
+    expect(c.gradRRel).toBeLessThan(1e-5);
+    expect(c.ok).toBe(true);
+  }
+  // The cancelling cases do exercise the recomputation from M_r.
+  expect(r.cases.find((c) => c.case.startsWith('near pairs d16'))!.fallbackNegatives).toBeGreaterThan(50);
+  expect(r.status).toBe(0);
+}, 300_000);
+
+test('the shared-negatives loss kernel\'s 16-byte variant (ADKG_CUDA_VEC_GROUP_LOSS=1), emulated, gives the default\'s bits', () => {
+  // groupLossKernel<true> against <false> (which passed the device battery) on the same groups, bitwise, and both
+  // against the loss and gradients in double; every ∂ row written; at the bench's k = 128, n = 64 and odd shapes.
+  const r = emulate<{ case: string; groups: number; vecBitsDiffer: number; vecLossEqual: boolean; lossRel: number; dVRel: number; dRRel: number; ok: boolean }>('loss_emulation_check');
+  expect(r.stderr).toBe('');
+  expect(r.cases).toHaveLength(5);
+  for (const c of r.cases) {
+    expect(c.vecBitsDiffer).toBe(0);
+    expect(c.vecLossEqual).toBe(true);
+    expect(c.lossRel).toBeLessThan(1e-5);
+    expect(c.dVRel).toBeLessThan(1e-5);
+    expect(c.dRRel).toBeLessThan(1e-5);
+    expect(c.ok).toBe(true);
+  }
+  expect(r.status).toBe(0);
+}, 300_000);
