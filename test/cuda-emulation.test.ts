@@ -3,8 +3,9 @@
  * g++ against cuda/test/emu/cuda_runtime.h, which runs each CUDA thread of a block as a fiber, scheduled round-robin
  * from barrier to barrier (deterministic: atomics land in the same order every run); __syncthreads, __syncwarp and the
  * warp shuffles are barriers, so a shuffle some lane skips deadlocks (exit 3), and every 16-byte access through
- * ld4/st4 is checked for alignment (exit 4). The GEMM tiles in between are loops there (mma_layout_check.cc checks
- * the tiles). On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the real thing.
+ * ld4/st4 is checked for alignment (exit 4); mma.sync is emulated from the PTX ISA's fragment layouts and cp.async is a
+ * plain copy (so the copy pipeline's waits are not checked here; mma_layout_check.cc checks the tiles' bank conflicts).
+ * On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the real thing.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -61,6 +62,23 @@ test('the shared-negatives loss kernel\'s 16-byte variant (ADKG_CUDA_VEC_GROUP_L
     expect(c.lossRel).toBeLessThan(1e-5);
     expect(c.dVRel).toBeLessThan(1e-5);
     expect(c.dRRel).toBeLessThan(1e-5);
+    expect(c.ok).toBe(true);
+  }
+  expect(r.status).toBe(0);
+}, 300_000);
+
+test('the projection GEMM kernels, emulated, in every build the launchers pick (SIMT, 3xTF32, TF32; one or two blocks per SM; the 16-byte tile) give the products', () => {
+  // projectKernel, projectBackXKernel and projectBackMKernel over rows gathered through rowSlot, at d = k = 128,
+  // d = 16 / k = 12 and d = 132 / k = 68, against double; mma.sync emulated from the PTX ISA's fragment layouts.
+  const r = emulate<{ variant: string; d: number; k: number; project: number; backX: number; backM: number; tolerance: number; ok: boolean }>('gemm_emulation_check');
+  expect(r.stderr).toBe('');
+  expect(r.cases).toHaveLength(21);
+  expect(r.cases.filter((c) => c.variant.includes('chunk'))).toHaveLength(6);
+  for (const c of r.cases) {
+    const tol = c.variant.startsWith('tf32 ') ? 3e-3 : 2e-6;
+    expect(c.project).toBeLessThan(tol);
+    expect(c.backX).toBeLessThan(tol);
+    expect(c.backM).toBeLessThan(tol);
     expect(c.ok).toBe(true);
   }
   expect(r.status).toBe(0);

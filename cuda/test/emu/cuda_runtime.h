@@ -29,7 +29,8 @@
 #define __align__(n) __attribute__((aligned(n)))
 
 struct dim3 {
-  unsigned x = 1, y = 1, z = 1;
+  unsigned x, y, z;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 struct alignas(16) float4 {
   float x, y, z, w;
@@ -55,10 +56,11 @@ struct Fiber {
 
 struct Block {
   int threads = 0;
-  unsigned index = 0;
+  dim3 index;
   std::vector<Fiber> fibers;
   std::vector<int> arrived;    // per barrier group
   std::vector<double> slots;   // one per thread: what a lane offers in a shuffle
+  std::vector<uint32_t> mma;   // six per thread: a lane's mma.sync A and B fragments
   std::vector<float> shared;   // the block's dynamic shared memory
   ucontext_t scheduler;
   int running = -1;
@@ -69,7 +71,7 @@ inline Block* current = nullptr;
 inline dim3 bDimValue;
 
 inline dim3 threadIndex() { return {(unsigned)current->running, 0, 0}; }
-inline dim3 blockIndex() { return {current->index, 0, 0}; }
+inline dim3 blockIndex() { return current->index; }
 
 inline void fiberMain() {
   (*current->kernel)();
@@ -90,18 +92,19 @@ inline void barrier(int g, int first, int count) {
   swapcontext(&b.fibers[t].ctx, &b.scheduler);
 }
 
-// Runs kernel() as `blocks` blocks of `threads` threads, one block after another (static __shared__ arrays are then
-// the block's own), with dynamicFloats floats of dynamic shared memory.
-inline void launch(unsigned blocks, int threads, size_t dynamicFloats, const std::function<void()>& kernel) {
+// Runs kernel() as grid.x × grid.y × grid.z blocks of `threads` threads, one block after another (static __shared__
+// arrays are then the block's own), with dynamicFloats floats of dynamic shared memory.
+inline void launch(dim3 grid, int threads, size_t dynamicFloats, const std::function<void()>& kernel) {
   bDimValue = {(unsigned)threads, 1, 1};
-  for (unsigned bi = 0; bi < blocks; bi++) {
+  for (unsigned bi = 0; bi < grid.x * grid.y * grid.z; bi++) {
     Block b;
     b.threads = threads;
-    b.index = bi;
+    b.index = {bi % grid.x, bi / grid.x % grid.y, bi / grid.x / grid.y};
     b.kernel = &kernel;
     b.fibers.resize(threads);
     b.arrived.assign(1 + (threads + kWarp - 1) / kWarp, 0);
     b.slots.assign(threads, 0.0);
+    b.mma.assign((size_t)threads * 6, 0u);
     b.shared.assign(dynamicFloats + 4, std::nanf(""));
     current = &b;
     for (int t = 0; t < threads; t++) {
@@ -142,7 +145,8 @@ inline void launch(unsigned blocks, int threads, size_t dynamicFloats, const std
 // A 16-byte access (device_common.cuh ld4/st4) at an address the GPU would fault on: say where, and exit 4.
 inline void requireAligned16(const void* p) {
   if (reinterpret_cast<uintptr_t>(p) % 16 != 0) {
-    std::fprintf(stderr, "misaligned 16-byte access at %p (block %u, thread %d)\n", p, current->index, current->running);
+    std::fprintf(stderr, "misaligned 16-byte access at %p (block %u.%u.%u, thread %d)\n", p, current->index.x, current->index.y,
+                 current->index.z, current->running);
     std::_Exit(4);
   }
 }
@@ -192,6 +196,41 @@ inline float __uint_as_float(unsigned u) {
   std::memcpy(&x, &u, 4);
   return x;
 }
+namespace emu {
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 for the calling thread's warp, with the fragments as the PTX ISA
+// lays them out (lane = 4g + t): A a0 (g, t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4); B b0 (t, g), b1 (t + 4, g);
+// C c0 (g, 2t), c1 (g, 2t + 1), c2 (g + 8, 2t), c3 (g + 8, 2t + 1). The products of the TF32 values are summed with c in
+// double and rounded once (the hardware's order differs; the checks allow for rounding).
+inline void mmaSync(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  Block& bl = *current;
+  const int t = bl.running, base = t - t % kWarp, lane = t % kWarp;
+  uint32_t* mine = &bl.mma[(size_t)t * 6];
+  for (int r = 0; r < 4; r++) mine[r] = a[r];
+  mine[4] = b[0];
+  mine[5] = b[1];
+  __syncwarp();
+  double A[16][8], B[8][8];
+  for (int l = 0; l < kWarp; l++) {
+    const uint32_t* f = &bl.mma[(size_t)(base + l) * 6];
+    const int g = l / 4, q = l % 4;
+    A[g][q] = __uint_as_float(f[0]);
+    A[g + 8][q] = __uint_as_float(f[1]);
+    A[g][q + 4] = __uint_as_float(f[2]);
+    A[g + 8][q + 4] = __uint_as_float(f[3]);
+    B[q][g] = __uint_as_float(f[4]);
+    B[q + 4][g] = __uint_as_float(f[5]);
+  }
+  __syncwarp();
+  const int g = lane / 4, q = lane % 4;
+  const int rows[4] = {g, g, g + 8, g + 8}, cols[4] = {2 * q, 2 * q + 1, 2 * q, 2 * q + 1};
+  for (int r = 0; r < 4; r++) {
+    double s = c[r];
+    for (int kk = 0; kk < 8; kk++) s += A[rows[r]][kk] * B[kk][cols[r]];
+    c[r] = (float)s;
+  }
+}
+}  // namespace emu
+
 [[noreturn]] inline void __trap() { std::abort(); }
 
 // One fiber runs at a time: plain adds are atomic here.
