@@ -3,8 +3,9 @@
  * g++ against cuda/test/emu/cuda_runtime.h, which runs each CUDA thread of a block as a fiber, scheduled round-robin
  * from barrier to barrier (deterministic: atomics land in the same order every run); __syncthreads, __syncwarp and the
  * warp shuffles are barriers, so a shuffle some lane skips deadlocks (exit 3), and every 16-byte access through
- * ld4/st4 is checked for alignment (exit 4); mma.sync is emulated from the PTX ISA's fragment layouts and cp.async is a
- * plain copy (so the copy pipeline's waits are not checked here; mma_layout_check.cc checks the tiles' bank conflicts).
+ * ld4/st4 is checked for alignment (exit 4); mma.sync is emulated from the PTX ISA's fragment layouts, and a cp.async
+ * copy lands only when a cp.async.wait covers its group (a read before its wait sees older data). mma_layout_check.cc
+ * checks the tiles' bank conflicts.
  * On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the real thing.
  */
 import { spawnSync } from 'child_process';

@@ -185,6 +185,8 @@ __device__ __forceinline__ void copyAsync4(float* dst, const float* src) {
 #if ADKG_SM80_PTX
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"((unsigned)__cvta_generic_to_shared(dst)),
                "l"(src ? src : &zeroFillSource), "r"(src ? 4 : 0));
+#elif defined(ADKG_HOST_EMULATION)
+  emu::copyAsync(dst, src, 1);
 #else
   *dst = src ? *src : 0.f;
 #endif
@@ -192,6 +194,9 @@ __device__ __forceinline__ void copyAsync4(float* dst, const float* src) {
 __device__ __forceinline__ void copyAsyncWait() {
 #if ADKG_SM80_PTX
   asm volatile("cp.async.wait_all;\n" ::: "memory");
+#elif defined(ADKG_HOST_EMULATION)
+  emu::copyAsyncCommit();
+  emu::copyAsyncWait(0);
 #endif
 }
 // The 16-byte tile's copies (sm_80+; the tile runs only with tensor-core math, which needs sm_80): four floats
@@ -202,6 +207,8 @@ __device__ __forceinline__ void copyAsync16(float* dst, const float* src) {
 #if ADKG_SM80_PTX
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"((unsigned)__cvta_generic_to_shared(dst)),
                "l"(src ? src : reinterpret_cast<const float*>(&zeroFillSource16)), "r"(src ? 16 : 0));
+#elif defined(ADKG_HOST_EMULATION)
+  emu::copyAsync(dst, src, 4);
 #else
   *reinterpret_cast<float4*>(dst) = src ? *reinterpret_cast<const float4*>(src) : make_float4(0.f, 0.f, 0.f, 0.f);
 #endif
@@ -209,12 +216,16 @@ __device__ __forceinline__ void copyAsync16(float* dst, const float* src) {
 __device__ __forceinline__ void copyAsyncCommit() {
 #if ADKG_SM80_PTX
   asm volatile("cp.async.commit_group;\n" ::);
+#elif defined(ADKG_HOST_EMULATION)
+  emu::copyAsyncCommit();
 #endif
 }
 template <int PENDING>
 __device__ __forceinline__ void copyAsyncWaitGroup() {
 #if ADKG_SM80_PTX
   asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+#elif defined(ADKG_HOST_EMULATION)
+  emu::copyAsyncWait(PENDING);
 #endif
 }
 

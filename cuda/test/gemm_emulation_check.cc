@@ -2,8 +2,8 @@
 // projectBackMKernel) with no GPU, in every build the launchers can pick: the SIMT tile, the tensor-core element tile in
 // 3xTF32 and TF32, one or two blocks per SM, and the 16-byte (chunk) tile (ADKG_CUDA_GEMM_TILE=chunk, never run on a
 // GPU yet). The kernels run as written on emulated thread blocks (cuda/test/emu/cuda_runtime.h; mma.sync emulated from
-// the PTX ISA's fragment layouts, cp.async as plain copies: the copy pipeline's waits are not checked here, its layout
-// and ring indices are), over rows gathered through rowSlot and tiles laid out as CudaEngine::buildPlan does, and are
+// the PTX ISA's fragment layouts, and a cp.async copy landing only when a wait covers its group, so a read before its
+// wait, a wrong wait count or a wrong ring slot gives wrong products), over rows gathered through rowSlot and tiles laid out as CudaEngine::buildPlan does, and are
 // compared with the products in double. Prints one JSON line per case; exits 1 when a case is off. Built and run by
 // test/cuda-emulation.test.ts.
 #include <cuda_runtime.h>  // the emulation (cuda/test/emu)

@@ -47,11 +47,20 @@ namespace emu {
 constexpr int kWarp = 32;
 constexpr size_t kStack = 256 * 1024;
 
+// A cp.async copy: n floats from src (nullptr: zeros) to dst, made only when a wait covers its group.
+struct AsyncCopy {
+  float* dst;
+  const float* src;
+  int n;
+};
+
 struct Fiber {
   ucontext_t ctx;
   std::vector<char> stack;
   bool done = false;
   int waitingOn = -1;  // the barrier group it waits at (0: the block, 1 + w: warp w), -1: runnable
+  std::vector<AsyncCopy> open;                 // issued, not yet committed
+  std::vector<std::vector<AsyncCopy>> groups;  // committed, oldest first
 };
 
 struct Block {
@@ -148,6 +157,30 @@ inline void requireAligned16(const void* p) {
     std::fprintf(stderr, "misaligned 16-byte access at %p (block %u.%u.%u, thread %d)\n", p, current->index.x, current->index.y,
                  current->index.z, current->running);
     std::_Exit(4);
+  }
+}
+
+// cp.async as the PTX ISA orders it: a copy lands only when cp.async.wait_group N (or wait_all) leaves at most N newer
+// committed groups pending, so a read of shared memory before its wait sees what was there before (NaN at first, or
+// an older K-step) and shows in the results.
+inline void copyAsync(float* dst, const float* src, int n) {
+  if (n == 4) {
+    requireAligned16(dst);
+    if (src) requireAligned16(src);
+  }
+  current->fibers[current->running].open.push_back({dst, src, n});
+}
+inline void copyAsyncCommit() {
+  Fiber& f = current->fibers[current->running];
+  f.groups.push_back(std::move(f.open));
+  f.open.clear();
+}
+inline void copyAsyncWait(int pending) {
+  Fiber& f = current->fibers[current->running];
+  while ((int)f.groups.size() > pending) {
+    for (const AsyncCopy& c : f.groups.front())
+      for (int i = 0; i < c.n; i++) c.dst[i] = c.src ? c.src[i] : 0.f;
+    f.groups.erase(f.groups.begin());
   }
 }
 
