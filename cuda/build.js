@@ -83,14 +83,26 @@ function run(cmd, args) {
   if (r.status !== 0) fail(`${path.basename(cmd)} exited with status ${r.status}`);
 }
 
-/** Runs the commands at once (nvcc compiles a file on one core, and kernels.cu takes most of the build), failing on
- * the first that fails. */
+/** Runs the commands at once (nvcc compiles a file on one core, and kernels.cu takes most of the build). On the first
+ * failure the others are stopped, and the build fails naming the command that failed. */
 function runAll(jobs) {
+  const children = [];
+  let failed = false;
+  const stopAndFail = (why) => {
+    if (failed) return;
+    failed = true;
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    fail(why);
+  };
   return Promise.all(jobs.map(([cmd, args]) => new Promise((resolve) => {
     console.error(`  ${describe(cmd, args)}`);
     const child = spawn(cmd, args, { stdio: 'inherit' });
-    child.on('error', (e) => fail(`could not run ${cmd}: ${e.message}`));
-    child.on('close', (status) => (status === 0 ? resolve() : fail(`${path.basename(cmd)} exited with status ${status}`)));
+    children.push(child);
+    child.on('error', (e) => stopAndFail(`could not run ${cmd}: ${e.message}`));
+    child.on('close', (status, signal) => {
+      if (status === 0) resolve();
+      else if (!failed) stopAndFail(`${describe(cmd, args)} ${signal ? `was killed by ${signal}` : `exited with status ${status}`}`);
+    });
   })));
 }
 

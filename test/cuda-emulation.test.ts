@@ -40,10 +40,10 @@ test('the Gram form kernels (gram.cu), emulated, give the direct form\'s loss an
   expect(r.cases).toHaveLength(8);
   for (const c of r.cases) {
     expect(c.lossRel).toBeLessThan(1e-5);
-    // The direct form's own FP32 rounding is ~1e-7–1e-6 here; the battery on the device allows 1e-4.
-    expect(c.gradXRel).toBeLessThan(1e-5);
-    expect(c.gradMRel).toBeLessThan(1e-5);
-    expect(c.gradRRel).toBeLessThan(1e-5);
+    // Measured 1e-7–6e-6 here (the direct form's own FP32 rounding is ~1e-7–1e-6); the battery on the device allows 1e-4.
+    expect(c.gradXRel).toBeLessThan(3e-5);
+    expect(c.gradMRel).toBeLessThan(3e-5);
+    expect(c.gradRRel).toBeLessThan(3e-5);
     expect(c.ok).toBe(true);
   }
   // The cancelling cases do exercise the recomputation from M_r.
@@ -73,8 +73,8 @@ test('the projection GEMM kernels, emulated, in every build the launchers pick (
   // d = 16 / k = 12 and d = 132 / k = 68, against double; mma.sync emulated from the PTX ISA's fragment layouts.
   const r = emulate<{ variant: string; d: number; k: number; project: number; backX: number; backM: number; tolerance: number; ok: boolean }>('gemm_emulation_check');
   expect(r.stderr).toBe('');
-  expect(r.cases).toHaveLength(21);
-  expect(r.cases.filter((c) => c.variant.includes('chunk'))).toHaveLength(6);
+  expect(r.cases).toHaveLength(30);
+  expect(r.cases.filter((c) => c.variant.includes('chunk'))).toHaveLength(12);
   for (const c of r.cases) {
     const tol = c.variant.startsWith('tf32 ') ? 3e-3 : 2e-6;
     expect(c.project).toBeLessThan(tol);

@@ -10,7 +10,7 @@ import { TRAJECTORY_TOLERANCE, type BackendInit, type TrainConfig } from '../src
 import { jsBackendFactory } from '../src/kge/backends/js';
 import { createBackend, getBackendFactory } from '../src/kge/backends/registry';
 import { CudaBackend, cudaBackendFactory, cudaAddonPath, cudaDeviceInfo, cudaUnavailableReason } from '../src/kge/backends/cuda';
-import { eventLoopDuringTrainRun, gramHardPairs, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from './kge-cuda-fixtures';
+import { eventLoopDuringTrainRun, gramHardCase, gramHardPairs, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from './kge-cuda-fixtures';
 import { CASES, baseConfig, batches, cloneInit, gradientRelDiff, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
 
 const available = cudaBackendFactory.available();
@@ -44,6 +44,33 @@ describe('cuda backend availability', () => {
     expect(f.name).toBe('cuda');
     expect(f.available()).toEqual(cudaBackendFactory.available());
   });
+
+  // The device tests of the Gram form's cancelling pairs (gramHardPairs) are only worth something if the constructions
+  // do cancel: checked here, on the CPU, in double.
+  test.each([['transr', 'near-pairs'], ['transra', 'near-pairs'], ['transr', 'fitted'], ['transra', 'fitted']] as const)(
+    '%s %s: the cancelling-pair construction makes every positive\'s distance tiny against ‖M_r h‖² + ‖r‖² (near-pairs) or ‖r‖ (fitted)', (model, kind) => {
+      const { init, batch } = gramHardCase(model, {}, kind);
+      const t = init.tables, R = t.relation.length / 12, d = t.entity.length / (kind === 'fitted' ? 200 : 60), k = 12;
+      expect(R).toBe(4);
+      for (let i = 0; i < batch.heads.length; i++) {
+        const r = batch.relations[i], h = batch.heads[i], tt = batch.tails[i];
+        let s = 0, mh2 = 0, r2 = 0;
+        for (let q = 0; q < k; q++) {
+          let mh = 0, mt = 0;
+          for (let c = 0; c < d; c++) {
+            const m = t.projection![(r * k + q) * d + c];
+            mh += m * t.entity[h * d + c];
+            mt += m * t.entity[tt * d + c];
+          }
+          const rq = t.relation[r * k + q];
+          s += (mh + rq - mt) ** 2;
+          mh2 += mh * mh;
+          r2 += rq * rq;
+        }
+        if (kind === 'near-pairs') expect(s / (mh2 + r2)).toBeLessThan(1e-4);
+        else expect(Math.sqrt(s / r2)).toBeLessThan(0.02);
+      }
+    });
 
   // On a machine with the addon built but no GPU (the dev box when nvcc is installed), the statically
   // linked runtime lets the addon load and name the problem.

@@ -128,10 +128,13 @@ int main() {
     ok &= report("tf32x3 x1", s, runVariant<GEMM_TF32X3, 1, false>(p), 2e-6);
     ok &= report("tf32x3 x2", s, runVariant<GEMM_TF32X3, 2, false>(p), 2e-6);
     // Plain TF32: about 10 mantissa bits in, a numerics change by design.
+    ok &= report("tf32 x1", s, runVariant<GEMM_TF32, 1, false>(p), 3e-3);
     ok &= report("tf32 x2", s, runVariant<GEMM_TF32, 2, false>(p), 3e-3);
     if (s.d % 4 == 0 && s.k % 4 == 0) {  // chunkTile()
       ok &= report("tf32x3 chunk x2", s, runVariant<GEMM_TF32X3, 2, true>(p), 2e-6);
       ok &= report("tf32x3 chunk x1", s, runVariant<GEMM_TF32X3, 1, true>(p), 2e-6);
+      ok &= report("tf32 chunk x2", s, runVariant<GEMM_TF32, 2, true>(p), 3e-3);
+      ok &= report("tf32 chunk x1", s, runVariant<GEMM_TF32, 1, true>(p), 3e-3);
     }
   }
   return ok ? 0 : 1;

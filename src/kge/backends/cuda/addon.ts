@@ -52,8 +52,9 @@ export interface CudaEngineOptions {
   gemmTile?: CudaGemmTile;
   /**
    * direct (default) or gram (CudaProjectedDistance). gram applies to TransR/TransRA with independent negatives, the
-   * L2 norm and entityDim a multiple of 4 up to 128; elsewhere direct runs (trainRun's result says which ran). gram is
-   * opt-in until bench/kge-gpu has measured it on a GPU.
+   * L2 norm, entityDim a multiple of 4 up to 128, and a loss kernel's shared memory ((d + 1 + k + 24·negatives) floats)
+   * the device allows; elsewhere direct runs (trainRun's result says which ran). gram is opt-in until bench/kge-gpu has
+   * measured it on a GPU.
    */
   projectedDistance?: CudaProjectedDistance;
 }
