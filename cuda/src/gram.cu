@@ -6,7 +6,8 @@
 // and, with κ = ∂ℓ/∂dist / dist,
 //   ∂u = κ (G_r u + σ w_r) = κ (c − z_y)          (so ∂x needs no GEMM: the direct form's backward-x is gone)
 //   ∂G_r = ½ Σ κ u uᵀ,  ∂w_r = Σ κ σ u,  ∂ρ_r = ½ Σ κ,
-// which give ∂M_r = M_r·sym(S) + r_r bᵀ and ∂r_r = M_r b + K r_r with S = Σ κ u uᵀ, b = Σ κ σ u, K = Σ κ.
+// which give ∂M_r = M_r·sym(S) + r_r bᵀ and ∂r_r = M_r b + K r_r with S = Σ κ u uᵀ, b = Σ κ σ u, K = Σ κ over the
+// negatives' pairs (the positive's share is taken directly, below).
 // S is summed over projected rows as Σ q xᵀ (q_y = −κu for a negative's row, q_a = Σ κu over a's pairs), the
 // direct form's ∂M GEMM with d-long left rows.
 // The positive pair is always taken straight from M_r (e⁺ = M_r(h − t) + r_r: once trained its Gram value cancels,
