@@ -13,6 +13,7 @@ import argparse
 import collections
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,9 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def tool(name):
     home = os.environ.get('CUDA_HOME')
-    path = os.path.join(home, 'bin', name) if home else name
-    if home and not os.path.exists(path):
-        sys.exit(f'sass-loops: {path} not found (CUDA_HOME={home})')
+    path = os.path.join(home, 'bin', name) if home else shutil.which(name)
+    if not path or not os.path.exists(path):
+        sys.exit(f'sass-loops: {name} not found ({"CUDA_HOME=" + home if home else "not on PATH; set CUDA_HOME"})')
     return path
 
 
