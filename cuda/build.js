@@ -5,6 +5,10 @@
  *
  *   node cuda/build.js             build; exit 1 with the reason when it fails
  *   node cuda/build.js --optional  (npm install) when nvcc is not found or the build fails, say so and exit 0
+ *   node cuda/build.js --emulation cuda/build/Emulation/adkg_cuda.node with g++ alone: the same sources (kernels,
+ *                                  launchers, engine, addon) against the host emulation of CUDA in cuda/test/emu, whose
+ *                                  "device" runs each thread block as fibers on the CPU. For tests without a GPU
+ *                                  (test/kge-cuda-emulated.test.ts loads it through ADKG_CUDA_ADDON); slow, not a backend.
  *
  * Device code: sm_90 machine code plus compute_90 PTX (ADKG_CUDA_ARCHS=80,90 adds others). The CUDA
  * runtime is linked statically (-lcudart_static), so the addon loads on a machine with no GPU or driver and
@@ -20,10 +24,11 @@ const fs = require('fs');
 const path = require('path');
 
 const optional = process.argv.includes('--optional');
+const emulation = process.argv.includes('--emulation');
 const root = path.resolve(__dirname, '..');
 const srcDir = path.join(__dirname, 'src');
-const outDir = path.join(__dirname, 'build', 'Release');
-const objDir = path.join(__dirname, 'build', 'obj');
+const outDir = path.join(__dirname, 'build', emulation ? 'Emulation' : 'Release');
+const objDir = path.join(__dirname, 'build', emulation ? 'obj-emulation' : 'obj');
 const addonPath = path.join(outDir, 'adkg_cuda.node');
 
 function fail(why) {
@@ -106,7 +111,29 @@ function runAll(jobs) {
   })));
 }
 
+/** The emulated build: every unit with g++ (the .cu files as C++), the CUDA headers replaced by cuda/test/emu. */
+async function buildEmulation(napi, cxx) {
+  const emu = ['-std=c++20', '-O2', '-fPIC', '-pthread', '-DADKG_CUDA_MIN_CC=90', '-DADKG_EMU_ENGINE', '-I', path.join(__dirname, 'test', 'emu')];
+  const jobs = ['kernels.cu', 'gram.cu', 'cuda_engine.cu'].map((f) => [cxx,
+    [...emu, '-x', 'c++', '-c', path.join(srcDir, f), '-o', path.join(objDir, f.replace(/\.cu$/, '.o'))]]);
+  jobs.push([cxx, ['-std=c++17', '-O2', '-fPIC', '-pthread', '-c', path.join(root, 'native', 'src', 'thread_pool.cc'), '-o', path.join(objDir, 'thread_pool.o')]]);
+  jobs.push([cxx, [...emu, '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+    ...napi.map((d) => `-I${d}`), '-c', path.join(srcDir, 'addon.cc'), '-o', path.join(objDir, 'addon.o')]]);
+  await runAll(jobs);
+  run(cxx, ['-shared', '-pthread', '-o', addonPath, ...jobs.map(([, args]) => args[args.length - 1])]);
+}
+
 async function main() {
+  if (emulation) {
+    const napi = napiIncludes();
+    if (!napi) return fail('Node-API headers not found (node_modules/node-addon-api + node-api-headers, ADKG_NAPI_INCLUDE or .device/napi)');
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.mkdirSync(objDir, { recursive: true });
+    fs.rmSync(addonPath, { force: true });  // a failed build must not leave the last one for the tests to load
+    console.error('adkg: building the cuda backend against the host emulation (cuda/test/emu)');
+    await buildEmulation(napi, process.env.CXX || 'g++');
+    return loadCheck();
+  }
   const nvcc = findNvcc();
   if (!nvcc) return fail('nvcc not found (set ADKG_NVCC or CUDA_HOME, or put nvcc on PATH)');
   const { inc, lib } = cudaDirs(nvcc);
@@ -131,6 +158,10 @@ async function main() {
   await runAll(jobs);
   const objs = jobs.map(([, args]) => args[args.length - 1]);
   run(cxx, ['-shared', '-o', addonPath, ...objs, `-L${lib}`, '-lcudart_static', '-lpthread', '-ldl', '-lrt']);
+  loadCheck();
+}
+
+function loadCheck() {
   try {
     const info = require(addonPath).info();
     console.error(`adkg: cuda backend built: ${addonPath} (${info.ok ? `device ${info.device}, cc ${info.computeCapability}` : info.reason})`);

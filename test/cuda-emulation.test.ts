@@ -15,14 +15,16 @@ import * as path from 'path';
 
 const root = path.resolve(__dirname, '..');
 
-/** Compiles cuda/test/<name>.cc with the emulation and runs it: its JSON lines, exit status and stderr. */
-function emulate<T>(name: string): { cases: T[]; status: number | null; stderr: string } {
+/** Compiles cuda/test/<name>.cc (and the cuda/src units it links with: gram.cu's launchers call kernels.cu's) with the
+ * emulation and runs it: its JSON lines, exit status and stderr. */
+function emulate<T>(name: string, units: string[] = []): { cases: T[]; status: number | null; stderr: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adkg-emu-'));
   const exe = path.join(dir, name);
   try {
     // Unused: kernels.cu's other kernels, which these checks do not launch.
     const cc = spawnSync(process.env.CXX || 'g++', ['-std=c++20', '-O2', '-Wall', '-Werror', '-Wno-unknown-pragmas', '-Wno-unused-function',
-      '-Wno-unused-variable', '-I', path.join(root, 'cuda/test/emu'), '-o', exe, path.join(root, `cuda/test/${name}.cc`)], { encoding: 'utf8' });
+      '-Wno-unused-variable', '-I', path.join(root, 'cuda/test/emu'), '-o', exe, path.join(root, `cuda/test/${name}.cc`),
+      ...(units.length ? ['-x', 'c++', ...units.map((u) => path.join(root, 'cuda/src', u))] : [])], { encoding: 'utf8' });
     expect(cc.stderr).toBe('');
     expect(cc.status).toBe(0);
     const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 240_000 });
@@ -35,7 +37,7 @@ function emulate<T>(name: string): { cases: T[]; status: number | null; stderr: 
 test('the Gram form kernels (gram.cu), emulated, give the direct form\'s loss and gradients at FP32 level', () => {
   // Random tables, near-identical entity pairs (the Gram value cancels: recomputed from M_r), fitted positives
   // (M_r h + r ≈ M_r t), adversarial weights, d = k = 128, k > d, and d = 20 (lanes past d); against double.
-  const r = emulate<{ case: string; lossRel: number; gradXRel: number; gradMRel: number; gradRRel: number; fallbackNegatives: number; ok: boolean }>('gram_emulation_check');
+  const r = emulate<{ case: string; lossRel: number; gradXRel: number; gradMRel: number; gradRRel: number; fallbackNegatives: number; ok: boolean }>('gram_emulation_check', ['kernels.cu']);
   expect(r.stderr).toBe('');
   expect(r.cases).toHaveLength(8);
   for (const c of r.cases) {

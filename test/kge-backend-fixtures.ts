@@ -152,3 +152,21 @@ export function gradientRelDiff(a: Record<string, ArrayLike<number> | null | und
   }
   return worst;
 }
+
+/** How far `other` is from the js reference on one batch of g (the third of batches(g, 64, 1)) from the same init:
+ * the loss and gradients (relative), and scoreAll for 37 queries on each side. The backend battery's "gradients and
+ * scoreAll" check, for every backend. */
+export async function gradientsAndScoresVsJs(g: Graph, init: BackendInit, js: KgeBackend, other: KgeBackend): Promise<{ lossRel: number; gradRel: number; scoreRel: number[] }> {
+  const batch = batches(g, 64, 1)[2];
+  const gj = await js.gradients(batch);
+  const go = await other.gradients(batch);
+  const scoreRel: number[] = [];
+  for (const side of ['head', 'tail'] as const) {
+    const queries = { side, known: g.heads.slice(0, 37), relations: g.relations.slice(0, 37) };
+    const oj = new Float32Array(37 * g.N), oo = new Float32Array(37 * g.N);
+    await js.scoreAll(queries, oj);
+    await other.scoreAll(queries, oo);
+    scoreRel.push(maxRelDiff(oj, oo));
+  }
+  return { lossRel: Math.abs(gj.loss - go.loss) / gj.loss, gradRel: gradientRelDiff(gj.gradients, go.gradients), scoreRel };
+}

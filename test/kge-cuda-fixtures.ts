@@ -1,4 +1,4 @@
-/** Shared by the jest device battery (test/kge-cuda-backend.test.ts) and its GPU-machine half (bench/kge-gpu/parity.ts). */
+/** Shared by the jest device battery (test/kge-cuda-battery.ts) and its GPU-machine half (bench/kge-gpu/parity.ts). */
 import type { BackendInit, KgeBackend, ModelName, TrainBatch, TrainConfig } from '../src/kge/backends/backend';
 import { CudaBackend } from '../src/kge/backends/cuda';
 import { jsBackendFactory } from '../src/kge/backends/js';
@@ -12,15 +12,16 @@ export interface EventLoopProbe {
   kept: boolean;
 }
 
-/** A long trainRun with a 5 ms interval timer beside it: a BullMQ worker renews its lock while the GPU trains. */
-export async function eventLoopDuringTrainRun(): Promise<EventLoopProbe> {
-  const big = randomGraph(200000, 8, 400000, 3);
-  const cu = new CudaBackend(makeInit(big, 'transr', baseConfig({ negatives: 64 }), 64, 64), { placement: 'resident' });
+/** A long trainRun with a 5 ms interval timer beside it: a BullMQ worker renews its lock while the GPU trains.
+ * small: a graph the host emulation runs in seconds (the GPU's takes ~0.5 s there, and hours emulated). */
+export async function eventLoopDuringTrainRun(small = false): Promise<EventLoopProbe> {
+  const big = small ? randomGraph(2000, 8, 4096, 3) : randomGraph(200000, 8, 400000, 3);
+  const cu = new CudaBackend(makeInit(big, 'transr', baseConfig({ negatives: small ? 16 : 64 }), small ? 16 : 64, small ? 16 : 64), { placement: 'resident' });
   let ticks = 0;
   const timer = setInterval(() => ticks++, 5);
   const t0 = Date.now();
   try {
-    const r = await cu.trainRun({ heads: big.heads, relations: big.relations, tails: big.tails, epoch: 0, offset: 0, batchSize: 4096, firstStep: 1 });
+    const r = await cu.trainRun({ heads: big.heads, relations: big.relations, tails: big.tails, epoch: 0, offset: 0, batchSize: small ? 512 : 4096, firstStep: 1 });
     const ms = Date.now() - t0;
     return { finite: r.losses.every(Number.isFinite), ticks, ms, kept: ms <= 100 || ticks >= Math.floor(ms / 5 / 4) };
   } finally {

@@ -6,7 +6,7 @@
 import { TRAJECTORY_TOLERANCE, type TrainBatch } from '../src/kge/backends/backend';
 import { jsBackendFactory } from '../src/kge/backends/js';
 import { nativeBackendFactory } from '../src/kge/backends/native';
-import { CASES, baseConfig, batches, cloneInit, gradientRelDiff, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
+import { CASES, baseConfig, batches, cloneInit, gradientsAndScoresVsJs, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
 
 const available = nativeBackendFactory.available();
 const describeNative = available.ok ? describe : describe.skip;
@@ -41,20 +41,11 @@ describeNative('native backend vs js reference', () => {
 
   test.each(CASES)('%s %j: gradients and scoreAll equal js', async (model, over) => {
     const init = makeInit(g, model, baseConfig(over), DIM, REL_DIM);
-    const js = jsBackendFactory.create(init);
     const nat = nativeBackendFactory.create(init);
-    const batch = batches(g, 64, 1)[2];
-    const gj = await js.gradients(batch);
-    const gn = await nat.gradients(batch);
-    expect(Math.abs(gj.loss - gn.loss) / gj.loss).toBeLessThan(1e-5);
-    expect(gradientRelDiff(gj.gradients, gn.gradients)).toBeLessThanOrEqual(1e-4);
-    for (const side of ['head', 'tail'] as const) {
-      const queries = { side, known: g.heads.slice(0, 37), relations: g.relations.slice(0, 37) };
-      const oj = new Float32Array(37 * g.N), on = new Float32Array(37 * g.N);
-      await js.scoreAll(queries, oj);
-      await nat.scoreAll(queries, on);
-      expect(maxRelDiff(oj, on)).toBeLessThan(1e-4);
-    }
+    const d = await gradientsAndScoresVsJs(g, init, jsBackendFactory.create(init), nat);
+    expect(d.lossRel).toBeLessThan(1e-5);
+    expect(d.gradRel).toBeLessThanOrEqual(1e-4);
+    for (const s of d.scoreRel) expect(s).toBeLessThan(1e-4);
     nat.dispose();
   });
 

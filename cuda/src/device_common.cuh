@@ -57,6 +57,12 @@ __device__ __forceinline__ float sigmoidf(float x) { return 1.f / (1.f + expf(-x
 #define ADKG_SM80_PTX 0
 #endif
 
+// kernel<<<grid, block, smem, stream>>>(args) is written ADKG_LAUNCH(grid, block, smem, stream, kernel)(args), so that the
+// host emulation (cuda/test/emu/runtime_api.h) can run the launchers too; on the GPU it is the same tokens.
+#ifndef ADKG_LAUNCH
+#define ADKG_LAUNCH(grid, block, smem, stream, ...) __VA_ARGS__<<<grid, block, smem, stream>>>
+#endif
+
 inline unsigned gridFor(int64_t items, int perBlock) { return (unsigned)((items + perBlock - 1) / perBlock); }
 
 __device__ __forceinline__ void atomicAdd4(float* p, float4 v) {

@@ -364,16 +364,14 @@ size_t gramLossBytes(int d, int k, int n) { return sizeof(float) * ((size_t)d + 
 
 }  // namespace
 
-// The launchers (below) are CUDA host code; the host emulation (cuda/test/emu, gram_emulation_check.cc) runs the kernels
-// above itself.
-#ifndef ADKG_HOST_EMULATION
+// ---- launchers (host code)
 bool gramApplies(const DevModel& m, const DevConfig& c, size_t sharedLimit) {
   return m.model != MODEL_TRANSE && !c.sampling && c.norm == NORM_L2 && m.d % 4 == 0 && m.d <= 128 &&
          gramLossBytes(m.d, m.k, m.n) <= sharedLimit;
 }
 
 void launchGramPrepare(cudaStream_t s, const DevModel& m, const DevGram& g) {
-  gramPrepareKernel<<<m.R, BLOCK, 0, s>>>(m, g);
+  ADKG_LAUNCH(m.R, BLOCK, 0, s, gramPrepareKernel)(m, g);
 }
 
 void launchGramProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevGram& g,
@@ -417,7 +415,7 @@ void launchGramLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const D
   a.g = g;
   const size_t bytes = gramLossBytes(m.d, m.k, m.n);
   cudaFuncSetAttribute(gramLossKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
-  gramLossKernel<<<p.S, BLOCK, bytes, s>>>(a);
+  ADKG_LAUNCH(p.S, BLOCK, bytes, s, gramLossKernel)(a);
 }
 
 void launchGramBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevGram& g,
@@ -425,8 +423,7 @@ void launchGramBackward(cudaStream_t s, const DevModel& m, const DevPlan& p, con
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
   launchRowOuterSums(s, g.E, X, g.eSlot, p.pairRel, p.pairRow, p.pairCount, p.TP, m.d, m.k, m.gradM, gc);
   launchRowOuterSums(s, g.Q, X, b.rowSlot, p.mtRel, p.mtRow, p.mtCount, p.TM, m.d, m.d, g.S, gc);
-  gramFinishKernel<<<m.R, BLOCK, 0, s>>>(m, g);
+  ADKG_LAUNCH(m.R, BLOCK, 0, s, gramFinishKernel)(m, g);
 }
-#endif  // ADKG_HOST_EMULATION
 
 }  // namespace adkg_cuda

@@ -1390,6 +1390,9 @@ __global__ void entityStepKernel(StepArgs a) {
     stepRow(m.entity.w + slot * d, m.entity.s1 + slot * d, m.entity.s2 ? m.entity.s2 + slot * d : nullptr, u, d,
             a.entityOptimizer, a.lr, a.ib1, a.ib2, a.unitBall, true);
   }
+  // Every lane read the mark at the top: a lane running ahead (independent thread scheduling allows it, and the host
+  // emulation runs lane 0 first) must not clear it before the others have.
+  __syncwarp();
   if (lane == 0) m.touched[slot] = 0;
 }
 
@@ -1408,6 +1411,7 @@ __global__ void anchorStepKernel(StepArgs a) {
     stepRow(m.anchor.w + an * d, m.anchor.s1 + an * d, m.anchor.s2 ? m.anchor.s2 + an * d : nullptr, g, d,
             a.entityOptimizer, a.lr, a.ib1, a.ib2, a.unitBall, true);
   }
+  __syncwarp();  // as in entityStepKernel: every lane has read the mark
   if (lane == 0) m.anchorTouched[an] = 0;
 }
 
@@ -1494,9 +1498,7 @@ __global__ void __launch_bounds__(BLOCK) distanceKernel(const float* A, int Q, c
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
-// Launchers (CUDA host code; the host emulation, cuda/test/emu, runs the kernels above itself).
-#ifndef ADKG_HOST_EMULATION
-
+// Launchers (CUDA host code).
 
 void launchDraw(cudaStream_t s, const DevBatch& b, const int32_t* hEnt, const int32_t* tEnt, int B, double offset,
                 uint32_t epoch, const DevConfig& c, const DevSampling& smp, int n) {
@@ -1505,27 +1507,27 @@ void launchDraw(cudaStream_t s, const DevBatch& b, const int32_t* hEnt, const in
   const uint64_t base = (uint64_t)(int64_t)offset;
   if (c.sampling == 0) {
     int64_t total = (int64_t)B * n;
-    drawIndependentKernel<<<gridFor(total, BLOCK), BLOCK, 0, s>>>(b.negSlot, b.negHead, hEnt, b.rel, tEnt, B, n, base,
+    ADKG_LAUNCH(gridFor(total, BLOCK), BLOCK, 0, s, drawIndependentKernel)(b.negSlot, b.negHead, hEnt, b.rel, tEnt, B, n, base,
                                                                  sideKey, entKey, c.corruption, smp);
   } else {
     int chunks = (B + c.chunkSize - 1) / c.chunkSize;
     int64_t total = (int64_t)chunks * n;
-    drawSharedKernel<<<gridFor(total, BLOCK), BLOCK, 0, s>>>(b.negSlot, b.negHead, hEnt, b.rel, tEnt, chunks,
+    ADKG_LAUNCH(gridFor(total, BLOCK), BLOCK, 0, s, drawSharedKernel)(b.negSlot, b.negHead, hEnt, b.rel, tEnt, chunks,
                                                             c.chunkSize, n, base, sideKey, entKey, c.corruption, smp);
   }
 }
 
 void launchIndex(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c) {
-  indexKernel<<<gridFor(p.B, BLOCK), BLOCK, 0, s>>>(m, p, b, c.sampling);
+  ADKG_LAUNCH(gridFor(p.B, BLOCK), BLOCK, 0, s, indexKernel)(m, p, b, c.sampling);
 }
 
 void launchCompose(cudaStream_t s, const DevModel& m) {
-  composeKernel<<<gridFor(m.capacity * WARP, BLOCK), BLOCK, 0, s>>>(m);
+  ADKG_LAUNCH(gridFor(m.capacity * WARP, BLOCK), BLOCK, 0, s, composeKernel)(m);
 }
 
 void launchComposeAll(cudaStream_t s, const DevModel& m, int64_t first, int64_t count, float* out) {
   if (count == 0) return;
-  composeAllKernel<<<gridFor(count * WARP, BLOCK), BLOCK, 0, s>>>(m, first, count, out);
+  ADKG_LAUNCH(gridFor(count * WARP, BLOCK), BLOCK, 0, s, composeAllKernel)(m, first, count, out);
 }
 
 const char* gemmMathName(int math) { return math == GEMM_TF32X3 ? "tf32x3" : math == GEMM_TF32 ? "tf32" : "simt"; }
@@ -1567,15 +1569,15 @@ void allowChunkSmem(const void* kernel) {
   done.insert({kernel, device});
 }
 
-// KERNEL<math, blocks per SM, 16-byte tile><<<...>>>(args) for the GemmChoice G (tile: the chunk flag, already
+// KERNEL<math, blocks per SM, 16-byte tile> launched with args for the GemmChoice G (tile: the chunk flag, already
 // checked against the dimensions by chunkTile()).
 #define ADKG_GEMM_VARIANT(KERNEL, M, B, CH, GRID, S, ...)                                         \
   do {                                                                                           \
     if (CH) {                                                                                    \
       allowChunkSmem(reinterpret_cast<const void*>(KERNEL<M, B, CH>));                          \
-      KERNEL<M, B, CH><<<GRID, BLOCK, mma::chunk::SMEM_BYTES, S>>>(__VA_ARGS__);                \
+      ADKG_LAUNCH(GRID, BLOCK, mma::chunk::SMEM_BYTES, S, KERNEL<M, B, CH>)(__VA_ARGS__);     \
     } else {                                                                                     \
-      KERNEL<M, B, CH><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                                     \
+      ADKG_LAUNCH(GRID, BLOCK, 0, S, KERNEL<M, B, CH>)(__VA_ARGS__);                          \
     }                                                                                            \
   } while (0)
 #define ADKG_GEMM_CASE(KERNEL, M, G, TILE, GRID, S, ...)                                          \
@@ -1596,9 +1598,9 @@ void allowChunkSmem(const void* kernel) {
       ADKG_GEMM_CASE(KERNEL, GEMM_TF32, G, tile16, GRID, S, __VA_ARGS__)                         \
       default:                                                                                   \
         if ((G).blocks == 2)                                                                     \
-          KERNEL<GEMM_SIMT, 2, false><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                       \
+          ADKG_LAUNCH(GRID, BLOCK, 0, S, KERNEL<GEMM_SIMT, 2, false>)(__VA_ARGS__);           \
         else                                                                                     \
-          KERNEL<GEMM_SIMT, 1, false><<<GRID, BLOCK, 0, S>>>(__VA_ARGS__);                       \
+          ADKG_LAUNCH(GRID, BLOCK, 0, S, KERNEL<GEMM_SIMT, 1, false>)(__VA_ARGS__);           \
     }                                                                                            \
   } while (0)
 
@@ -1686,10 +1688,10 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
     if (dryRun || p.S == 0) return a.exclusive ? 1 : 0;
     if (vec) {
       cudaFuncSetAttribute(groupLossKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)groupBytes);
-      groupLossKernel<true><<<p.S, BLOCK, groupBytes, s>>>(a);
+      ADKG_LAUNCH(p.S, BLOCK, groupBytes, s, groupLossKernel<true>)(a);
     } else {
       cudaFuncSetAttribute(groupLossKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)groupBytes);
-      groupLossKernel<false><<<p.S, BLOCK, groupBytes, s>>>(a);
+      ADKG_LAUNCH(p.S, BLOCK, groupBytes, s, groupLossKernel<false>)(a);
     }
     return a.exclusive ? 1 : 0;
   }
@@ -1700,7 +1702,7 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
     a.exclusive = projected;  // every projected row belongs to one positive
     if (dryRun || p.S == 0) return a.exclusive ? 1 : 0;
     cudaFuncSetAttribute(independentLossKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)indepBytes);
-    independentLossKernel<<<p.S, BLOCK, indepBytes, s>>>(a);
+    ADKG_LAUNCH(p.S, BLOCK, indepBytes, s, independentLossKernel)(a);
     return a.exclusive ? 1 : 0;
   }
   size_t base = sizeof(float) * ((size_t)2 * m.k + (size_t)WARPS * (4 * m.k + 2 * m.n));
@@ -1712,7 +1714,7 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   if (dryRun) return a.exclusive ? 1 : 0;
   if (p.S == 0) return a.exclusive ? 1 : 0;
   cudaFuncSetAttribute(lossKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
-  lossKernel<<<p.S, BLOCK, bytes, s>>>(a);
+  ADKG_LAUNCH(p.S, BLOCK, bytes, s, lossKernel)(a);
   return a.exclusive ? 1 : 0;
 }
 
@@ -1748,18 +1750,16 @@ void launchStep(cudaStream_t s, const DevModel& m, const DevConfig& c, double bc
   a.learnAnchorWeights = c.learnAnchorWeights;
   a.toOut = gradOut != nullptr;
   if (gradOut) a.out = *gradOut;
-  entityStepKernel<<<gridFor(m.capacity * WARP, BLOCK), BLOCK, 0, s>>>(a);
-  if (m.model == MODEL_TRANSRA && m.A > 0) anchorStepKernel<<<gridFor((int64_t)m.A * WARP, BLOCK), BLOCK, 0, s>>>(a);
-  relationStepKernel<<<m.R, BLOCK, 0, s>>>(a);
+  ADKG_LAUNCH(gridFor(m.capacity * WARP, BLOCK), BLOCK, 0, s, entityStepKernel)(a);
+  if (m.model == MODEL_TRANSRA && m.A > 0) ADKG_LAUNCH(gridFor((int64_t)m.A * WARP, BLOCK), BLOCK, 0, s, anchorStepKernel)(a);
+  ADKG_LAUNCH(m.R, BLOCK, 0, s, relationStepKernel)(a);
 }
 
 void launchDistances(cudaStream_t s, const float* A, int Q, const float* Y, int64_t count, int k, int norm, float* out,
                      int64_t ldOut) {
   if (Q == 0 || count == 0) return;
   dim3 grid(gridFor(count, 64), (Q + 63) / 64);
-  distanceKernel<<<grid, BLOCK, 0, s>>>(A, Q, Y, count, k, norm, out, ldOut);
+  ADKG_LAUNCH(grid, BLOCK, 0, s, distanceKernel)(A, Q, Y, count, k, norm, out, ldOut);
 }
-
-#endif  // ADKG_HOST_EMULATION
 
 }  // namespace adkg_cuda

@@ -1,11 +1,13 @@
-// A stand-in for <cuda_runtime.h> that lets plain C++ compile and run CUDA kernel code on the host, for the checks in
-// cuda/test/*_emulation_check.cc (-I cuda/test/emu puts it before the real one). Each CUDA thread of a block is a
+// A stand-in for <cuda_runtime.h> that lets plain C++ compile and run CUDA code on the host: the kernel checks in
+// cuda/test/*_emulation_check.cc, and the whole engine (cuda/build.js --emulation builds the addon with g++, kernels,
+// launchers and host code as written; runtime_api.h is the runtime's side). -I cuda/test/emu puts it before the real
+// one. Each CUDA thread of a block is a
 // fiber (ucontext) on one OS thread, scheduled round-robin in thread order from one barrier to the next, so a run is
 // deterministic (atomics land in the same order every time, and two kernels that add the same values in the same
 // order give the same bits). __syncthreads, __syncwarp and the warp shuffles are barriers; a barrier some thread never
 // reaches leaves no fiber runnable, which the launcher reports as a deadlock (exit 3). Shared memory is one buffer per
 // block, dynamic shared memory starts as NaN (a read before a write shows in the results), and every 16-byte access
-// through device_common.cuh's ld4/st4 is checked for alignment (exit 4). Only what the checked kernels use is here.
+// through device_common.cuh's ld4/st4 is checked for alignment (exit 4). Only what the engine uses is here.
 #pragma once
 
 #include <ucontext.h>
@@ -17,6 +19,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 #define ADKG_HOST_EMULATION 1
@@ -25,7 +29,8 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static
+// Static shared arrays: one per kernel and OS thread (fibers of a block share their thread; engines on two threads do not).
+#define __shared__ static thread_local
 #define __align__(n) __attribute__((aligned(n)))
 
 struct dim3 {
@@ -47,6 +52,23 @@ namespace emu {
 constexpr int kWarp = 32;
 constexpr size_t kStack = 256 * 1024;
 
+// What a GPU would fault on (exitCode 4: a misaligned 16-byte access) or hang at (3: a barrier some thread never
+// reaches). The kernel checks exit with that code and the message; the emulated engine (ADKG_EMU_ENGINE, cuda/build.js
+// --emulation) fails the launch instead, and the runtime reports it as a CUDA error (runtime_api.h), so that a test
+// fails with the message rather than taking the test runner down.
+struct Fault {
+  int exitCode;
+  std::string what;
+};
+[[noreturn]] inline void fault(int exitCode, const std::string& what) {
+#ifdef ADKG_EMU_ENGINE
+  throw Fault{exitCode, what};
+#else
+  std::fprintf(stderr, "%s\n", what.c_str());
+  std::_Exit(exitCode);
+#endif
+}
+
 // A cp.async copy: n floats from src (nullptr: zeros) to dst, made only when a wait covers its group.
 struct AsyncCopy {
   float* dst;
@@ -54,9 +76,73 @@ struct AsyncCopy {
   int n;
 };
 
+// A fiber's saved context. On x86-64 a switch saves the callee-saved registers and the FP control words on the
+// stack and swaps stack pointers (emuSwitch below): swapcontext would also make a signal-mask system call per switch,
+// which made the engine's battery several times slower. Elsewhere, ucontext.
+#if defined(__x86_64__)
+extern "C" void emuSwitch(void** saveSp, void* loadSp);
+// Weak, so that the translation units including this header share one copy.
+asm(R"(
+  .text
+  .weak emuSwitch
+  .type emuSwitch, @function
+emuSwitch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size emuSwitch, .-emuSwitch
+)");
+struct Context {
+  void* sp = nullptr;
+};
+inline void switchContext(Context& from, Context& to) { emuSwitch(&from.sp, to.sp); }
+// A context that, switched to, calls entry() on the given stack (entry must never return).
+inline void makeContext(Context& c, char* stack, size_t size, void (*entry)()) {
+  auto* top = reinterpret_cast<uint64_t*>((reinterpret_cast<uintptr_t>(stack + size) & ~uintptr_t(15)));
+  uint32_t mxcsr;
+  uint16_t fpucw;
+  asm volatile("stmxcsr %0" : "=m"(mxcsr));
+  asm volatile("fnstcw %0" : "=m"(fpucw));
+  top[-1] = 0;                                    // entry's return address: none (rsp ≡ 8 mod 16 at its first instruction)
+  top[-2] = reinterpret_cast<uint64_t>(entry);    // where emuSwitch's ret goes
+  for (int i = 3; i <= 8; i++) top[-i] = 0;       // rbp, rbx, r12–r15
+  top[-9] = (uint64_t)mxcsr | ((uint64_t)fpucw << 32);
+  c.sp = top - 9;
+}
+#else
+struct Context {
+  ucontext_t uc;
+};
+inline void switchContext(Context& from, Context& to) { swapcontext(&from.uc, &to.uc); }
+inline void makeContext(Context& c, char* stack, size_t size, void (*entry)()) {
+  getcontext(&c.uc);
+  c.uc.uc_stack.ss_sp = stack;
+  c.uc.uc_stack.ss_size = size;
+  c.uc.uc_link = nullptr;
+  makecontext(&c.uc, entry, 0);
+}
+#endif
+
 struct Fiber {
-  ucontext_t ctx;
-  std::vector<char> stack;
+  Context ctx;
   bool done = false;
   int waitingOn = -1;  // the barrier group it waits at (0: the block, 1 + w: warp w), -1: runnable
   std::vector<AsyncCopy> open;                 // issued, not yet committed
@@ -68,24 +154,42 @@ struct Block {
   dim3 index;
   std::vector<Fiber> fibers;
   std::vector<int> arrived;    // per barrier group
-  std::vector<double> slots;   // one per thread: what a lane offers in a shuffle
-  std::vector<uint32_t> mma;   // six per thread: a lane's mma.sync A and B fragments
+  // Two sets (alternate calls), so that one barrier suffices: a lane writes a set again only two calls later, after
+  // every lane has passed the barrier between, and so has read it.
+  std::vector<double> slots;   // 2 × one per thread: what a lane offers in a shuffle
+  std::vector<uint32_t> mma;   // 2 × six per thread: a lane's mma.sync A and B fragments
+  std::vector<uint8_t> shflSet, mmaSet;  // per thread: the set its next shuffle / mma uses
   std::vector<float> shared;   // the block's dynamic shared memory
-  ucontext_t scheduler;
+  Context scheduler;
+  Fault fault;
+  bool faulted = false;
   int running = -1;
   const std::function<void()>* kernel = nullptr;
 };
 
-inline Block* current = nullptr;
-inline dim3 bDimValue;
+inline thread_local Block* current = nullptr;
+inline thread_local dim3 bDimValue;
+
+// Fiber stacks, kept for the next block (a launch of thousands of blocks allocates them once per OS thread).
+inline char* fiberStack(int t) {
+  static thread_local std::vector<std::unique_ptr<char[]>> pool;
+  while ((int)pool.size() <= t) pool.emplace_back(new char[kStack]);
+  return pool[t].get();
+}
 
 inline dim3 threadIndex() { return {(unsigned)current->running, 0, 0}; }
 inline dim3 blockIndex() { return current->index; }
 
 inline void fiberMain() {
-  (*current->kernel)();
+  try {
+    (*current->kernel)();
+  } catch (const Fault& f) {
+    current->fault = f;
+    current->faulted = true;
+  }
   current->fibers[current->running].done = true;
-  swapcontext(&current->fibers[current->running].ctx, &current->scheduler);
+  switchContext(current->fibers[current->running].ctx, current->scheduler);
+  std::abort();  // a finished fiber is never switched to
 }
 
 // The calling fiber arrives at barrier group g (members [first, first + count)); the last to arrive releases them.
@@ -98,7 +202,7 @@ inline void barrier(int g, int first, int count) {
     b.arrived[g] = 0;
     for (int i = first; i < first + count; i++) b.fibers[i].waitingOn = -1;
   }
-  swapcontext(&b.fibers[t].ctx, &b.scheduler);
+  switchContext(b.fibers[t].ctx, b.scheduler);
 }
 
 // Runs kernel() as grid.x × grid.y × grid.z blocks of `threads` threads, one block after another (static __shared__
@@ -112,18 +216,15 @@ inline void launch(dim3 grid, int threads, size_t dynamicFloats, const std::func
     b.kernel = &kernel;
     b.fibers.resize(threads);
     b.arrived.assign(1 + (threads + kWarp - 1) / kWarp, 0);
-    b.slots.assign(threads, 0.0);
-    b.mma.assign((size_t)threads * 6, 0u);
+    b.slots.assign(2 * threads, 0.0);
+    b.mma.assign((size_t)threads * 12, 0u);
+    b.shflSet.assign(threads, 0);
+    b.mmaSet.assign(threads, 0);
     b.shared.assign(dynamicFloats + 4, std::nanf(""));
     current = &b;
     for (int t = 0; t < threads; t++) {
       Fiber& f = b.fibers[t];
-      f.stack.resize(kStack);
-      getcontext(&f.ctx);
-      f.ctx.uc_stack.ss_sp = f.stack.data();
-      f.ctx.uc_stack.ss_size = f.stack.size();
-      f.ctx.uc_link = &b.scheduler;
-      makecontext(&f.ctx, fiberMain, 0);
+      makeContext(f.ctx, fiberStack(t), kStack, fiberMain);
     }
     int finished = 0;
     while (finished < threads) {
@@ -137,26 +238,31 @@ inline void launch(dim3 grid, int threads, size_t dynamicFloats, const std::func
         }
         if (f.waitingOn >= 0) continue;
         b.running = t;
-        swapcontext(&b.scheduler, &f.ctx);
+        switchContext(b.scheduler, f.ctx);
         ran = true;
         if (f.done) finished++;
+        if (b.faulted) {  // the block's other fibers are abandoned where they stand (their stacks are reused)
+          current = nullptr;
+          throw b.fault;
+        }
       }
       if (!ran && finished < threads) {
-        std::fprintf(stderr, "emulated block %u deadlocked: %d of %d threads finished, the rest wait at barriers\n", bi,
-                     finished, threads);
-        std::_Exit(3);
+        current = nullptr;
+        fault(3, "emulated block " + std::to_string(bi) + " deadlocked: " + std::to_string(finished) + " of " +
+                     std::to_string(threads) + " threads finished, the rest wait at barriers");
       }
     }
     current = nullptr;
   }
 }
 
-// A 16-byte access (device_common.cuh ld4/st4) at an address the GPU would fault on: say where, and exit 4.
+// A 16-byte access (device_common.cuh ld4/st4) at an address the GPU would fault on: say where (fault 4).
 inline void requireAligned16(const void* p) {
   if (reinterpret_cast<uintptr_t>(p) % 16 != 0) {
-    std::fprintf(stderr, "misaligned 16-byte access at %p (block %u.%u.%u, thread %d)\n", p, current->index.x, current->index.y,
-                 current->index.z, current->running);
-    std::_Exit(4);
+    char what[160];
+    std::snprintf(what, sizeof(what), "misaligned 16-byte access at %p (block %u.%u.%u, thread %d)", p, current->index.x,
+                  current->index.y, current->index.z, current->running);
+    fault(4, what);
   }
 }
 
@@ -212,11 +318,11 @@ template <class T>
 inline T __shfl_xor_sync(unsigned, T v, int laneMask) {
   emu::Block& b = *emu::current;
   const int t = b.running, base = t - t % emu::kWarp;
-  b.slots[t] = (double)v;
+  double* set = b.slots.data() + (size_t)b.shflSet[t] * b.threads;
+  b.shflSet[t] ^= 1;
+  set[t] = (double)v;
   __syncwarp();
-  const T other = (T)b.slots[base + ((t % emu::kWarp) ^ laneMask)];
-  __syncwarp();
-  return other;
+  return (T)set[base + ((t % emu::kWarp) ^ laneMask)];
 }
 
 inline unsigned __float_as_uint(float x) {
@@ -237,28 +343,22 @@ namespace emu {
 inline void mmaSync(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
   Block& bl = *current;
   const int t = bl.running, base = t - t % kWarp, lane = t % kWarp;
-  uint32_t* mine = &bl.mma[(size_t)t * 6];
+  uint32_t* set = bl.mma.data() + (size_t)bl.mmaSet[t] * bl.threads * 6;
+  bl.mmaSet[t] ^= 1;
+  uint32_t* mine = set + (size_t)t * 6;
   for (int r = 0; r < 4; r++) mine[r] = a[r];
   mine[4] = b[0];
   mine[5] = b[1];
   __syncwarp();
-  double A[16][8], B[8][8];
-  for (int l = 0; l < kWarp; l++) {
-    const uint32_t* f = &bl.mma[(size_t)(base + l) * 6];
-    const int g = l / 4, q = l % 4;
-    A[g][q] = __uint_as_float(f[0]);
-    A[g + 8][q] = __uint_as_float(f[1]);
-    A[g][q + 4] = __uint_as_float(f[2]);
-    A[g + 8][q + 4] = __uint_as_float(f[3]);
-    B[q][g] = __uint_as_float(f[4]);
-    B[q + 4][g] = __uint_as_float(f[5]);
-  }
-  __syncwarp();
+  // Element (row, kk) of A is register (row ≥ 8) + 2·(kk ≥ 4) of lane 4·(row mod 8) + kk mod 4; (kk, col) of B is
+  // register 4 + (kk ≥ 4) of lane 4·col + kk mod 4.
+  auto aAt = [&](int row, int kk) { return (double)__uint_as_float(set[(size_t)(base + 4 * (row & 7) + (kk & 3)) * 6 + (row >> 3) + 2 * (kk >> 2)]); };
+  auto bAt = [&](int kk, int col) { return (double)__uint_as_float(set[(size_t)(base + 4 * col + (kk & 3)) * 6 + 4 + (kk >> 2)]); };
   const int g = lane / 4, q = lane % 4;
   const int rows[4] = {g, g, g + 8, g + 8}, cols[4] = {2 * q, 2 * q + 1, 2 * q, 2 * q + 1};
   for (int r = 0; r < 4; r++) {
     double s = c[r];
-    for (int kk = 0; kk < 8; kk++) s += A[rows[r]][kk] * B[kk][cols[r]];
+    for (int kk = 0; kk < 8; kk++) s += aAt(rows[r], kk) * bAt(kk, cols[r]);
     c[r] = (float)s;
   }
 }
@@ -284,3 +384,5 @@ namespace {
 [[maybe_unused]] float* dynamicShared() { return emu::current->shared.data(); }
 }  // namespace
 }  // namespace adkg_cuda
+
+#include "runtime_api.h"  // the runtime's host API and the launch syntax, for the engine's launchers and host code

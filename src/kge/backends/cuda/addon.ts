@@ -88,7 +88,8 @@ export interface CudaAddon {
   CudaEngine: new (config: EngineConfig, tables: object, optimizer: object, sampling: object, options: CudaEngineOptions) => CudaEngineHandle;
 }
 
-/** Where the addon is looked for; ADKG_CUDA_ADDON overrides it (tests use it to simulate a missing build). */
+/** Where the addon is looked for; ADKG_CUDA_ADDON overrides it (tests use it to simulate a missing build, and to load the
+ * host-emulation build, cuda/build/Emulation, which runs the engine on the CPU for tests). */
 export function cudaAddonPath(): string {
   if (process.env.ADKG_CUDA_ADDON) return path.resolve(process.env.ADKG_CUDA_ADDON);
   let dir = __dirname;

@@ -1,0 +1,277 @@
+// The CUDA runtime's host side for the emulated engine (cuda/build.js --emulation): device memory is host memory
+// that the runtime keeps a registry of, streams run each operation when it is issued (one valid order of a stream's
+// work; the engine synchronises before it reads results), and kernels run on emulated blocks (cuda_runtime.h). What a
+// GPU would refuse is refused here too, as the same error codes: a launch with more dynamic shared memory than 48 KB
+// without cudaFuncSetAttribute having allowed it, or more than the device's opt-in limit; an empty or oversized grid;
+// a copy or memset whose device side is not inside one allocation. Included by cuda_runtime.h; not used on a GPU.
+#pragma once
+
+#include <chrono>
+#include <cstdlib>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <string>
+
+enum cudaErrorCodes : int {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
+  cudaErrorInvalidDevicePointer = 17,
+  cudaErrorNoDevice = 100,
+  cudaErrorMisalignedAddress = 716,
+  cudaErrorLaunchFailure = 719,
+};
+enum cudaMemcpyKind { cudaMemcpyHostToHost = 0, cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2, cudaMemcpyDeviceToDevice = 3 };
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8, cudaFuncAttributePreferredSharedMemoryCarveout = 9 };
+enum cudaDeviceAttr {
+  cudaDevAttrMultiProcessorCount = 16,
+  cudaDevAttrMaxSharedMemoryPerBlockOptin = 97,
+  cudaDevAttrMaxSharedMemoryPerMultiprocessor = 81,
+};
+enum cudaSharedCarveout { cudaSharedmemCarveoutMaxShared = 100 };
+constexpr unsigned cudaStreamNonBlocking = 1, cudaHostAllocDefault = 0, cudaHostRegisterDefault = 0;
+using cudaEvent_t = double*;
+
+struct cudaDeviceProp {
+  char name[256];
+  int major, minor, multiProcessorCount;
+  size_t totalGlobalMem, sharedMemPerBlockOptin, sharedMemPerMultiprocessor;
+};
+
+namespace emu {
+
+// The emulated device: an sm_90 with an H100's shared-memory limits, few SMs (grids sized by the SM count stay small),
+// and ADKG_CUDA_EMU_MEMORY_MB of memory (default 4096), which cudaMemGetInfo reports and cudaMalloc enforces.
+constexpr int kSms = 4;
+constexpr size_t kOptinSmem = 232448, kSmemPerSm = 233472, kDefaultDynamicSmem = 48 * 1024;
+inline size_t totalMemory() {
+  const char* v = std::getenv("ADKG_CUDA_EMU_MEMORY_MB");
+  return (v ? (size_t)std::strtoull(v, nullptr, 10) : 4096) << 20;
+}
+
+struct Runtime {
+  std::mutex mu;
+  std::map<uintptr_t, size_t> device;               // allocation base → bytes
+  std::map<const void*, int> maxDynamicSmem;         // per kernel, as cudaFuncSetAttribute allowed it
+  size_t allocated = 0;
+};
+inline Runtime& runtime() {
+  static Runtime r;
+  return r;
+}
+inline thread_local int lastError = cudaSuccess;
+inline int fail(int e) {
+  lastError = e;
+  return e;
+}
+// A kernel's fault (cuda_runtime.h Fault): returned, with its message, by the next cudaGetLastError,
+// cudaStreamSynchronize or cudaMemcpy, as a GPU reports a fault at the next synchronising call.
+inline thread_local int pendingFault = cudaSuccess;
+inline thread_local std::string faultWhat;
+inline int takeFault() {
+  const int e = pendingFault;
+  pendingFault = cudaSuccess;
+  return e;
+}
+
+// Whether [p, p + bytes) lies inside one device allocation.
+inline bool onDevice(const void* p, size_t bytes) {
+  Runtime& r = runtime();
+  std::lock_guard<std::mutex> lock(r.mu);
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  auto it = r.device.upper_bound(a);
+  if (it == r.device.begin()) return false;
+  --it;
+  return a >= it->first && a + bytes <= it->first + it->second;
+}
+
+// What a GPU checks at launch; the error is what cudaGetLastError then returns, and the kernel does not run.
+inline int checkLaunch(const void* kernel, dim3 grid, dim3 block, size_t smem) {
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535) return cudaErrorInvalidConfiguration;
+  if (block.x == 0 || block.y != 1 || block.z != 1 || block.x > 1024) return cudaErrorInvalidConfiguration;
+  if (smem > kDefaultDynamicSmem) {
+    Runtime& r = runtime();
+    std::lock_guard<std::mutex> lock(r.mu);
+    auto it = r.maxDynamicSmem.find(kernel);
+    if (it == r.maxDynamicSmem.end() || (size_t)it->second < smem) return cudaErrorInvalidValue;
+  }
+  return smem > kOptinSmem ? cudaErrorInvalidValue : cudaSuccess;
+}
+
+template <class K>
+struct Launcher {
+  K* kernel;
+  dim3 grid, block;
+  size_t smem;
+  template <class... Args>
+  void operator()(Args... args) const {
+    const int e = checkLaunch(reinterpret_cast<const void*>(kernel), grid, block, smem);
+    if (e != cudaSuccess) {
+      fail(e);
+      return;
+    }
+    try {
+      launch(grid, (int)block.x, (smem + 3) / 4, [&] { kernel(args...); });
+    } catch (const Fault& f) {
+      pendingFault = f.exitCode == 4 ? cudaErrorMisalignedAddress : cudaErrorLaunchFailure;
+      faultWhat = f.what;
+    }
+  }
+};
+template <class K>
+Launcher<K> makeLauncher(dim3 grid, dim3 block, size_t smem, void*, K* kernel) {
+  return {kernel, grid, block, smem};
+}
+
+}  // namespace emu
+
+// kernel<<<grid, block, smem, stream>>>(args), as device_common.cuh spells it.
+#define ADKG_LAUNCH(grid, block, smem, stream, ...) ::emu::makeLauncher(grid, block, smem, stream, __VA_ARGS__)
+
+inline const char* cudaGetErrorString(int e) {
+  switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument (emulated)";
+    case cudaErrorMemoryAllocation: return "out of memory (emulated)";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument (emulated)";
+    case cudaErrorInvalidDevicePointer: return "invalid device pointer (emulated: not inside one device allocation)";
+    case cudaErrorMisalignedAddress:
+    case cudaErrorLaunchFailure: return emu::faultWhat.c_str();
+    default: return "unknown error (emulated)";
+  }
+}
+inline int cudaGetLastError() {
+  const int f = emu::takeFault();
+  if (f != cudaSuccess) return f;
+  const int e = emu::lastError;
+  emu::lastError = cudaSuccess;
+  return e;
+}
+inline int cudaGetDeviceCount(int* n) {
+  *n = 1;
+  return cudaSuccess;
+}
+inline int cudaSetDevice(int d) { return d == 0 ? cudaSuccess : emu::fail(cudaErrorInvalidValue); }
+inline int cudaGetDevice(int* d) {
+  *d = 0;
+  return cudaSuccess;
+}
+inline int cudaGetDeviceProperties(cudaDeviceProp* p, int) {
+  std::memset(p, 0, sizeof(*p));
+  std::snprintf(p->name, sizeof(p->name), "host emulation (no GPU)");
+  p->major = 9;
+  p->minor = 0;
+  p->multiProcessorCount = emu::kSms;
+  p->totalGlobalMem = emu::totalMemory();
+  p->sharedMemPerBlockOptin = emu::kOptinSmem;
+  p->sharedMemPerMultiprocessor = emu::kSmemPerSm;
+  return cudaSuccess;
+}
+inline int cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {
+  switch (a) {
+    case cudaDevAttrMultiProcessorCount: *v = emu::kSms; return cudaSuccess;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *v = (int)emu::kOptinSmem; return cudaSuccess;
+    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *v = (int)emu::kSmemPerSm; return cudaSuccess;
+  }
+  return emu::fail(cudaErrorInvalidValue);
+}
+template <class K>
+inline int cudaFuncSetAttribute(K* kernel, cudaFuncAttribute a, int v) {
+  if (a == cudaFuncAttributePreferredSharedMemoryCarveout) return v >= -1 && v <= 100 ? cudaSuccess : emu::fail(cudaErrorInvalidValue);
+  if (v < 0 || (size_t)v > emu::kOptinSmem) return emu::fail(cudaErrorInvalidValue);
+  emu::Runtime& r = emu::runtime();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.maxDynamicSmem[reinterpret_cast<const void*>(kernel)] = v;
+  return cudaSuccess;
+}
+
+inline int cudaMalloc(void** p, size_t bytes) {
+  emu::Runtime& r = emu::runtime();
+  std::lock_guard<std::mutex> lock(r.mu);
+  *p = nullptr;
+  if (r.allocated + bytes > emu::totalMemory()) return emu::fail(cudaErrorMemoryAllocation);
+  // 256-byte aligned, as cudaMalloc's are.
+  void* q = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!q) return emu::fail(cudaErrorMemoryAllocation);
+  // Filled with NaN (all ones: -1 as an index), so that a read of memory no kernel or copy wrote shows in the results.
+  std::memset(q, 0xff, bytes);
+  r.device[reinterpret_cast<uintptr_t>(q)] = bytes;
+  r.allocated += bytes;
+  *p = q;
+  return cudaSuccess;
+}
+inline int cudaFree(void* p) {
+  if (!p) return cudaSuccess;
+  emu::Runtime& r = emu::runtime();
+  std::lock_guard<std::mutex> lock(r.mu);
+  auto it = r.device.find(reinterpret_cast<uintptr_t>(p));
+  if (it == r.device.end()) return emu::fail(cudaErrorInvalidDevicePointer);
+  r.allocated -= it->second;
+  r.device.erase(it);
+  std::free(p);
+  return cudaSuccess;
+}
+inline int cudaMemGetInfo(size_t* freeBytes, size_t* totalBytes) {
+  emu::Runtime& r = emu::runtime();
+  std::lock_guard<std::mutex> lock(r.mu);
+  *totalBytes = emu::totalMemory();
+  *freeBytes = *totalBytes - r.allocated;
+  return cudaSuccess;
+}
+inline int cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (const int f = emu::takeFault(); f != cudaSuccess) return f;
+  if (bytes == 0) return cudaSuccess;
+  const bool dstDev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  const bool srcDev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  if ((dstDev && !emu::onDevice(dst, bytes)) || (srcDev && !emu::onDevice(src, bytes)) ||
+      (!dstDev && emu::onDevice(dst, 1)) || (!srcDev && emu::onDevice(src, 1)))
+    return emu::fail(cudaErrorInvalidValue);
+  std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+inline int cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, void* = nullptr) {
+  return cudaMemcpy(dst, src, bytes, kind);
+}
+inline int cudaMemset(void* p, int v, size_t bytes) {
+  if (bytes == 0) return cudaSuccess;
+  if (!emu::onDevice(p, bytes)) return emu::fail(cudaErrorInvalidValue);
+  std::memset(p, v, bytes);
+  return cudaSuccess;
+}
+inline int cudaMemsetAsync(void* p, int v, size_t bytes, void* = nullptr) { return cudaMemset(p, v, bytes); }
+inline int cudaHostAlloc(void** p, size_t bytes, unsigned) {
+  *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  return *p ? cudaSuccess : emu::fail(cudaErrorMemoryAllocation);
+}
+inline int cudaFreeHost(void* p) {
+  std::free(p);
+  return cudaSuccess;
+}
+inline int cudaHostRegister(void*, size_t, unsigned) { return cudaSuccess; }
+inline int cudaHostUnregister(void*) { return cudaSuccess; }
+inline int cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
+  static int streams = 0;
+  *s = &streams;  // any non-null handle: every stream runs its work when it is issued
+  return cudaSuccess;
+}
+inline int cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+inline int cudaStreamSynchronize(cudaStream_t) { return emu::takeFault(); }
+inline int cudaEventCreate(cudaEvent_t* e) {
+  *e = new double(0);
+  return cudaSuccess;
+}
+inline int cudaEventDestroy(cudaEvent_t e) {
+  delete e;
+  return cudaSuccess;
+}
+inline int cudaEventRecord(cudaEvent_t e, cudaStream_t = nullptr) {
+  *e = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return cudaSuccess;
+}
+inline int cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+inline int cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) {
+  *ms = (float)(*b - *a);
+  return cudaSuccess;
+}

@@ -1,0 +1,181 @@
+/**
+ * The cuda backend's device battery against the js reference: identical negatives, loss trajectories and tables within
+ * tolerance for trainBatch and for trainRun in both placements (resident and hybrid), gradients and scoreAll, every GEMM
+ * build and the Gram form, keepOnDevice, and the event loop. Registered inside a describe by kge-cuda-backend.test.ts
+ * (the real addon, where a GPU exists) and by kge-cuda-emulated.test.ts (the same engine built against the host
+ * emulation of CUDA, everywhere g++ is).
+ */
+import { TRAJECTORY_TOLERANCE, type BackendInit, type TrainConfig } from '../src/kge/backends/backend';
+import { jsBackendFactory } from '../src/kge/backends/js';
+import { CudaBackend, cudaBackendFactory } from '../src/kge/backends/cuda';
+import { eventLoopDuringTrainRun, gramHardPairs, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from './kge-cuda-fixtures';
+import { CASES, baseConfig, batches, cloneInit, gradientRelDiff, gradientsAndScoresVsJs, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
+
+function expectTablesClose(a: BackendInit, b: BackendInit): void {
+  expect(maxTableNormDiff(a, b)).toBeLessThan(1e-2);
+}
+
+/** emulated: the addon is the host emulation's (a smaller event-loop probe; everything else as on the GPU). */
+export function cudaBattery(opts: { emulated: boolean }): void {
+  const g = randomGraph(60, 4, 300, 1);
+
+  test.each(CASES)('%s %j: trainBatch — same negatives, loss trajectory and tables as js', async (model, over) => {
+    const init = makeInit(g, model, baseConfig(over));
+    const jsInit = cloneInit(init), cInit = cloneInit(init);
+    const js = jsBackendFactory.create(jsInit);
+    const cu = cudaBackendFactory.create(cInit);
+    const bs = batches(g, 64, 3);
+    const a = await js.sampleNegatives(bs[1]);
+    const b = await cu.sampleNegatives(bs[1]);
+    expect(Array.from(b.entities)).toEqual(Array.from(a.entities));
+    expect(Array.from(b.corruptHead)).toEqual(Array.from(a.corruptHead));
+    const lj = await trajectory(js, bs);
+    const lc = await trajectory(cu, bs);
+    expect(lj[0]).toBeGreaterThan(0);
+    expect(maxRelDiff(lj, lc)).toBeLessThan(TRAJECTORY_TOLERANCE);
+    expect(lj[lj.length - 1]).not.toBeCloseTo(lj[0], 3);
+    expectTablesClose(jsInit, cInit);
+    cu.dispose();
+  });
+
+  test.each(CASES)('%s %j: trainRun, resident and hybrid, equals js batch by batch', async (model, over) => {
+    const init = makeInit(g, model, baseConfig(over));
+    const jsInit = cloneInit(init);
+    const js = jsBackendFactory.create(jsInit);
+    const bs = batches(g, 64, 2);
+    const lj = await trajectory(js, bs);
+    for (const placement of ['resident', 'hybrid'] as const) {
+      const cInit = cloneInit(init);
+      const cu = new CudaBackend(cInit, { placement, hotRows: placement === 'hybrid' ? 9 : undefined });
+      const lc: number[] = [];
+      for (let epoch = 0; epoch < 2; epoch++) {
+        const r = await cu.trainRun({ heads: g.heads, relations: g.relations, tails: g.tails, epoch, offset: 0, batchSize: 64, firstStep: 1 + epoch * 5 });
+        expect(r.placement).toBe(placement);
+        if (placement === 'hybrid') expect(r.hotRows).toBe(9);
+        lc.push(...r.losses);
+      }
+      expect(lc.length).toBe(lj.length);
+      expect(maxRelDiff(lj, lc)).toBeLessThan(TRAJECTORY_TOLERANCE);
+      expectTablesClose(jsInit, cInit);
+      cu.dispose();
+    }
+  });
+
+  test.each(CASES)('%s %j: gradients and scoreAll equal js', async (model, over) => {
+    const init = makeInit(g, model, baseConfig(over));
+    const cu = cudaBackendFactory.create(init);
+    const d = await gradientsAndScoresVsJs(g, init, jsBackendFactory.create(init), cu);
+    expect(d.lossRel).toBeLessThan(1e-5);
+    expect(d.gradRel).toBeLessThanOrEqual(1e-4);
+    for (const s of d.scoreRel) expect(s).toBeLessThan(1e-4);
+    cu.dispose();
+  });
+
+  // The battery above runs the default tiles (3xTF32 on tensor cores, two blocks per SM); the other ways of running
+  // the projected models' GEMMs at FP32-level rounding must hold it too.
+  const projected = CASES.filter(([model]) => model !== 'transe');
+  // chunk: the 16-byte tile (d = 16, k = 12 here: one K-step, zero-filled past 16; ∂M's K is the rows, several steps).
+  // gram: the Gram form (independent negatives with L2; the other cases run direct under it, and must stay so).
+  const gemmVariants: { gemm: 'simt' | 'tf32x3'; gemmBlocks: 1 | 2; gemmTile?: 'chunk'; projectedDistance?: 'gram' }[] = [
+    { gemm: 'tf32x3', gemmBlocks: 1 },
+    { gemm: 'simt', gemmBlocks: 1 },
+    { gemm: 'simt', gemmBlocks: 2 },
+    { gemm: 'tf32x3', gemmBlocks: 2, gemmTile: 'chunk' },
+    { gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'chunk' },
+    { gemm: 'tf32x3', gemmBlocks: 2, projectedDistance: 'gram' },
+    { gemm: 'tf32x3', gemmBlocks: 2, gemmTile: 'chunk', projectedDistance: 'gram' },
+    { gemm: 'simt', gemmBlocks: 1, projectedDistance: 'gram' },
+  ];
+  const projectedVariants = projected.flatMap(([model, over]) => gemmVariants.map((v) => [model, over, v] as const));
+  test.each(projectedVariants)('%s %j %j — trainRun and gradients equal js', async (model, over, variant) => {
+    {
+      const init = makeInit(g, model, baseConfig(over));
+      const jsInit = cloneInit(init), cInit = cloneInit(init);
+      const lj = await trajectory(jsBackendFactory.create(jsInit), batches(g, 64, 2));
+      const cu = new CudaBackend(cInit, { placement: 'resident', ...variant });
+      const lc: number[] = [];
+      for (let epoch = 0; epoch < 2; epoch++) lc.push(...(await cu.trainRun({ heads: g.heads, relations: g.relations, tails: g.tails, epoch, offset: 0, batchSize: 64, firstStep: 1 + epoch * 5 })).losses);
+      expect(lc.length).toBe(lj.length);
+      expect(maxRelDiff(lj, lc)).toBeLessThan(TRAJECTORY_TOLERANCE);
+      expectTablesClose(jsInit, cInit);
+      cu.dispose();
+      const batch = batches(g, 64, 1)[2];
+      const gj = await jsBackendFactory.create(init).gradients(batch);
+      const cg = new CudaBackend(init, variant);
+      const gc = await cg.gradients(batch);
+      cg.dispose();
+      expect(gradientRelDiff(gj.gradients, gc.gradients)).toBeLessThanOrEqual(1e-4);
+    }
+  });
+
+  test.each(CASES)('%s %j: keepOnDevice — the next run skips the copy in, scoreAll reads the kept tables, a staged step drops them; all equal js', async (model, over) => {
+    const p = await keepOnDeviceRuns(model, over);
+    expect(p.reused).toEqual([false, model !== 'transra', false, false]);
+    expect(p.lossDiff).toBeLessThan(TRAJECTORY_TOLERANCE);
+    expect(p.tableDiff).toBeLessThan(1e-2);
+    expect(p.scoreDiff).toBeLessThan(1e-4);
+  });
+
+  test.each(['transr', 'transra'] as const)('%s: scoreAll with queries × entities not a multiple of 4 equals js (the projected block stays 16-byte aligned)', async (model) => {
+    expect(await oddShapeScoreAll(model)).toBeLessThan(1e-4);
+  });
+
+  test.each(['transr', 'transra'] as const)('%s: scoreAll through the 16-byte tile is bitwise the element tile\'s', async (model) => {
+    expect(await tileScoreAllMismatches(model)).toBe(0);
+  });
+
+  test.each([
+    ['transr', {}, 'near-pairs'],
+    ['transra', {}, 'near-pairs'],
+    ['transr', { adversarialTemperature: 1, loss: 'margin', margin: 1 }, 'near-pairs'],
+    ['transr', {}, 'fitted'],
+    ['transra', {}, 'fitted'],
+    ['transr', { adversarialTemperature: 1, loss: 'margin', margin: 1 }, 'fitted'],
+  ] as const)('%s %j: the Gram form where its values cancel (%s) equals js', async (model, over, kind) => {
+    const p = await gramHardPairs(model, over, kind);
+    expect(p.form).toBe('gram');
+    expect(p.lossRel).toBeLessThan(1e-5);
+    expect(p.gradRel).toBeLessThanOrEqual(1e-4);
+  });
+
+  test('the Gram form runs only where it applies (independent negatives, L2); elsewhere trainRun says direct', async () => {
+    const form = async (over: Partial<TrainConfig>, dim = 16) => {
+      const cu = new CudaBackend(makeInit(g, 'transr', baseConfig(over), dim, 12), { placement: 'resident', projectedDistance: 'gram' });
+      try {
+        return (await cu.trainRun({ heads: g.heads.subarray(0, 64), relations: g.relations.subarray(0, 64), tails: g.tails.subarray(0, 64), epoch: 0, offset: 0, batchSize: 64, firstStep: 1 })).projectedDistance;
+      } finally {
+        cu.dispose();
+      }
+    };
+    expect(await form({})).toBe('gram');
+    expect(await form({ sampling: 'shared' })).toBe('direct');
+    expect(await form({ norm: 'l1' })).toBe('direct');
+    expect(await form({}, 18)).toBe('direct');
+  });
+
+  test('options.projectedDistance other than direct or gram is a RangeError naming it', () => {
+    const init = makeInit(g, 'transr', baseConfig({}));
+    expect(() => new CudaBackend(init, { projectedDistance: 'exact' as never })).toThrow('options.projectedDistance must be direct or gram, got exact');
+  });
+
+  test('options.gemm other than simt, tf32x3 or tf32 is a RangeError naming it', () => {
+    const init = makeInit(g, 'transr', baseConfig({}));
+    expect(() => new CudaBackend(init, { gemm: 'fp16' as never })).toThrow('options.gemm must be simt, tf32x3 or tf32, got fp16');
+  });
+
+  test('options.gemmTile other than element or chunk is a RangeError naming it', () => {
+    const init = makeInit(g, 'transr', baseConfig({}));
+    expect(() => new CudaBackend(init, { gemmTile: 'wide' as never })).toThrow('options.gemmTile must be element or chunk, got wide');
+  });
+
+  test('options.gemmBlocks other than 1 or 2 is a RangeError naming it', () => {
+    const init = makeInit(g, 'transr', baseConfig({}));
+    expect(() => new CudaBackend(init, { gemmBlocks: 4 as never })).toThrow('options.gemmBlocks must be 1 or 2, got 4');
+  });
+
+  test('the event loop keeps ticking while a long cuda call runs', async () => {
+    const probe = await eventLoopDuringTrainRun(opts.emulated);
+    expect(probe.finite).toBe(true);
+    expect(probe.kept).toBe(true);
+  });
+}
