@@ -8,9 +8,15 @@
  * battery on a GPU.
  */
 import { spawnSync } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { TRAJECTORY_TOLERANCE } from '../src/kge/backends/backend';
 import { cudaDeviceInfo } from '../src/kge/backends/cuda';
+import { writeTripleSet } from '../src/common/triple-set';
 import { cudaBattery } from './kge-cuda-battery';
+import { maxRelDiff } from './kge-backend-fixtures';
+import { readKgArchive } from './kge-fixtures';
 
 const root = path.resolve(__dirname, '..');
 const build = spawnSync(process.execPath, [path.join(root, 'cuda', 'build.js'), '--emulation'], { encoding: 'utf8' });
@@ -24,3 +30,31 @@ test('the engine builds against the host emulation and reports the emulated devi
 });
 
 describe('cuda backend vs js reference (host emulation of CUDA)', () => cudaBattery({ emulated: true }));
+
+// What failed on the GPU in run 7 (the CLI's validation through scoreAll on the tables kept on the device): the CLI
+// itself, in a child process, with --backend cuda on the emulated device and with --backend js on the same schedule.
+test('adkg train --model transr --backend cuda (emulated) runs end to end: the loss history and test MRR of --backend js', async () => {
+  const ts = await readKgArchive('nations');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'adkg-cuda-emu-cli-'));
+  try {
+    await writeTripleSet(path.join(dir, 'nations'), ts);
+    const train = (backend: string): Record<string, unknown> => {
+      const r = spawnSync(process.execPath, [path.join(root, 'bin', 'adkg.js'), 'train', '--triples', path.join(dir, 'nations'), '--model', 'transr',
+        '--dim', '8', '--rel-dim', '8', '--epochs', '3', '--batch', '256', '--negatives', '8', '--backend', backend, '--json', '--no-progress',
+        '--out', path.join(dir, backend)], { encoding: 'utf8', env: { ...process.env } });
+      expect({ status: r.status, stderr: r.status === 0 ? '' : r.stderr.slice(-2000) }).toEqual({ status: 0, stderr: '' });
+      const lines = r.stdout.trim().split('\n');
+      return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
+    };
+    const cuda = train('cuda'), js = train('js');
+    expect(cuda.backend).toBe('cuda');
+    const lc = cuda.lossHistory as number[], lj = js.lossHistory as number[];
+    expect(lc).toHaveLength(3);
+    expect(maxRelDiff(lj, lc)).toBeLessThan(TRAJECTORY_TOLERANCE);
+    const mrr = (r: Record<string, unknown>) => (r.test as { mrr: number }).mrr;
+    expect(mrr(cuda)).toBeGreaterThan(0);
+    expect(Math.abs(mrr(cuda) - mrr(js))).toBeLessThan(0.01);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 600_000);
