@@ -29,7 +29,27 @@ test('the engine builds against the host emulation and reports the emulated devi
   expect(info).toMatchObject({ ok: true, device: 'host emulation (no GPU)', computeCapability: '9.0' });
 });
 
-describe('cuda backend vs js reference (host emulation of CUDA)', () => cudaBattery({ emulated: true }));
+/** The emulated addon's own export: the order in which blocks and threads run (cuda/test/emu). */
+function emulationOrder(order: 'forward' | 'reverse'): void {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  (require(process.env.ADKG_CUDA_ADDON!) as { emulationOrder(o: string): void }).emulationOrder(order);
+}
+
+// Twice: threads and blocks from the first, then from the last. A lane or block that reads what another writes
+// without a barrier between sees the write in one order and not in the other.
+describe('cuda backend vs js reference (host emulation of CUDA, threads and blocks from the first)', () => {
+  beforeAll(() => emulationOrder('forward'));
+  cudaBattery({ emulated: true });
+});
+describe('cuda backend vs js reference (host emulation of CUDA, threads and blocks from the last)', () => {
+  beforeAll(() => emulationOrder('reverse'));
+  afterAll(() => emulationOrder('forward'));
+  cudaBattery({ emulated: true });
+});
+
+test('emulationOrder refuses anything but forward or reverse, by name', () => {
+  expect(() => emulationOrder('sideways' as never)).toThrow('emulationOrder must be forward or reverse, got sideways');
+});
 
 // What failed on the GPU in run 7 (the CLI's validation through scoreAll on the tables kept on the device): the CLI
 // itself, in a child process, with --backend cuda on the emulated device and with --backend js on the same schedule.

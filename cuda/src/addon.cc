@@ -374,9 +374,25 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return out;
 }
 
+#ifdef ADKG_EMU_ENGINE
+// The host emulation's build only (cuda/build.js --emulation): emulationOrder('forward' | 'reverse') sets the order in
+// which emulated blocks and the threads of a block run (cuda/test/emu), so that a test can run the battery once each
+// way: a race between lanes or blocks that one order hides, the other shows.
+Napi::Value EmulationOrder(const Napi::CallbackInfo& info) {
+  const std::string order = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (order != "forward" && order != "reverse")
+    throw Napi::RangeError::New(info.Env(), "emulationOrder must be forward or reverse, got " + order);
+  emu::reverseOrder = order == "reverse";
+  return info.Env().Undefined();
+}
+#endif
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("CudaEngine", CudaEngineWrap::Define(env));
+#ifdef ADKG_EMU_ENGINE
+  exports.Set("emulationOrder", Napi::Function::New(env, EmulationOrder, "emulationOrder"));
+#endif
   return exports;
 }
 

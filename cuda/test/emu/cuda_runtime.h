@@ -13,6 +13,7 @@
 #include <ucontext.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -167,6 +168,9 @@ struct Block {
   const std::function<void()>* kernel = nullptr;
 };
 
+// Blocks, and the threads of a block, run in index order, or (reverseOrder) from the last: both are orders a GPU may
+// take, and a race one hides the other can show (the addon's emulationOrder sets it for the engine tests).
+inline std::atomic<bool> reverseOrder{false};
 inline thread_local Block* current = nullptr;
 inline thread_local dim3 bDimValue;
 
@@ -209,7 +213,10 @@ inline void barrier(int g, int first, int count) {
 // arrays are then the block's own), with dynamicFloats floats of dynamic shared memory.
 inline void launch(dim3 grid, int threads, size_t dynamicFloats, const std::function<void()>& kernel) {
   bDimValue = {(unsigned)threads, 1, 1};
-  for (unsigned bi = 0; bi < grid.x * grid.y * grid.z; bi++) {
+  const bool reverse = reverseOrder;
+  const unsigned blocks = grid.x * grid.y * grid.z;
+  for (unsigned bn = 0; bn < blocks; bn++) {
+    const unsigned bi = reverse ? blocks - 1 - bn : bn;
     Block b;
     b.threads = threads;
     b.index = {bi % grid.x, bi / grid.x % grid.y, bi / grid.x / grid.y};
@@ -230,7 +237,8 @@ inline void launch(dim3 grid, int threads, size_t dynamicFloats, const std::func
     while (finished < threads) {
       bool ran = false;
       finished = 0;
-      for (int t = 0; t < threads; t++) {
+      for (int tn = 0; tn < threads; tn++) {
+        const int t = reverse ? threads - 1 - tn : tn;
         Fiber& f = b.fibers[t];
         if (f.done) {
           finished++;
