@@ -108,6 +108,38 @@ export function cudaBattery(opts: { emulated: boolean }): void {
     }
   });
 
+  // The "selected automatically when the table does not fit": with a memory budget one byte short of what the
+  // run needs resident (its own residentBytes), placement auto goes hybrid with a device cache of hot rows, and trains
+  // as js does; a budget below one batch is refused by name.
+  test.each(['transe', 'transr'] as const)('%s: placement auto goes hybrid when the tables exceed the memory budget, equal to js; a budget below one batch is a clear error', async (model) => {
+    const wide = randomGraph(3000, 4, 600, 2);  // many entities, few positives: a batch touches few of the rows
+    const init = makeInit(wide, model, baseConfig({}));
+    const jsInit = cloneInit(init);
+    const lj = await trajectory(jsBackendFactory.create(jsInit), batches(wide, 64, 1));
+    const run = async (memoryBudget?: number) => {
+      const cInit = cloneInit(init);
+      const cu = new CudaBackend(cInit, { memoryBudget });
+      try {
+        const r = await cu.trainRun({ heads: wide.heads, relations: wide.relations, tails: wide.tails, epoch: 0, offset: 0, batchSize: 64, firstStep: 1 });
+        return { r, cInit };
+      } finally {
+        cu.dispose();
+      }
+    };
+    const roomy = await run();
+    expect(roomy.r.placement).toBe('resident');
+    expect(roomy.r.residentBytes).toBeGreaterThan(0);
+    const tight = await run(roomy.r.residentBytes - 1);
+    expect(tight.r.placement).toBe('hybrid');
+    expect(tight.r.hotRows).toBeGreaterThan(0);
+    expect(tight.r.hotRows).toBeLessThan(wide.N);
+    for (const x of [roomy, tight]) {
+      expect(maxRelDiff(lj, x.r.losses)).toBeLessThan(TRAJECTORY_TOLERANCE);
+      expectTablesClose(jsInit, x.cInit);
+    }
+    await expect(run(4096)).rejects.toThrow('cuda backend: one batch of 64 positives does not fit in the device memory budget; use a smaller batch');
+  });
+
   test.each(CASES)('%s %j: keepOnDevice — the next run skips the copy in, scoreAll reads the kept tables, a staged step drops them; all equal js', async (model, over) => {
     const p = await keepOnDeviceRuns(model, over);
     expect(p.reused).toEqual([false, model !== 'transra', false, false]);

@@ -244,7 +244,8 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
   }
 
   // trainRun(heads, relations, tails, epoch, offset, batchSize, firstStep, losses: Float64Array(batches), keepOnDevice?)
-  //   → Promise<{placement, hotRows, syncInSeconds, stepSeconds, syncOutSeconds, reusedDeviceTables, projectedDistance}>
+  //   → Promise<{placement, hotRows, syncInSeconds, stepSeconds, syncOutSeconds, reusedDeviceTables, projectedDistance,
+  //      residentBytes}>
   Napi::Value TrainRun(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ensureUsable(env);
@@ -279,6 +280,7 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
                    o.Set("syncOutSeconds", res->syncOutSeconds);
                    o.Set("reusedDeviceTables", res->reusedDeviceTables);
                    o.Set("projectedDistance", res->gram ? "gram" : "direct");
+                   o.Set("residentBytes", res->residentBytes);
                    return o;
                  },
                  {info[7]});

@@ -1033,8 +1033,8 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
   const double budget = opt_.memoryBudget > 0 ? opt_.memoryBudget : 0.9 * ((double)freeB + (double)capacity_ * bytesPerSlot());
   const double fixed = (double)batchBytes(B, rowsMax) + 4.0 * tot32 + 8.0 * tot64 + 12.0 * L + 8.0 * nb;
   const double perSlot = (double)bytesPerSlot();
-  const bool resident = opt_.placement == "resident" ||
-                        (opt_.placement == "auto" && (double)cfg_.N * perSlot + fixed <= budget);
+  res.residentBytes = (double)cfg_.N * perSlot + fixed;
+  const bool resident = opt_.placement == "resident" || (opt_.placement == "auto" && res.residentBytes <= budget);
   // A kept device copy equals the JS tables (it was copied back), so a run placed otherwise just drops it.
   const bool reuse = kept && resident;
   ensureBatchBuffers(B, rowsMax, projected);

@@ -59,6 +59,8 @@ struct RunResult {
   double syncInSeconds = 0, stepSeconds = 0, syncOutSeconds = 0;
   bool reusedDeviceTables = false;  // the copy in was skipped (the previous run kept its tables on the device)
   bool gram = false;                 // the steps ran in the Gram form
+  double residentBytes = 0;          // device bytes the run needs with every entity row resident (auto placement
+                                     // goes hybrid when they exceed the memory budget)
 };
 
 // Why no CUDA device can be used here ("" when device 0 is usable); name gets the device's name.

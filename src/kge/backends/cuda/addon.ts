@@ -69,6 +69,9 @@ export interface CudaRunResult {
   reusedDeviceTables: boolean;
   /** The form the steps ran in (options.projectedDistance; direct where gram does not apply). */
   projectedDistance: CudaProjectedDistance;
+  /** Device bytes this run needs with every entity row resident: placement auto goes hybrid when they exceed the
+   * memory budget (options.memoryBudget, default 90% of free device memory). */
+  residentBytes: number;
 }
 
 export interface CudaEngineHandle extends EngineHandle {
