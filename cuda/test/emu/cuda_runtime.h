@@ -1,13 +1,13 @@
 // A stand-in for <cuda_runtime.h> that lets plain C++ compile and run CUDA code on the host: the kernel checks in
-// cuda/test/*_emulation_check.cc, and the whole engine (cuda/build.js --emulation builds the addon with g++, kernels,
-// launchers and host code as written; runtime_api.h is the runtime's side). -I cuda/test/emu puts it before the real
-// one. Each CUDA thread of a block is a
-// fiber (ucontext) on one OS thread, scheduled round-robin in thread order from one barrier to the next, so a run is
-// deterministic (atomics land in the same order every time, and two kernels that add the same values in the same
-// order give the same bits). __syncthreads, __syncwarp and the warp shuffles are barriers; a barrier some thread never
-// reaches leaves no fiber runnable, which the launcher reports as a deadlock (exit 3). Shared memory is one buffer per
-// block, dynamic shared memory starts as NaN (a read before a write shows in the results), and every 16-byte access
-// through device_common.cuh's ld4/st4 is checked for alignment (exit 4). Only what the engine uses is here.
+// cuda/test/*_emulation_check.cc, and the whole engine (cuda/build.js --emulation builds kernels, launchers, host code
+// and addon as written with g++; runtime_api.h is the runtime's side). -I cuda/test/emu puts it before the real one.
+// Each CUDA thread of a block is a fiber on one OS thread, scheduled round-robin in thread order (or from the last:
+// reverseOrder) from one barrier to the next, so a run is deterministic (atomics land in the same order every time,
+// and two kernels that add the same values in the same order give the same bits). __syncthreads, __syncwarp and the
+// warp shuffles are barriers; a barrier some thread never reaches leaves no fiber runnable, which the launcher
+// reports as a deadlock (fault 3). Shared memory is one buffer per block, dynamic shared memory starts as NaN (a read
+// before a write shows in the results), and every 16-byte access through device_common.cuh's ld4/st4 is checked for
+// alignment (fault 4). Only what the engine uses is here.
 #pragma once
 
 #include <ucontext.h>
