@@ -53,7 +53,7 @@ test('the Gram form kernels (gram.cu), emulated, give the direct form\'s loss an
   expect(r.status).toBe(0);
 }, 300_000);
 
-test('the shared-negatives loss kernel\'s 16-byte variant (ADKG_CUDA_VEC_GROUP_LOSS=1), emulated, gives the default\'s bits', () => {
+test('the shared-negatives loss kernel\'s 16-byte variant (ADKG_CUDA_SHARED_LOSS=vector), emulated, gives the default\'s bits', () => {
   // groupLossKernel<true> against <false> (which passed the device battery) on the same groups, bitwise, and both
   // against the loss and gradients in double; every ∂ row written; at the bench's k = 128, n = 64 and odd shapes.
   const r = emulate<{ case: string; groups: number; vecBitsDiffer: number; vecLossEqual: boolean; lossRel: number; dVRel: number; dRRel: number; ok: boolean }>('loss_emulation_check');

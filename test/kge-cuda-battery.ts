@@ -185,6 +185,30 @@ export function cudaBattery(opts: { emulated: boolean }): void {
     expect(await form({}, 18)).toBe('direct');
   });
 
+  // The shared-negatives loss kernel's 16-byte variant, through the engine (its kernel alone: cuda-emulation, bitwise).
+  test.each(CASES.filter(([, over]) => over.sampling === 'shared'))('%s %j sharedLoss vector — trainRun and gradients equal js', async (model, over) => {
+    const init = makeInit(g, model, baseConfig(over));
+    const jsInit = cloneInit(init), cInit = cloneInit(init);
+    const lj = await trajectory(jsBackendFactory.create(jsInit), batches(g, 64, 2));
+    const cu = new CudaBackend(cInit, { placement: 'resident', sharedLoss: 'vector' });
+    const lc: number[] = [];
+    for (let epoch = 0; epoch < 2; epoch++) lc.push(...(await cu.trainRun({ heads: g.heads, relations: g.relations, tails: g.tails, epoch, offset: 0, batchSize: 64, firstStep: 1 + epoch * 5 })).losses);
+    cu.dispose();
+    expect(maxRelDiff(lj, lc)).toBeLessThan(TRAJECTORY_TOLERANCE);
+    expectTablesClose(jsInit, cInit);
+    const batch = batches(g, 64, 1)[2];
+    const gj = await jsBackendFactory.create(init).gradients(batch);
+    const cg = new CudaBackend(init, { sharedLoss: 'vector' });
+    const gc = await cg.gradients(batch);
+    cg.dispose();
+    expect(gradientRelDiff(gj.gradients, gc.gradients)).toBeLessThanOrEqual(1e-4);
+  });
+
+  test('options.sharedLoss other than element or vector is a RangeError naming it', () => {
+    const init = makeInit(g, 'transe', baseConfig({ sampling: 'shared' }));
+    expect(() => new CudaBackend(init, { sharedLoss: 'wide' as never })).toThrow('options.sharedLoss must be element or vector, got wide');
+  });
+
   test('options.projectedDistance other than direct or gram is a RangeError naming it', () => {
     const init = makeInit(g, 'transr', baseConfig({}));
     expect(() => new CudaBackend(init, { projectedDistance: 'exact' as never })).toThrow('options.projectedDistance must be direct or gram, got exact');

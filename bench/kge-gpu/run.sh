@@ -68,7 +68,7 @@ if [ -z "${ADKG_SKIP_PARITY:-}" ]; then
   # Opt-in, not yet run on a GPU: the Gram form of TransR/TransRA with independent negatives and L2 (session 10).
   PARITY_ARGS="--models transr,transra" parity gram ADKG_CUDA_PROJECTED_DISTANCE=gram
   # Opt-in, not yet measured: the shared-negatives loss kernel's 16-byte variant (same bits by construction).
-  parity vecloss ADKG_CUDA_VEC_GROUP_LOSS=1
+  parity vecloss ADKG_CUDA_SHARED_LOSS=vector
   # The other FP32-level ways of running the element tiles passed in run 7, and their machine code has not changed
   # since (SASS compared, session 9): only on request.
   if [ -n "${ADKG_PARITY_ALL:-}" ]; then
@@ -116,5 +116,5 @@ extra_bench() { # name, env assignments (space-separated), run.js arguments
 [ -z "${ADKG_SKIP_CHUNK:-}" ] && extra_bench chunk ADKG_CUDA_GEMM_TILE=chunk --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram ADKG_CUDA_PROJECTED_DISTANCE=gram --models transr --configs independent --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram-chunk "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=chunk" --models transr --configs independent --gemm tf32x3 "$@"
-[ -z "${ADKG_SKIP_VECLOSS:-}" ] && extra_bench vecloss ADKG_CUDA_VEC_GROUP_LOSS=1 --models transe,transr --configs shared,shared-262k --gemm tf32x3 "$@"
+[ -z "${ADKG_SKIP_VECLOSS:-}" ] && extra_bench vecloss ADKG_CUDA_SHARED_LOSS=vector --models transe,transr --configs shared,shared-262k --gemm tf32x3 "$@"
 echo "total $(( $(date +%s) - t0 )) s"

@@ -194,6 +194,12 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
         throw Napi::RangeError::New(env, "options.projectedDistance must be direct or gram, got " + form);
       opt.gram = form == "gram";
     }
+    if (!oo.Get("sharedLoss").IsUndefined()) {
+      const std::string access = oo.Get("sharedLoss").ToString().Utf8Value();
+      if (access != "element" && access != "vector")
+        throw Napi::RangeError::New(env, "options.sharedLoss must be element or vector, got " + access);
+      opt.vecSharedLoss = access == "vector";
+    }
     opt.typeCount = (int)types - 1;
     try {
       engine_ = std::make_unique<CudaEngine>(cfg, t, opt);

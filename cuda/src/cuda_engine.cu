@@ -118,6 +118,7 @@ CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& 
   dc_.relationLr = (float)cfg.relationLr;
   dc_.unitBall = cfg.unitBall;
   dc_.learnAnchorWeights = cfg.learnAnchorWeights;
+  dc_.vecSharedLoss = opt_.vecSharedLoss;
   dc_.seed = cfg.seed;
 
   m_.model = cfg.model;

@@ -39,6 +39,9 @@ struct EngineOptions {
   // The Gram form (kernels.h DevGram) for TransR/TransRA with independent negatives and the L2 norm (elsewhere the
   // direct form runs): opt-in until bench/kge-gpu has checked and timed it on a GPU.
   bool gram = false;
+  // The shared-negatives loss kernel's 16-byte variant (groupLossKernel<true>: rows padded to a multiple of 4, read
+  // 16 bytes at a time; bitwise the default's on the host emulation): opt-in until bench/kge-gpu has timed it.
+  bool vecSharedLoss = false;
 };
 
 struct RunInput {

@@ -1645,12 +1645,6 @@ bool tiledLoss() {
   static const bool on = !std::getenv("ADKG_CUDA_NO_TILED_LOSS");
   return on;
 }
-// ADKG_CUDA_VEC_GROUP_LOSS=1: the shared-negatives loss kernel's 16-byte variant (groupLossKernel<true>), not yet
-// measured on a GPU (session 8): opt-in until bench/kge-gpu/run.sh has checked and timed it.
-bool vecGroupLoss() {
-  static const bool on = std::getenv("ADKG_CUDA_VEC_GROUP_LOSS") && std::string(std::getenv("ADKG_CUDA_VEC_GROUP_LOSS")) == "1";
-  return on;
-}
 }  // namespace
 
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
@@ -1679,7 +1673,7 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   a.invB = 1.f / (float)p.B;
   a.lossAccum = m.lossAccum;
   // Shared negatives with the L2 norm: the tiled kernel (matrix products from shared memory).
-  const bool vec = m.k % 4 == 0 && vecGroupLoss();
+  const bool vec = m.k % 4 == 0 && c.vecSharedLoss;
   const size_t groupBytes = sizeof(float) * groupLossSmemFloats(m.k, m.n, vec);
   if (c.sampling && c.norm == NORM_L2 && m.n <= GMAX_N && m.k <= 16 * GMAX_KC && groupBytes <= sharedLimit &&
       tiledLoss()) {

@@ -74,6 +74,7 @@ struct DevConfig {
   float lr, relationLr;
   bool unitBall, learnAnchorWeights;
   uint32_t seed;
+  bool vecSharedLoss;  // the shared-negatives loss kernel's 16-byte variant (EngineOptions::vecSharedLoss)
 };
 
 // The plan of one batch, built on the host from the positives alone (see cuda_engine.cc), in device memory.

@@ -1,5 +1,5 @@
 // Host check of the shared-negatives loss kernel's 16-byte variant (kernels.cu groupLossKernel<true>,
-// ADKG_CUDA_VEC_GROUP_LOSS=1, never run on a GPU yet) with no GPU: groupLossKernel<false> (the default, which passed
+// ADKG_CUDA_SHARED_LOSS=vector, never run on a GPU yet) with no GPU: groupLossKernel<false> (the default, which passed
 // the device battery) and <true> run as written on emulated thread blocks (cuda/test/emu/cuda_runtime.h) over the same
 // groups, as CudaEngine::buildPlan and indexKernel lay them out for shared negatives and projected rows. <true> reads
 // and sums the same values in the same order, so its outputs (every ∂ row, ∂r, the loss) must be bitwise <false>'s;

@@ -26,6 +26,10 @@ export const CUDA_GEMM_TILES: readonly CudaGemmTile[] = ['element', 'chunk'];
  */
 export type CudaProjectedDistance = 'direct' | 'gram';
 export const CUDA_PROJECTED_DISTANCES: readonly CudaProjectedDistance[] = ['direct', 'gram'];
+/** How the shared-negatives loss kernel (L2) reads its rows from shared memory: element (4 bytes at a time) or vector
+ * (rows padded to a multiple of 4, 16 bytes at a time; relDim a multiple of 4, else element). */
+export type CudaSharedLoss = 'element' | 'vector';
+export const CUDA_SHARED_LOSSES: readonly CudaSharedLoss[] = ['element', 'vector'];
 
 export interface CudaEngineOptions {
   /** auto: the whole entity table on the device when it fits the budget, else hybrid (host rows + device cache). */
@@ -57,6 +61,8 @@ export interface CudaEngineOptions {
    * measured it on a GPU.
    */
   projectedDistance?: CudaProjectedDistance;
+  /** element (default) or vector (CudaSharedLoss); vector is opt-in until bench/kge-gpu has timed it on a GPU. */
+  sharedLoss?: CudaSharedLoss;
 }
 
 export interface CudaRunResult {

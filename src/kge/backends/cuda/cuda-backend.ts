@@ -7,14 +7,14 @@
  */
 import type { Availability, BackendFactory, BackendInit, KgeBackend, TrainRun } from '../backend';
 import { EngineBackend, engineConfig, engineTables } from '../engine-backend';
-import { CUDA_GEMM_TILES, CUDA_GEMMS, CUDA_PROJECTED_DISTANCES, cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaGemm, type CudaGemmTile, type CudaProjectedDistance, type CudaRunResult } from './addon';
+import { CUDA_GEMM_TILES, CUDA_GEMMS, CUDA_PROJECTED_DISTANCES, CUDA_SHARED_LOSSES, cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaGemm, type CudaGemmTile, type CudaProjectedDistance, type CudaRunResult, type CudaSharedLoss } from './addon';
 
 export interface TrainRunResult extends CudaRunResult {
   /** The loss of every batch, in order. */
   losses: Float64Array;
 }
 
-/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE, ADKG_CUDA_PROJECTED_DISTANCE. */
+/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE, ADKG_CUDA_PROJECTED_DISTANCE, ADKG_CUDA_SHARED_LOSS. */
 function optionsFromEnv(): CudaEngineOptions {
   const o: CudaEngineOptions = {};
   const p = process.env.ADKG_CUDA_PLACEMENT;
@@ -44,6 +44,11 @@ function optionsFromEnv(): CudaEngineOptions {
     if (!(CUDA_PROJECTED_DISTANCES as readonly string[]).includes(form)) throw new Error(`ADKG_CUDA_PROJECTED_DISTANCE must be ${CUDA_PROJECTED_DISTANCES.join(' or ')}, got "${form}"`);
     o.projectedDistance = form as CudaProjectedDistance;
   }
+  const access = process.env.ADKG_CUDA_SHARED_LOSS;
+  if (access) {
+    if (!(CUDA_SHARED_LOSSES as readonly string[]).includes(access)) throw new Error(`ADKG_CUDA_SHARED_LOSS must be ${CUDA_SHARED_LOSSES.join(' or ')}, got "${access}"`);
+    o.sharedLoss = access as CudaSharedLoss;
+  }
   return o;
 }
 
@@ -56,7 +61,7 @@ function createEngine(init: BackendInit, options: CudaEngineOptions): CudaEngine
 export class CudaBackend extends EngineBackend<CudaEngineHandle> {
   readonly name = 'cuda' as const;
 
-  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE, ADKG_CUDA_PROJECTED_DISTANCE. */
+  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE, ADKG_CUDA_PROJECTED_DISTANCE, ADKG_CUDA_SHARED_LOSS. */
   constructor(init: BackendInit, options: CudaEngineOptions = {}) {
     super(init, createEngine(init, options));
   }
