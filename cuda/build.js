@@ -113,7 +113,7 @@ function runAll(jobs) {
 
 /** The emulated build: every unit with g++ (the .cu files as C++), the CUDA headers replaced by cuda/test/emu. */
 async function buildEmulation(napi, cxx) {
-  const emu = ['-std=c++20', '-O2', '-fPIC', '-pthread', '-DADKG_CUDA_MIN_CC=90', '-DADKG_EMU_ENGINE', '-I', path.join(__dirname, 'test', 'emu')];
+  const emu = ['-std=c++20', '-O2', '-fPIC', '-pthread', '-DADKG_CUDA_MIN_CC=90', '-DADKG_CUDA_SM90A', '-DADKG_EMU_ENGINE', '-I', path.join(__dirname, 'test', 'emu')];
   const jobs = ['kernels.cu', 'gram.cu', 'cuda_engine.cu'].map((f) => [cxx,
     [...emu, '-x', 'c++', '-c', path.join(srcDir, f), '-o', path.join(objDir, f.replace(/\.cu$/, '.o'))]]);
   jobs.push([cxx, ['-std=c++17', '-O2', '-fPIC', '-pthread', '-c', path.join(root, 'native', 'src', 'thread_pool.cc'), '-o', path.join(objDir, 'thread_pool.o')]]);
@@ -144,13 +144,16 @@ async function main() {
   const cxx = process.env.CXX || 'g++';
   const archs = (process.env.ADKG_CUDA_ARCHS || '90').split(',').map((s) => s.trim()).filter(Boolean);
   const minArch = Math.min(...archs.map(Number));
-  const gencode = archs.flatMap((a) => ['-gencode', `arch=compute_${a},code=sm_${a}`]);
+  // sm_90 machine code is built as sm_90a (the same code, plus the warpgroup GEMM tile's wgmma, which only the
+  // arch-specific target has); it runs on compute capability 9.0 alone, as sm_90 code does.
+  const sass = (a) => (a === '90' ? '90a' : a);
+  const gencode = archs.flatMap((a) => ['-gencode', `arch=compute_${sass(a)},code=sm_${sass(a)}`]);
   gencode.push('-gencode', `arch=compute_${archs[archs.length - 1]},code=compute_${archs[archs.length - 1]}`);
   fs.mkdirSync(outDir, { recursive: true });
   fs.mkdirSync(objDir, { recursive: true });
   console.error(`adkg: building the cuda backend with ${nvcc} (archs ${archs.join(',')})`);
   const jobs = ['kernels.cu', 'gram.cu', 'cuda_engine.cu'].map((f) => [nvcc,
-    ['-std=c++17', '-O3', ...gencode, `-DADKG_CUDA_MIN_CC=${minArch}`, '-Xcompiler', '-fPIC', '-c', path.join(srcDir, f), '-o', path.join(objDir, f.replace(/\.cu$/, '.o'))]]);
+    ['-std=c++17', '-O3', ...gencode, `-DADKG_CUDA_MIN_CC=${minArch}`, ...(archs.includes('90') ? ['-DADKG_CUDA_SM90A'] : []), '-Xcompiler', '-fPIC', '-c', path.join(srcDir, f), '-o', path.join(objDir, f.replace(/\.cu$/, '.o'))]]);
   // The native engine's thread pool (host-side staging and planning run on it).
   jobs.push([cxx, ['-std=c++17', '-O2', '-fPIC', '-pthread', '-c', path.join(root, 'native', 'src', 'thread_pool.cc'), '-o', path.join(objDir, 'thread_pool.o')]]);
   jobs.push([cxx, ['-std=c++17', '-O2', '-fPIC', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',

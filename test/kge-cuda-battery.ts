@@ -76,7 +76,8 @@ export function cudaBattery(opts: { emulated: boolean }): void {
   const projected = CASES.filter(([model]) => model !== 'transe');
   // chunk: the 16-byte tile (d = 16, k = 12 here: one K-step, zero-filled past 16; ∂M's K is the rows, several steps).
   // gram: the Gram form (independent negatives with L2; the other cases run direct under it, and must stay so).
-  const gemmVariants: { gemm: 'simt' | 'tf32x3'; gemmBlocks: 1 | 2; gemmTile?: 'chunk'; projectedDistance?: 'gram' }[] = [
+  // wgmma: the warpgroup tile (sm_90a; built for one block per SM whatever gemmBlocks says).
+  const gemmVariants: { gemm: 'simt' | 'tf32x3'; gemmBlocks: 1 | 2; gemmTile?: 'chunk' | 'wgmma'; projectedDistance?: 'gram' }[] = [
     { gemm: 'tf32x3', gemmBlocks: 1 },
     { gemm: 'simt', gemmBlocks: 1 },
     { gemm: 'simt', gemmBlocks: 2 },
@@ -85,6 +86,8 @@ export function cudaBattery(opts: { emulated: boolean }): void {
     { gemm: 'tf32x3', gemmBlocks: 2, projectedDistance: 'gram' },
     { gemm: 'tf32x3', gemmBlocks: 2, gemmTile: 'chunk', projectedDistance: 'gram' },
     { gemm: 'simt', gemmBlocks: 1, projectedDistance: 'gram' },
+    { gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'wgmma' },
+    { gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'wgmma', projectedDistance: 'gram' },
   ];
   const projectedVariants = projected.flatMap(([model, over]) => gemmVariants.map((v) => [model, over, v] as const));
   test.each(projectedVariants)('%s %j %j — trainRun and gradients equal js', async (model, over, variant) => {
@@ -219,9 +222,9 @@ export function cudaBattery(opts: { emulated: boolean }): void {
     expect(() => new CudaBackend(init, { gemm: 'fp16' as never })).toThrow('options.gemm must be simt, tf32x3 or tf32, got fp16');
   });
 
-  test('options.gemmTile other than element or chunk is a RangeError naming it', () => {
+  test('options.gemmTile other than element, chunk or wgmma is a RangeError naming it', () => {
     const init = makeInit(g, 'transr', baseConfig({}));
-    expect(() => new CudaBackend(init, { gemmTile: 'wide' as never })).toThrow('options.gemmTile must be element or chunk, got wide');
+    expect(() => new CudaBackend(init, { gemmTile: 'wide' as never })).toThrow('options.gemmTile must be element, chunk or wgmma, got wide');
   });
 
   test('options.gemmBlocks other than 1 or 2 is a RangeError naming it', () => {

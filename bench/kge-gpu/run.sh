@@ -49,7 +49,7 @@ s=$?; tail -5 "$LOGS/build-native.log"; done_step "build native addon" "$s"
 [ "$s" -eq 0 ] || echo "native build FAILED: the FB15k-237 comparison runs without native"
 export ADKG_NATIVE_ADDON="$nat"
 
-# ADKG_SKIP_PARITY=1 (every parity run) / ADKG_SKIP_TRAIN=1 / ADKG_SKIP_CHUNK=1, ADKG_SKIP_GRAM=1, ADKG_SKIP_VECLOSS=1
+# ADKG_SKIP_PARITY=1 (every parity run) / ADKG_SKIP_TRAIN=1 / ADKG_SKIP_CHUNK=1, ADKG_SKIP_WGMMA=1, ADKG_SKIP_GRAM=1, ADKG_SKIP_VECLOSS=1
 # (those extra benches, not their parity runs) leave steps out (a short rerun);
 # ADKG_PARITY_ALL=1 adds the battery under the GEMM settings run 7 already passed (simt×1, tf32x3×1, simt×2).
 parity() { # name, then env assignments and parity.js arguments
@@ -65,6 +65,8 @@ if [ -z "${ADKG_SKIP_PARITY:-}" ]; then
   # Opt-in, not yet run on a GPU: the 16-byte GEMM tile (session 9), for the projected models, under both block counts.
   PARITY_ARGS="--models transr,transra" parity chunk ADKG_CUDA_GEMM_TILE=chunk
   PARITY_ARGS="--models transr,transra" parity chunk-1 ADKG_CUDA_GEMM_TILE=chunk ADKG_CUDA_GEMM_BLOCKS=1
+  # Opt-in, not yet run on a GPU: the warpgroup tile (wgmma, sm_90a; session 11), alone and under the Gram form.
+  PARITY_ARGS="--models transr,transra" parity wgmma ADKG_CUDA_GEMM_TILE=wgmma
   # Opt-in, not yet run on a GPU: the Gram form of TransR/TransRA with independent negatives and L2 (session 10).
   PARITY_ARGS="--models transr,transra" parity gram ADKG_CUDA_PROJECTED_DISTANCE=gram
   # Opt-in, not yet measured: the shared-negatives loss kernel's 16-byte variant (same bits by construction).
@@ -101,20 +103,25 @@ timeout -k 10 "$(lim "${ADKG_BENCH_TIMEOUT:-360}")" "$NODE" --max-old-space-size
   2> >(tee "$LOGS/bench.log" >&2) | tee "$OUTDIR/result.json"
 done_step bench "${PIPESTATUS[0]}"
 # Optional settings, adkg alone (this run's PyTorch figures above are their peer); each needs a minute or so, and is
-# skipped when less is left. In order of what they may settle: the 16-byte tile (both open targets), the Gram form
-# alone and with the 16-byte tile (the independent target), the 16-byte shared-negatives loss (the shared one).
+# skipped when less is left. In order of what they may settle: the 16-byte tile (both open targets), the warpgroup
+# tile (both), the Gram form with each (the independent target), the 16-byte shared-negatives loss (the shared one),
+# the Gram form on the element tile. Their JSON goes into logs.tar.gz (the tool brings back 8 files); their lines,
+# prefixed with the setting's name, are in all.log.
 extra_bench() { # name, env assignments (space-separated), run.js arguments
   local name=$1 envset=$2; shift 2
   if [ "$(left)" -lt 70 ]; then echo "== bench $name skipped: $(left) s of the budget left"; return; fi
   echo "== bench: $envset"
   # shellcheck disable=SC2086 # envset is a list of NAME=value words
   env $envset timeout -k 10 "$(lim "${ADKG_BENCH_TIMEOUT:-360}")" "$NODE" --max-old-space-size=16384 "$D/app/bench/kge-gpu/run.js" --out "/tmp/adkg-kge-gpu-$name" \
-    --skip-pytorch --epoch-configs none --hybrid-configs none "$@" 2> >(sed -u "s/^/$name: /" | tee "$LOGS/bench-$name.log" >&2) > "$OUTDIR/result-$name.json"
+    --skip-pytorch --epoch-configs none --hybrid-configs none "$@" 2> >(sed -u "s/^/$name: /" | tee "$LOGS/bench-$name.log" >&2) > "$LOGS/result-$name.json"
   done_step "bench $name" "$?"
 }
 # The 16-byte GEMM tile, two blocks per SM (TransR: the GEMMs are most of its step).
 [ -z "${ADKG_SKIP_CHUNK:-}" ] && extra_bench chunk ADKG_CUDA_GEMM_TILE=chunk --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
-[ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram ADKG_CUDA_PROJECTED_DISTANCE=gram --models transr --configs independent --gemm tf32x3 "$@"
+# The warpgroup tile (wgmma.mma_async; one block per SM).
+[ -z "${ADKG_SKIP_WGMMA:-}" ] && extra_bench wgmma ADKG_CUDA_GEMM_TILE=wgmma --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram-chunk "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=chunk" --models transr --configs independent --gemm tf32x3 "$@"
+[ -z "${ADKG_SKIP_GRAM:-}${ADKG_SKIP_WGMMA:-}" ] && extra_bench gram-wgmma "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=wgmma" --models transr --configs independent --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_VECLOSS:-}" ] && extra_bench vecloss ADKG_CUDA_SHARED_LOSS=vector --models transe,transr --configs shared,shared-262k --gemm tf32x3 "$@"
+[ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram ADKG_CUDA_PROJECTED_DISTANCE=gram --models transr --configs independent --gemm tf32x3 "$@"
 echo "total $(( $(date +%s) - t0 )) s"

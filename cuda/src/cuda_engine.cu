@@ -134,8 +134,25 @@ CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& 
     throw std::runtime_error("cuda backend: relDim " + std::to_string(cfg.k) + " with " + std::to_string(cfg.negatives) +
                              " negatives needs more shared memory than the device has per block");
   gramOn_ = opt_.gram && gramApplies(m_, dc_, sharedLimit_);
-  // The 16-byte tile where any of the engine's GEMMs takes it ((d, k); the Gram form's are (d, d)).
-  if (opt_.gemmChunk && (chunkTile(gemm(), cfg_.d, cfg_.k) || (gramOn_ && chunkTile(gemm(), cfg_.d, cfg_.d)))) {
+  // The 16-byte or warpgroup tile where any of the engine's GEMMs takes it ((d, k); the Gram form's are (d, d)).
+  const bool bigTile = opt_.gemmTile != TILE_ELEMENT && (gemmTileFor(gemm(), cfg_.d, cfg_.k) != TILE_ELEMENT ||
+                                                         (gramOn_ && gemmTileFor(gemm(), cfg_.d, cfg_.d) != TILE_ELEMENT));
+  if (bigTile && opt_.gemmTile == TILE_WGMMA) {
+    // wgmma.mma_async is in the sm_90a machine code only (cuda/build.js), which runs on compute capability 9.0 alone.
+    cudaDeviceProp p;
+    CK(cudaGetDeviceProperties(&p, device_));
+    if (p.major != 9 || p.minor != 0)
+      throw std::runtime_error(std::string("options.gemmTile wgmma needs a GPU of compute capability 9.0 (H100, H200); ") +
+                               p.name + " has " + std::to_string(p.major) + "." + std::to_string(p.minor) +
+                               " (use gemmTile element or chunk)");
+#if !defined(ADKG_CUDA_SM90A)
+    throw std::runtime_error("options.gemmTile wgmma: this build has no sm_90a machine code (rebuild with ADKG_CUDA_ARCHS including 90)");
+#endif
+    if (optin < mma::wg::SMEM_BYTES)
+      throw std::runtime_error("options.gemmTile wgmma needs " + std::to_string(mma::wg::SMEM_BYTES) +
+                               " bytes of shared memory per block; this device allows " + std::to_string(optin));
+  }
+  if (bigTile && opt_.gemmTile == TILE_CHUNK) {
     if (optin < mma::chunk::SMEM_BYTES)
       throw std::runtime_error("options.gemmTile chunk needs " + std::to_string(mma::chunk::SMEM_BYTES) +
                                " bytes of shared memory per block; this device allows " + std::to_string(optin) +
@@ -858,7 +875,7 @@ void CudaEngine::profReport(const char* what) {
   const int math = gramOn_ && opt_.gemm == GEMM_TF32 ? GEMM_TF32X3 : opt_.gemm;
   std::fprintf(stderr, "adkg cuda profile (%s, gemm %s, %d block%s/SM, %s tile, %s form): %.1f ms in steps:", what,
                gemmMathName(math), opt_.gemmBlocks, opt_.gemmBlocks == 1 ? "" : "s",
-               chunkTile(gemm(), cfg_.d, gramOn_ ? cfg_.d : cfg_.k) ? "chunk" : "element", gramOn_ ? "gram" : "direct",
+               gemmTileName(gemmTileFor(gemm(), cfg_.d, gramOn_ ? cfg_.d : cfg_.k)), gramOn_ ? "gram" : "direct",
                total);
   for (int p = 0; p < PROF_PHASES; p++) std::fprintf(stderr, " %s %.1f (%.0f%%)", names[p], profMs_[p], total > 0 ? 100 * profMs_[p] / total : 0);
   std::fprintf(stderr, "\n");

@@ -34,8 +34,9 @@ struct EngineOptions {
   // Thread blocks per SM the GEMM tiles are compiled for (kernels.h GemmChoice): two, staged with cp.async, were
   // 1.2–1.3× faster than one on an H200 and pass the battery (docs/benchmarks.md, session 8 run 7).
   int gemmBlocks = 2;
-  // The 16-byte GEMM tile (kernels.h GemmChoice::chunk): opt-in until bench/kge-gpu has checked and timed it on a GPU.
-  bool gemmChunk = false;
+  // The GEMM tile (kernels.h TILE_*): the 16-byte and warpgroup tiles are opt-in until bench/kge-gpu has checked and
+  // timed them on a GPU.
+  int gemmTile = TILE_ELEMENT;
   // The Gram form (kernels.h DevGram) for TransR/TransRA with independent negatives and the L2 norm (elsewhere the
   // direct form runs): opt-in until bench/kge-gpu has checked and timed it on a GPU.
   bool gram = false;
@@ -143,7 +144,7 @@ class CudaEngine {
   int device_ = 0;
   size_t sharedLimit_ = 48 * 1024;
   int smCount_ = 1;  // the device's SMs, for sizing the ∂M partial sums
-  GemmChoice gemm() const { return {opt_.gemm, opt_.gemmBlocks, opt_.gemmChunk}; }
+  GemmChoice gemm() const { return {opt_.gemm, opt_.gemmBlocks, opt_.gemmTile}; }
   // The Gram form's buffers (Z and Q are the batch's P and ∂P buffers, rows × max(k, d) floats then) when it runs.
   bool gramOn_ = false;
   DevGram gram_{};

@@ -229,6 +229,68 @@ __device__ __forceinline__ void copyAsyncWaitGroup() {
 #endif
 }
 
+// ---- wgmma (sm_90a: the warpgroup tile, ADKG_CUDA_GEMM_TILE=wgmma) -------------------------------------------
+// Only the sm_90a machine code carries these (__CUDA_ARCH_FEAT_SM90_ALL); the launchers pick the warpgroup tile only
+// on a device of compute capability 9.0 (cuda_engine.cu), and the other builds trap.
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define ADKG_SM90A_PTX 1
+#else
+#define ADKG_SM90A_PTX 0
+#endif
+__device__ __forceinline__ uint32_t sharedAddress(const void* p) {
+#if defined(ADKG_HOST_EMULATION)
+  return emu::sharedAddress(p);
+#else
+  return (uint32_t)__cvta_generic_to_shared(p);
+#endif
+}
+// The matrix descriptor of a no-swizzle K-major operand at p (mma_layout.h mma::wg): start, LBO and SBO in 16 bytes.
+__device__ __forceinline__ uint64_t wgmmaDescriptor(const float* p) {
+  return (uint64_t)((sharedAddress(p) & 0x3FFFF) >> 4) | ((uint64_t)(mma::wg::LBO_BYTES >> 4) << 16) |
+         ((uint64_t)(mma::wg::SBO_BYTES >> 4) << 32);
+}
+// Shared-memory writes made by threads become visible to wgmma's reads (the async proxy) after this and a barrier.
+__device__ __forceinline__ void fenceProxyAsync() {
+#if ADKG_SM90A_PTX
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmmaFence() {
+#if ADKG_SM90A_PTX
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmmaCommit() {
+#if ADKG_SM90A_PTX
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#elif defined(ADKG_HOST_EMULATION)
+  emu::wgmmaCommit();
+#endif
+}
+template <int PENDING>
+__device__ __forceinline__ void wgmmaWait() {
+#if ADKG_SM90A_PTX
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(PENDING) : "memory");
+#elif defined(ADKG_HOST_EMULATION)
+  emu::wgmmaWait(PENDING);
+#endif
+}
+// d (64 × 128 of the warpgroup, mma_layout.h mma::wg) += A (registers, this warp's 16 rows × 8) · B (descriptor, 8 × 128).
+__device__ __forceinline__ void wgmmaTf32(float (&d)[64], const uint32_t (&a)[4], uint64_t descB) {
+#if ADKG_SM90A_PTX
+  // scale-d is a predicate (true: accumulate), the A and B scales immediates (1: as they are).
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descB), "r"(1));
+#elif defined(ADKG_HOST_EMULATION)
+  emu::wgmmaIssue(d, a, descB);
+#else
+  __trap();  // launchers pick the warpgroup tile only for sm_90a machine code
+#endif
+}
+
 // One K-step of both operands on its way global → shared. The loaders give each element's address (nullptr: zero).
 // Register staging: fetch() loads the next step into registers while the current one is multiplied, stash() stores
 // it after. ASYNC: copyTo() issues cp.async straight into the other buffer and settle() waits for it, which frees
@@ -485,6 +547,23 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
 // STAGES K-steps of KS in a ring. pieceA(m, q) / pieceB(n, q): the address of the piece's first element (A(m, q)
 // or B(q, n)), nullptr for zeros; the caller guarantees that a piece is wholly inside or wholly outside (d and
 // k multiples of 4), and q beyond Kdim is zero here.
+// Issues K-step `step` of both operands into its ring slot (this thread's 16-byte pieces), not committed.
+template <bool A_QFAST, bool B_QFAST, class PA, class PB>
+__device__ __forceinline__ void chunkIssue(float* ring, int step, int Kdim, const PA& pieceA, const PB& pieceB) {
+  namespace C = mma::chunk;
+  float* as = ring + (step % C::STAGES) * 2 * C::OPERAND_FLOATS;
+  float* bs = as + C::OPERAND_FLOATS;
+  const int q0 = step * C::KS;
+#pragma unroll
+  for (int l = 0; l < C::PIECES_PER_THREAD; l++) {
+    const int p = threadIdx.x + BLOCK * l;
+    const int am = C::pieceM<A_QFAST>(p), aq = C::pieceQ<A_QFAST>(p);
+    copyAsync16(as + C::offset<A_QFAST>(am, aq), q0 + aq < Kdim ? pieceA(am, q0 + aq) : nullptr);
+    const int bn = C::pieceM<B_QFAST>(p), bq = C::pieceQ<B_QFAST>(p);
+    copyAsync16(bs + C::offset<B_QFAST>(bn, bq), q0 + bq < Kdim ? pieceB(bn, q0 + bq) : nullptr);
+  }
+}
+
 template <int MATH, bool A_QFAST, bool B_QFAST, class PA, class PB, class OUT4>
 __device__ __forceinline__ void chunkGemmTile(int Kdim, const PA& pieceA, const PB& pieceB, const OUT4& out4) {
   namespace C = mma::chunk;
@@ -498,19 +577,7 @@ __device__ __forceinline__ void chunkGemmTile(int Kdim, const PA& pieceA, const 
 #pragma unroll
       for (int r = 0; r < 4; r++) acc[i][j][r] = 0.f;
   const int steps = (Kdim + C::KS - 1) / C::KS;
-  auto issue = [&](int step) {
-    float* as = chunkSmem + (step % C::STAGES) * 2 * C::OPERAND_FLOATS;
-    float* bs = as + C::OPERAND_FLOATS;
-    const int q0 = step * C::KS;
-#pragma unroll
-    for (int l = 0; l < C::PIECES_PER_THREAD; l++) {
-      const int p = threadIdx.x + BLOCK * l;
-      const int am = C::pieceM<A_QFAST>(p), aq = C::pieceQ<A_QFAST>(p);
-      copyAsync16(as + C::offset<A_QFAST>(am, aq), q0 + aq < Kdim ? pieceA(am, q0 + aq) : nullptr);
-      const int bn = C::pieceM<B_QFAST>(p), bq = C::pieceQ<B_QFAST>(p);
-      copyAsync16(bs + C::offset<B_QFAST>(bn, bq), q0 + bq < Kdim ? pieceB(bn, q0 + bq) : nullptr);
-    }
-  };
+  auto issue = [&](int step) { chunkIssue<A_QFAST, B_QFAST>(chunkSmem, step, Kdim, pieceA, pieceB); };
 #pragma unroll
   for (int s = 0; s < C::STAGES - 1; s++) {
     if (s < steps) issue(s);
@@ -532,14 +599,110 @@ __device__ __forceinline__ void chunkGemmTile(int Kdim, const PA& pieceA, const 
   mmaStore(acc, lane, warp, out4);
 }
 
-// One entry point for the three GEMM kernels: the SIMT tile, the tensor-core tile, or (CHUNK) the 16-byte tile; the
-// element tiles compiled for two blocks per SM (MINB) stage with cp.async, whose freed registers the 128-register cap
-// needs. loadA(m, q) / loadB(q, n) give an element's address, which for the 16-byte tile is its piece's.
-template <int MATH, int MINB, bool CHUNK, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
+// The warpgroup tile (ADKG_CUDA_GEMM_TILE=wgmma; sm_90a; mma_layout.h mma::wg): the 16-byte tile's ring for both
+// operands, then per K-step B split once into TF32 big and small parts in wgmma's K-major layout (a quarter of the
+// splits the 16-byte tile makes, where each warp splits what it reads), and each warpgroup's 64 × 128 accumulated by
+// wgmma.mma_async from A fragments in registers (split there) and B through its descriptor: 3xTF32 = three wgmma a
+// k8 step (small·big, big·small, big·big), TF32 the last alone. One commit and wait per K-step: the split buffer and
+// the A registers are rewritten only after the wgmma reading them have completed.
+template <int MATH, bool A_QFAST, bool B_QFAST, class PA, class PB, class OUT4>
+__device__ __forceinline__ void wgmmaGemmTile(int Kdim, const PA& pieceA, const PB& pieceB, const OUT4& out4) {
+  namespace C = mma::chunk;
+  namespace W = mma::wg;
+  ADKG_DYNAMIC_SHARED16(smem);
+  float* bBig = smem + W::SPLIT_OFFSET;
+  float* bSmall = bBig + W::SPLIT_FLOATS;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int row0 = 64 * (warp >> 2) + 16 * (warp & 3);  // this warp's first row of the block tile
+  float acc[64];
+#pragma unroll
+  for (int i = 0; i < 64; i++) acc[i] = 0.f;
+  const uint64_t descBig = wgmmaDescriptor(bBig), descSmall = wgmmaDescriptor(bSmall);
+  const int steps = (Kdim + C::KS - 1) / C::KS;
+#pragma unroll
+  for (int s = 0; s < C::STAGES - 1; s++) {
+    if (s < steps) chunkIssue<A_QFAST, B_QFAST>(smem, s, Kdim, pieceA, pieceB);
+    copyAsyncCommit();
+  }
+  // This thread's 4 × 4 block of B in the split: columns 4·(tid mod 32) …, k 4·(tid / 32) … of the K-step.
+  const int sn = 4 * (threadIdx.x & 31), sq = 4 * (threadIdx.x >> 5);
+  for (int step = 0; step < steps; step++) {
+    copyAsyncWaitGroup<C::STAGES - 2>();
+    __syncthreads();  // the step's pieces have landed; the previous step's wgmma are done (waited below) everywhere
+    if (step + C::STAGES - 1 < steps) chunkIssue<A_QFAST, B_QFAST>(smem, step + C::STAGES - 1, Kdim, pieceA, pieceB);
+    copyAsyncCommit();
+    const float* as = smem + (step % C::STAGES) * 2 * C::OPERAND_FLOATS;
+    const float* bs = as + C::OPERAND_FLOATS;
+    {
+      float v[4][4];  // [column][k]
+      if constexpr (B_QFAST) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+          const float4 r = ld4(bs + C::offset<true>(sn + i, sq));
+          v[i][0] = r.x, v[i][1] = r.y, v[i][2] = r.z, v[i][3] = r.w;
+        }
+      } else {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+          const float4 r = ld4(bs + C::offset<false>(sn, sq + j));
+          v[0][j] = r.x, v[1][j] = r.y, v[2][j] = r.z, v[3][j] = r.w;
+        }
+      }
+#pragma unroll
+      for (int i = 0; i < 4; i++) {
+        uint32_t big[4], small[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++) tf32Split<GEMM_TF32X3>(v[i][j], big[j], small[j]);
+        st4(bBig + W::splitOffset(sn + i, sq), make_float4(__uint_as_float(big[0]), __uint_as_float(big[1]),
+                                                           __uint_as_float(big[2]), __uint_as_float(big[3])));
+        if (MATH == GEMM_TF32X3)
+          st4(bSmall + W::splitOffset(sn + i, sq), make_float4(__uint_as_float(small[0]), __uint_as_float(small[1]),
+                                                               __uint_as_float(small[2]), __uint_as_float(small[3])));
+      }
+    }
+    fenceProxyAsync();
+    __syncthreads();  // the split is written (and visible to wgmma) before any warpgroup multiplies
+    uint32_t aBig[C::KS / 8][4], aSmall[C::KS / 8][4];
+#pragma unroll
+    for (int kk = 0; kk < C::KS / 8; kk++)
+#pragma unroll
+      for (int r = 0; r < 4; r++)
+        tf32Split<MATH>(as[C::offset<A_QFAST>(row0 + g + ((r & 1) ? 8 : 0), 8 * kk + t + ((r & 2) ? 4 : 0))], aBig[kk][r],
+                        aSmall[kk][r]);
+    wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < C::KS / 8; kk++) {
+      const uint64_t k8 = (uint64_t)((2 * kk * W::LBO_BYTES) >> 4);  // two k4 core-matrix rows per k8 step
+      if (MATH == GEMM_TF32X3) {
+        wgmmaTf32(acc, aSmall[kk], descBig + k8);
+        wgmmaTf32(acc, aBig[kk], descSmall + k8);
+      }
+      wgmmaTf32(acc, aBig[kk], descBig + k8);
+    }
+    wgmmaCommit();
+    wgmmaWait<0>();
+  }
+  // Epilogue: as mmaStore, per n8 piece j of the warp's 16 rows.
+#pragma unroll
+  for (int j = 0; j < 16; j++) {
+    float c[4] = {acc[4 * j], acc[4 * j + 1], acc[4 * j + 2], acc[4 * j + 3]}, s0, s1, o[4];
+    mma::swapSend(lane, c, s0, s1);
+    mma::swapOut(lane, c, __shfl_xor_sync(0xffffffffu, s0, 1), __shfl_xor_sync(0xffffffffu, s1, 1), o);
+    out4(row0 + g + (mma::keepsLowRow(lane) ? 0 : 8), 8 * j + 2 * (t & ~1), make_float4(o[0], o[1], o[2], o[3]));
+  }
+}
+
+// One entry point for the three GEMM kernels: the SIMT tile, the tensor-core tile, the 16-byte tile (TILE_CHUNK) or
+// the warpgroup tile (TILE_WGMMA); the element tiles compiled for two blocks per SM (MINB) stage with cp.async, whose
+// freed registers the 128-register cap needs. loadA(m, q) / loadB(q, n) give an element's address, which for the
+// 16-byte and warpgroup tiles is its piece's.
+template <int MATH, int MINB, int TILE, bool A_QFAST, bool B_QFAST, class LA, class LB, class OUT4>
 __device__ __forceinline__ void anyGemmTile(int Kdim, const LA& loadA, const LB& loadB, const OUT4& out4) {
   constexpr bool ASYNC = MINB == 2;
-  if constexpr (CHUNK)
+  if constexpr (TILE == TILE_CHUNK)
     chunkGemmTile<MATH, A_QFAST, B_QFAST>(Kdim, loadA, [&](int n, int q) { return loadB(q, n); }, out4);
+  else if constexpr (TILE == TILE_WGMMA)
+    wgmmaGemmTile<MATH, A_QFAST, B_QFAST>(Kdim, loadA, [&](int n, int q) { return loadB(q, n); }, out4);
   else if constexpr (MATH == GEMM_SIMT)
     gemmTile<A_QFAST, B_QFAST, ASYNC>(Kdim, loadA, loadB, out4);
   else
@@ -565,7 +728,7 @@ __device__ __forceinline__ void put4(float* dst, int col, int len, float4 v, boo
 }
 
 // P[row] = M_r x[rowSlot[row]] for the rows of a tile (rowSlot null: slot = row).
-template <int MATH, int MINB, bool CHUNK>
+template <int MATH, int MINB, int TILE>
 __global__ void __launch_bounds__(BLOCK, MINB) projectKernel(const float* X, const float* proj, const int32_t* rowSlot,
                                                        const int32_t* tileRel, const int64_t* tileRow,
                                                        const int32_t* tileCount, int64_t uniformCount, int d, int k,
@@ -592,11 +755,11 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectKernel(const float* X, con
   auto out4 = [&](int mm, int nn, float4 v) {
     if (mm < count && n0 + nn < k) put4(P + (row0 + mm) * k + n0 + nn, n0 + nn, k, v, false);
   };
-  anyGemmTile<MATH, MINB, CHUNK, true, true>(d, loadA, loadB, out4);
+  anyGemmTile<MATH, MINB, TILE, true, true>(d, loadA, loadB, out4);
 }
 
 // ∂x[rowSlot[row]] += M_rᵀ ∂P[row].
-template <int MATH, int MINB, bool CHUNK>
+template <int MATH, int MINB, int TILE>
 __global__ void __launch_bounds__(BLOCK, MINB) projectBackXKernel(const float* dP, const float* proj, const int32_t* rowSlot,
                                                             const int32_t* tileRel, const int64_t* tileRow,
                                                             const int32_t* tileCount, int d, int k, float* gradX) {
@@ -609,11 +772,11 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectBackXKernel(const float* d
   auto out4 = [&](int mm, int nn, float4 v) {
     if (mm < count && n0 + nn < d) put4(gradX + (int64_t)rowSlot[row0 + mm] * d + n0 + nn, n0 + nn, d, v, true);
   };
-  anyGemmTile<MATH, MINB, CHUNK, true, false>(k, loadA, loadB, out4);
+  anyGemmTile<MATH, MINB, TILE, true, false>(k, loadA, loadB, out4);
 }
 
 // ∂M_r += Σ_rows ∂P[row] x[rowSlot[row]]ᵀ over up to MTILE_ROWS rows of one relation.
-template <int MATH, int MINB, bool CHUNK>
+template <int MATH, int MINB, int TILE>
 __global__ void __launch_bounds__(BLOCK, MINB) projectBackMKernel(const float* dP, const float* X, const int32_t* rowSlot,
                                                             const int32_t* mtRel, const int64_t* mtRow,
                                                             const int32_t* mtCount, int d, int k, float* gradM) {
@@ -628,7 +791,7 @@ __global__ void __launch_bounds__(BLOCK, MINB) projectBackMKernel(const float* d
   auto out4 = [&](int mm, int nn, float4 v) {
     if (m0 + mm < k && n0 + nn < d) put4(dM + (int64_t)(m0 + mm) * d + n0 + nn, n0 + nn, d, v, true);
   };
-  anyGemmTile<MATH, MINB, CHUNK, false, false>(count, loadA, loadB, out4);
+  anyGemmTile<MATH, MINB, TILE, false, false>(count, loadA, loadB, out4);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1539,9 +1702,18 @@ int gemmMathFromName(const std::string& name) {
   return -1;
 }
 
-bool chunkTile(GemmChoice g, int d, int k) {
-  return g.chunk && usableGemmMath(g.math) != GEMM_SIMT && d % 4 == 0 && k % 4 == 0;
+int gemmTileFor(GemmChoice g, int d, int k) {
+  return usableGemmMath(g.math) != GEMM_SIMT && d % 4 == 0 && k % 4 == 0 ? g.tile : TILE_ELEMENT;
 }
+
+int gemmTileFromName(const std::string& name) {
+  if (name == "element") return TILE_ELEMENT;
+  if (name == "chunk") return TILE_CHUNK;
+  if (name == "wgmma") return TILE_WGMMA;
+  return -1;
+}
+
+const char* gemmTileName(int tile) { return tile == TILE_CHUNK ? "chunk" : tile == TILE_WGMMA ? "wgmma" : "element"; }
 
 int usableGemmMath(int math) {
 #if defined(ADKG_CUDA_MIN_CC) && ADKG_CUDA_MIN_CC < 80
@@ -1551,57 +1723,57 @@ int usableGemmMath(int math) {
 #endif
 }
 
-// The 16-byte tile's kernels need more than the 48 KB of static shared memory: allow it, and ask for the largest
-// shared-memory carveout so that two blocks fit on an SM. Once per kernel and device; a refusal is an error here
-// rather than an unexplained "invalid argument" at the next launch check.
-void allowChunkSmem(const void* kernel) {
+// The 16-byte and warpgroup tiles' kernels need more than the 48 KB of static shared memory: allow it, and ask for the
+// largest shared-memory carveout so that two 16-byte tiles fit on an SM. Once per kernel and device; a refusal is an
+// error here rather than an unexplained "invalid argument" at the next launch check.
+void allowLargeSmem(const void* kernel, int bytes) {
   static std::mutex mu;
   static std::set<std::pair<const void*, int>> done;
   int device = 0;
   cudaGetDevice(&device);
   std::lock_guard<std::mutex> lock(mu);
   if (done.count({kernel, device})) return;
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, mma::chunk::SMEM_BYTES);
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
   if (e == cudaSuccess)
     e = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, (int)cudaSharedmemCarveoutMaxShared);
   if (e != cudaSuccess)
-    throw std::runtime_error(std::string("cuda backend: the 16-byte GEMM tile's shared memory was refused: ") + cudaGetErrorString(e));
+    throw std::runtime_error(std::string("cuda backend: the GEMM tile's ") + std::to_string(bytes) +
+                             " bytes of shared memory were refused: " + cudaGetErrorString(e));
   done.insert({kernel, device});
 }
 
-// KERNEL<math, blocks per SM, 16-byte tile> launched with args for the GemmChoice G (tile: the chunk flag, already
-// checked against the dimensions by chunkTile()).
-#define ADKG_GEMM_VARIANT(KERNEL, M, B, CH, GRID, S, ...)                                         \
-  do {                                                                                           \
-    if (CH) {                                                                                    \
-      allowChunkSmem(reinterpret_cast<const void*>(KERNEL<M, B, CH>));                          \
-      ADKG_LAUNCH(GRID, BLOCK, mma::chunk::SMEM_BYTES, S, KERNEL<M, B, CH>)(__VA_ARGS__);     \
-    } else {                                                                                     \
-      ADKG_LAUNCH(GRID, BLOCK, 0, S, KERNEL<M, B, CH>)(__VA_ARGS__);                          \
-    }                                                                                            \
+// KERNEL<math, blocks per SM, tile> launched with args for the GemmChoice G (tile: gemmTileFor(), checked against the
+// dimensions). The warpgroup tile is built for one block per SM whatever G.blocks says: its 143 KB of shared memory
+// leave room for no second block, and its 64 accumulators a thread would spill under two blocks' register cap.
+#define ADKG_GEMM_VARIANT(KERNEL, M, B, T, GRID, S, ...)                                                        \
+  do {                                                                                                         \
+    if (T == TILE_CHUNK) {                                                                                     \
+      allowLargeSmem(reinterpret_cast<const void*>(KERNEL<M, B, TILE_CHUNK>), mma::chunk::SMEM_BYTES);          \
+      ADKG_LAUNCH(GRID, BLOCK, mma::chunk::SMEM_BYTES, S, KERNEL<M, B, TILE_CHUNK>)(__VA_ARGS__);               \
+    } else if (T == TILE_WGMMA) {                                                                              \
+      allowLargeSmem(reinterpret_cast<const void*>(KERNEL<M, 1, TILE_WGMMA>), mma::wg::SMEM_BYTES);             \
+      ADKG_LAUNCH(GRID, BLOCK, mma::wg::SMEM_BYTES, S, KERNEL<M, 1, TILE_WGMMA>)(__VA_ARGS__);                  \
+    } else {                                                                                                   \
+      ADKG_LAUNCH(GRID, BLOCK, 0, S, KERNEL<M, B, TILE_ELEMENT>)(__VA_ARGS__);                                  \
+    }                                                                                                          \
   } while (0)
-#define ADKG_GEMM_CASE(KERNEL, M, G, TILE, GRID, S, ...)                                          \
-  case M:                                                                                        \
-    if ((G).blocks == 2) {                                                                       \
-      if (TILE) ADKG_GEMM_VARIANT(KERNEL, M, 2, true, GRID, S, __VA_ARGS__);                     \
-      else ADKG_GEMM_VARIANT(KERNEL, M, 2, false, GRID, S, __VA_ARGS__);                         \
-    } else {                                                                                     \
-      if (TILE) ADKG_GEMM_VARIANT(KERNEL, M, 1, true, GRID, S, __VA_ARGS__);                     \
-      else ADKG_GEMM_VARIANT(KERNEL, M, 1, false, GRID, S, __VA_ARGS__);                         \
-    }                                                                                            \
+#define ADKG_GEMM_CASE(KERNEL, M, G, T, GRID, S, ...)                                                           \
+  case M:                                                                                                      \
+    if ((G).blocks == 2) ADKG_GEMM_VARIANT(KERNEL, M, 2, T, GRID, S, __VA_ARGS__);                             \
+    else ADKG_GEMM_VARIANT(KERNEL, M, 1, T, GRID, S, __VA_ARGS__);                                             \
     break;
-#define ADKG_LAUNCH_GEMM(KERNEL, G, D, K, GRID, S, ...)                                           \
-  do {                                                                                           \
-    const bool tile16 = chunkTile(G, D, K);                                                      \
-    switch (usableGemmMath((G).math)) {                                                          \
-      ADKG_GEMM_CASE(KERNEL, GEMM_TF32X3, G, tile16, GRID, S, __VA_ARGS__)                       \
-      ADKG_GEMM_CASE(KERNEL, GEMM_TF32, G, tile16, GRID, S, __VA_ARGS__)                         \
-      default:                                                                                   \
-        if ((G).blocks == 2)                                                                     \
-          ADKG_LAUNCH(GRID, BLOCK, 0, S, KERNEL<GEMM_SIMT, 2, false>)(__VA_ARGS__);           \
-        else                                                                                     \
-          ADKG_LAUNCH(GRID, BLOCK, 0, S, KERNEL<GEMM_SIMT, 1, false>)(__VA_ARGS__);           \
-    }                                                                                            \
+#define ADKG_LAUNCH_GEMM(KERNEL, G, D, K, GRID, S, ...)                                                         \
+  do {                                                                                                         \
+    const int tile = gemmTileFor(G, D, K);                                                                     \
+    switch (usableGemmMath((G).math)) {                                                                        \
+      ADKG_GEMM_CASE(KERNEL, GEMM_TF32X3, G, tile, GRID, S, __VA_ARGS__)                                       \
+      ADKG_GEMM_CASE(KERNEL, GEMM_TF32, G, tile, GRID, S, __VA_ARGS__)                                         \
+      default:                                                                                                 \
+        if ((G).blocks == 2)                                                                                   \
+          ADKG_LAUNCH(GRID, BLOCK, 0, S, KERNEL<GEMM_SIMT, 2, TILE_ELEMENT>)(__VA_ARGS__);                      \
+        else                                                                                                   \
+          ADKG_LAUNCH(GRID, BLOCK, 0, S, KERNEL<GEMM_SIMT, 1, TILE_ELEMENT>)(__VA_ARGS__);                      \
+    }                                                                                                          \
   } while (0)
 
 // The callers of the two evaluation launchers below pass pointers into larger buffers. The tiles move rows whose length

@@ -131,5 +131,21 @@ template <bool QFAST>
 ADKG_HD int pieceQ(int p) { return QFAST ? 4 * (p % (KS / 4)) : p / 32; }
 }  // namespace chunk
 
+// The warpgroup tile (kernels.cu wgmmaGemmTile, ADKG_CUDA_GEMM_TILE=wgmma, sm_90a): the 16-byte tile's ring, then per
+// K-step B split into TF32 big and small parts in the no-swizzle K-major layout wgmma.mma_async reads through a
+// matrix descriptor: core matrices of 8 columns n × 4 k (16 bytes a column, 128 bytes a core matrix), the 16 core
+// matrices of one k4 next to each other (SBO, between core matrices along n: 128 bytes), the eight k4 after one
+// another (LBO, along k: 16 · 128 = 2048 bytes). Two warpgroups, each 64 rows × 128 columns of the block tile: warp w
+// of a warpgroup holds rows 16w..16w+15, A fragments as mma.m16n8k8's, accumulators d[4j + r] as its C fragment for
+// columns 8j..8j+7.
+namespace wg {
+constexpr int SPLIT_FLOATS = chunk::KS * 128;                          // one part of B for one K-step
+constexpr int SPLIT_OFFSET = chunk::STAGES * 2 * chunk::OPERAND_FLOATS;  // after the ring
+constexpr int SMEM_BYTES = (SPLIT_OFFSET + 2 * SPLIT_FLOATS) * 4;
+constexpr int LBO_BYTES = 16 * 128, SBO_BYTES = 128;
+// Float offset of B(n, q) (q: k within the K-step) in a split part.
+ADKG_HD int splitOffset(int n, int q) { return ((q >> 2) * 16 + (n >> 3)) * 32 + (n & 7) * 4 + (q & 3); }
+}  // namespace wg
+
 }  // namespace mma
 }  // namespace adkg_cuda

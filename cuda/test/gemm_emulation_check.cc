@@ -68,21 +68,21 @@ struct Errors {
   double project, backX, backM;
 };
 
-template <int MATH, int MINB, bool CHUNK>
+template <int MATH, int MINB, int TILE>
 Errors runVariant(const Problem& p) {
   const int d = p.s.d, k = p.s.k, T = (int)p.tileRel.size(), TM = (int)p.mtRel.size();
-  const size_t dyn = CHUNK ? mma::chunk::SMEM_BYTES / sizeof(float) : 0;
+  const size_t dyn = (TILE == TILE_CHUNK ? mma::chunk::SMEM_BYTES : TILE == TILE_WGMMA ? mma::wg::SMEM_BYTES : 0) / sizeof(float);
   std::vector<float> P((size_t)p.rows * k, std::nanf("")), gradX(p.X.size(), 0.f), gradM(p.M.size(), 0.f);
   emu::launch(dim3(T, (k + 127) / 128), BLOCK, dyn, [&] {
-    projectKernel<MATH, MINB, CHUNK>(p.X.data(), p.M.data(), p.rowSlot.data(), p.tileRel.data(), p.tileRow.data(),
+    projectKernel<MATH, MINB, TILE>(p.X.data(), p.M.data(), p.rowSlot.data(), p.tileRel.data(), p.tileRow.data(),
                                      p.tileCount.data(), 0, d, k, P.data());
   });
   emu::launch(dim3(T, (d + 127) / 128), BLOCK, dyn, [&] {
-    projectBackXKernel<MATH, MINB, CHUNK>(p.dP.data(), p.M.data(), p.rowSlot.data(), p.tileRel.data(), p.tileRow.data(),
+    projectBackXKernel<MATH, MINB, TILE>(p.dP.data(), p.M.data(), p.rowSlot.data(), p.tileRel.data(), p.tileRow.data(),
                                           p.tileCount.data(), d, k, gradX.data());
   });
   emu::launch(dim3(TM, (k + 127) / 128, (d + 127) / 128), BLOCK, dyn, [&] {
-    projectBackMKernel<MATH, MINB, CHUNK>(p.dP.data(), p.X.data(), p.rowSlot.data(), p.mtRel.data(), p.mtRow.data(),
+    projectBackMKernel<MATH, MINB, TILE>(p.dP.data(), p.X.data(), p.rowSlot.data(), p.mtRel.data(), p.mtRow.data(),
                                           p.mtCount.data(), d, k, gradM.data());
   });
   // The products in double.
@@ -123,18 +123,21 @@ int main() {
   for (const Shape& s : shapes) {
     const Problem p = makeProblem(s);
     // FP32-level: SIMT and 3xTF32 (~1e-7 relative to each output's scale, summed over up to 140 rows).
-    ok &= report("simt x1", s, runVariant<GEMM_SIMT, 1, false>(p), 2e-6);
-    ok &= report("simt x2", s, runVariant<GEMM_SIMT, 2, false>(p), 2e-6);
-    ok &= report("tf32x3 x1", s, runVariant<GEMM_TF32X3, 1, false>(p), 2e-6);
-    ok &= report("tf32x3 x2", s, runVariant<GEMM_TF32X3, 2, false>(p), 2e-6);
+    ok &= report("simt x1", s, runVariant<GEMM_SIMT, 1, TILE_ELEMENT>(p), 2e-6);
+    ok &= report("simt x2", s, runVariant<GEMM_SIMT, 2, TILE_ELEMENT>(p), 2e-6);
+    ok &= report("tf32x3 x1", s, runVariant<GEMM_TF32X3, 1, TILE_ELEMENT>(p), 2e-6);
+    ok &= report("tf32x3 x2", s, runVariant<GEMM_TF32X3, 2, TILE_ELEMENT>(p), 2e-6);
     // Plain TF32: about 10 mantissa bits in, a numerics change by design.
-    ok &= report("tf32 x1", s, runVariant<GEMM_TF32, 1, false>(p), 3e-3);
-    ok &= report("tf32 x2", s, runVariant<GEMM_TF32, 2, false>(p), 3e-3);
-    if (s.d % 4 == 0 && s.k % 4 == 0) {  // chunkTile()
-      ok &= report("tf32x3 chunk x2", s, runVariant<GEMM_TF32X3, 2, true>(p), 2e-6);
-      ok &= report("tf32x3 chunk x1", s, runVariant<GEMM_TF32X3, 1, true>(p), 2e-6);
-      ok &= report("tf32 chunk x2", s, runVariant<GEMM_TF32, 2, true>(p), 3e-3);
-      ok &= report("tf32 chunk x1", s, runVariant<GEMM_TF32, 1, true>(p), 3e-3);
+    ok &= report("tf32 x1", s, runVariant<GEMM_TF32, 1, TILE_ELEMENT>(p), 3e-3);
+    ok &= report("tf32 x2", s, runVariant<GEMM_TF32, 2, TILE_ELEMENT>(p), 3e-3);
+    if (s.d % 4 == 0 && s.k % 4 == 0) {  // gemmTileFor()
+      ok &= report("tf32x3 chunk x2", s, runVariant<GEMM_TF32X3, 2, TILE_CHUNK>(p), 2e-6);
+      ok &= report("tf32x3 chunk x1", s, runVariant<GEMM_TF32X3, 1, TILE_CHUNK>(p), 2e-6);
+      ok &= report("tf32 chunk x2", s, runVariant<GEMM_TF32, 2, TILE_CHUNK>(p), 3e-3);
+      ok &= report("tf32 chunk x1", s, runVariant<GEMM_TF32, 1, TILE_CHUNK>(p), 3e-3);
+      // The warpgroup tile (sm_90a's wgmma.mma_async, emulated from the PTX ISA's layouts): one block per SM only.
+      ok &= report("tf32x3 wgmma", s, runVariant<GEMM_TF32X3, 1, TILE_WGMMA>(p), 2e-6);
+      ok &= report("tf32 wgmma", s, runVariant<GEMM_TF32, 1, TILE_WGMMA>(p), 3e-3);
     }
   }
   return ok ? 0 : 1;

@@ -1,8 +1,8 @@
 // A stand-in for <cuda_runtime.h> that lets plain C++ compile and run CUDA code on the host: the kernel checks in
 // cuda/test/*_emulation_check.cc, and the whole engine (cuda/build.js --emulation builds kernels, launchers, host code
 // and addon as written with g++; runtime_api.h is the runtime's side). -I cuda/test/emu puts it before the real one.
-// Each CUDA thread of a block is a fiber on one OS thread, scheduled round-robin in thread order (or from the last:
-// reverseOrder) from one barrier to the next, so a run is deterministic (atomics land in the same order every time,
+// Each CUDA thread of a block is a fiber on one OS thread; the first runnable one in thread order (or from the last:
+// reverseOrder) runs until its next barrier, so a run is deterministic (atomics land in the same order every time,
 // and two kernels that add the same values in the same order give the same bits). __syncthreads, __syncwarp and the
 // warp shuffles are barriers; a barrier some thread never reaches leaves no fiber runnable, which the launcher
 // reports as a deadlock (fault 3). Shared memory is one buffer per block, dynamic shared memory starts as NaN (a read
@@ -142,9 +142,19 @@ inline void makeContext(Context& c, char* stack, size_t size, void (*entry)()) {
 }
 #endif
 
+// A wgmma.mma_async a thread issued: its warp's A (16 × 8, gathered at issue), B's descriptor, and the accumulators
+// it adds into when a wait covers its group (B is read then, as late as the hardware may read it).
+struct WgmmaOp {
+  float* acc;
+  double A[16][8];
+  uint64_t desc;
+};
+
 struct Fiber {
   Context ctx;
   bool done = false;
+  std::vector<WgmmaOp> wgOpen;                 // issued, not yet committed
+  std::vector<std::vector<WgmmaOp>> wgGroups;  // committed, oldest first
   int waitingOn = -1;  // the barrier group it waits at (0: the block, 1 + w: warp w), -1: runnable
   std::vector<AsyncCopy> open;                 // issued, not yet committed
   std::vector<std::vector<AsyncCopy>> groups;  // committed, oldest first
@@ -155,6 +165,7 @@ struct Block {
   dim3 index;
   std::vector<Fiber> fibers;
   std::vector<int> arrived;    // per barrier group
+  std::vector<uint64_t> runnable;  // bit t: thread t is neither finished nor waiting at a barrier
   // Two sets (alternate calls), so that one barrier suffices: a lane writes a set again only two calls later, after
   // every lane has passed the barrier between, and so has read it.
   std::vector<double> slots;   // 2 × one per thread: what a lane offers in a shuffle
@@ -202,9 +213,13 @@ inline void barrier(int g, int first, int count) {
   Block& b = *current;
   const int t = b.running;
   b.fibers[t].waitingOn = g;
+  b.runnable[t >> 6] &= ~(1ull << (t & 63));
   if (++b.arrived[g] == count) {
     b.arrived[g] = 0;
-    for (int i = first; i < first + count; i++) b.fibers[i].waitingOn = -1;
+    for (int i = first; i < first + count; i++) {
+      b.fibers[i].waitingOn = -1;
+      b.runnable[i >> 6] |= 1ull << (i & 63);
+    }
   }
   switchContext(b.fibers[t].ctx, b.scheduler);
 }
@@ -222,7 +237,7 @@ inline void launch(dim3 grid, int threads, size_t dynamicFloats, const std::func
     b.index = {bi % grid.x, bi / grid.x % grid.y, bi / grid.x / grid.y};
     b.kernel = &kernel;
     b.fibers.resize(threads);
-    b.arrived.assign(1 + (threads + kWarp - 1) / kWarp, 0);
+    b.arrived.assign(1 + (threads + kWarp - 1) / kWarp + (threads + 127) / 128, 0);  // block, warps, warpgroups
     b.slots.assign(2 * threads, 0.0);
     b.mma.assign((size_t)threads * 12, 0u);
     b.shflSet.assign(threads, 0);
@@ -233,31 +248,36 @@ inline void launch(dim3 grid, int threads, size_t dynamicFloats, const std::func
       Fiber& f = b.fibers[t];
       makeContext(f.ctx, fiberStack(t), kStack, fiberMain);
     }
+    // The scheduler always resumes the first runnable thread (the last, in reverse order): a warp or warpgroup that a
+    // barrier releases runs ahead of the others as far as it can, so a read of what another warp writes with no
+    // block barrier between shows; within a warp, lane 0 (31) runs first to the next barrier.
+    b.runnable.assign((threads + 63) / 64, 0);
+    for (int t = 0; t < threads; t++) b.runnable[t >> 6] |= 1ull << (t & 63);
     int finished = 0;
     while (finished < threads) {
-      bool ran = false;
-      finished = 0;
-      for (int tn = 0; tn < threads; tn++) {
-        const int t = reverse ? threads - 1 - tn : tn;
-        Fiber& f = b.fibers[t];
-        if (f.done) {
-          finished++;
-          continue;
-        }
-        if (f.waitingOn >= 0) continue;
-        b.running = t;
-        switchContext(b.scheduler, f.ctx);
-        ran = true;
-        if (f.done) finished++;
-        if (b.faulted) {  // the block's other fibers are abandoned where they stand (their stacks are reused)
-          current = nullptr;
-          throw b.fault;
-        }
+      int t = -1;
+      if (!reverse) {
+        for (size_t w = 0; w < b.runnable.size() && t < 0; w++)
+          if (b.runnable[w]) t = (int)(64 * w) + __builtin_ctzll(b.runnable[w]);
+      } else {
+        for (size_t w = b.runnable.size(); w-- > 0 && t < 0;)
+          if (b.runnable[w]) t = (int)(64 * w) + 63 - __builtin_clzll(b.runnable[w]);
       }
-      if (!ran && finished < threads) {
+      if (t < 0) {
         current = nullptr;
         fault(3, "emulated block " + std::to_string(bi) + " deadlocked: " + std::to_string(finished) + " of " +
                      std::to_string(threads) + " threads finished, the rest wait at barriers");
+      }
+      Fiber& f = b.fibers[t];
+      b.running = t;
+      switchContext(b.scheduler, f.ctx);
+      if (f.done) {
+        finished++;
+        b.runnable[t >> 6] &= ~(1ull << (t & 63));
+      }
+      if (b.faulted) {  // the block's other fibers are abandoned where they stand (their stacks are reused)
+        current = nullptr;
+        throw b.fault;
       }
     }
     current = nullptr;
@@ -394,3 +414,69 @@ namespace {
 }  // namespace adkg_cuda
 
 #include "runtime_api.h"  // the runtime's host API and the launch syntax, for the engine's launchers and host code
+
+namespace emu {
+// A shared-memory address as the GPU's 32-bit shared window sees it: here, the offset into the block's dynamic shared
+// memory (the only shared memory wgmma descriptors point into).
+inline uint32_t sharedAddress(const void* p) {
+  return (uint32_t)(static_cast<const char*>(p) - reinterpret_cast<const char*>(current->shared.data()));
+}
+
+// wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 with A in registers, as the PTX ISA lays it out: the warpgroup's
+// four warps take rows 16w..16w + 15 of the 64, A fragments as mma.m16n8k8's, d[4j + r] as its C fragment for columns
+// 8j..8j + 7; B (8 × 128, K-major, no swizzle) through the descriptor: start address, leading byte offset (between
+// core matrices along k) and stride byte offset (along n), each in 16 bytes, in bits 0–13, 16–29 and 32–45; a
+// core matrix is 8 columns n × 4 k, 16 bytes a column. Issue is a warpgroup barrier (a warp that skips it deadlocks).
+inline void wgmmaIssue(float* acc, const uint32_t (&a)[4], uint64_t desc) {
+  Block& bl = *current;
+  const int t = bl.running, base = t - t % kWarp, wg = t / 128;
+  if ((desc >> 62) != 0) fault(4, "wgmma descriptor with a swizzle mode (the emulation knows the no-swizzle layout only)");
+  uint32_t* set = bl.mma.data() + (size_t)bl.mmaSet[t] * bl.threads * 6;
+  bl.mmaSet[t] ^= 1;
+  for (int r = 0; r < 4; r++) set[(size_t)t * 6 + r] = a[r];
+  barrier(1 + (bl.threads + kWarp - 1) / kWarp + wg, wg * 128, 128);
+  WgmmaOp op;
+  op.acc = acc;
+  op.desc = desc;
+  for (int l = 0; l < kWarp; l++) {
+    const uint32_t* f = set + (size_t)(base + l) * 6;
+    const int g = l / 4, q = l % 4;
+    op.A[g][q] = __uint_as_float(f[0]);
+    op.A[g + 8][q] = __uint_as_float(f[1]);
+    op.A[g][q + 4] = __uint_as_float(f[2]);
+    op.A[g + 8][q + 4] = __uint_as_float(f[3]);
+  }
+  bl.fibers[t].wgOpen.push_back(op);
+}
+inline void wgmmaCommit() {
+  Fiber& f = current->fibers[current->running];
+  f.wgGroups.push_back(std::move(f.wgOpen));
+  f.wgOpen.clear();
+}
+inline void wgmmaWait(int pending) {
+  Block& bl = *current;
+  Fiber& f = bl.fibers[bl.running];
+  const int lane = bl.running % kWarp, g = lane / 4, q = lane % 4;
+  const char* smem = reinterpret_cast<const char*>(bl.shared.data());
+  while ((int)f.wgGroups.size() > pending) {
+    for (const WgmmaOp& op : f.wgGroups.front()) {
+      const size_t start = (op.desc & 0x3FFF) << 4, lbo = ((op.desc >> 16) & 0x3FFF) << 4, sbo = ((op.desc >> 32) & 0x3FFF) << 4;
+      auto bAt = [&](int k, int n) {
+        const size_t at = start + (k / 4) * lbo + (n / 8) * sbo + (n % 8) * 16 + (k % 4) * 4;
+        if (at + 4 > bl.shared.size() * 4) fault(4, "wgmma descriptor reads past the block's shared memory");
+        float v;
+        std::memcpy(&v, smem + at, 4);
+        return (double)__uint_as_float(__float_as_uint(v) & 0xffffe000u);  // TF32: the low 13 bits are not read
+      };
+      for (int j = 0; j < 16; j++)
+        for (int r = 0; r < 4; r++) {
+          const int row = g + (r >= 2 ? 8 : 0), col = 8 * j + 2 * q + (r & 1);
+          double s = op.acc[4 * j + r];
+          for (int k = 0; k < 8; k++) s += op.A[row][k] * bAt(k, col);
+          op.acc[4 * j + r] = (float)s;
+        }
+    }
+    f.wgGroups.erase(f.wgGroups.begin());
+  }
+}
+}  // namespace emu

@@ -36,7 +36,7 @@ function optionsFromEnv(): CudaEngineOptions {
   }
   const tile = process.env.ADKG_CUDA_GEMM_TILE;
   if (tile) {
-    if (!(CUDA_GEMM_TILES as readonly string[]).includes(tile)) throw new Error(`ADKG_CUDA_GEMM_TILE must be ${CUDA_GEMM_TILES.join(' or ')}, got "${tile}"`);
+    if (!(CUDA_GEMM_TILES as readonly string[]).includes(tile)) throw new Error(`ADKG_CUDA_GEMM_TILE must be ${CUDA_GEMM_TILES.join(', ')}, got "${tile}"`);
     o.gemmTile = tile as CudaGemmTile;
   }
   const form = process.env.ADKG_CUDA_PROJECTED_DISTANCE;
