@@ -58,15 +58,20 @@ parity() { # name, then env assignments and parity.js arguments
   if [ "$name" != default ] && [ "$(left)" -lt 240 ]; then echo "== parity $name skipped: $(left) s of the budget left"; return; fi
   echo "== parity: $name"
   env "$@" timeout -k 10 "$(lim "${ADKG_PARITY_TIMEOUT:-150}")" "$NODE" "$D/app/bench/kge-gpu/parity.js" ${PARITY_ARGS:-} 2>&1 | tee "$LOGS/parity-$name.log"
-  done_step "parity $name" "${PIPESTATUS[0]}"
+  local s=${PIPESTATUS[0]}
+  echo "$s" > "$LOGS/parity-$name.rc"
+  done_step "parity $name" "$s"
 }
+# Whether parity NAME ran and failed (an extra bench of a setting whose results are wrong is not worth its minute).
+parity_failed() { [ -f "$LOGS/parity-$1.rc" ] && [ "$(cat "$LOGS/parity-$1.rc")" != 0 ]; }
 if [ -z "${ADKG_SKIP_PARITY:-}" ]; then
   parity default ADKG_CUDA_GEMM_BLOCKS=2 # the battery under the defaults: 3xTF32 tiles, two blocks per SM
   # Opt-in, not yet run on a GPU: the 16-byte GEMM tile (session 9), for the projected models, under both block counts.
   PARITY_ARGS="--models transr,transra" parity chunk ADKG_CUDA_GEMM_TILE=chunk
   PARITY_ARGS="--models transr,transra" parity chunk-1 ADKG_CUDA_GEMM_TILE=chunk ADKG_CUDA_GEMM_BLOCKS=1
-  # Opt-in, not yet run on a GPU: the warpgroup tile (wgmma, sm_90a; session 11), alone and under the Gram form.
-  PARITY_ARGS="--models transr,transra" parity wgmma ADKG_CUDA_GEMM_TILE=wgmma
+  # Opt-in, not yet run on a GPU: the warpgroup tile (wgmma, sm_90a; session 11). A shorter limit: a misused wgmma can
+  # hang rather than fault, and must not eat the bench's time.
+  ADKG_PARITY_TIMEOUT=90 PARITY_ARGS="--models transr,transra" parity wgmma ADKG_CUDA_GEMM_TILE=wgmma
   # Opt-in, not yet run on a GPU: the Gram form of TransR/TransRA with independent negatives and L2 (session 10).
   PARITY_ARGS="--models transr,transra" parity gram ADKG_CUDA_PROJECTED_DISTANCE=gram
   # Opt-in, not yet measured: the shared-negatives loss kernel's 16-byte variant (same bits by construction).
@@ -119,9 +124,10 @@ extra_bench() { # name, env assignments (space-separated), run.js arguments
 # The 16-byte GEMM tile, two blocks per SM (TransR: the GEMMs are most of its step).
 [ -z "${ADKG_SKIP_CHUNK:-}" ] && extra_bench chunk ADKG_CUDA_GEMM_TILE=chunk --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
 # The warpgroup tile (wgmma.mma_async; one block per SM).
-[ -z "${ADKG_SKIP_WGMMA:-}" ] && extra_bench wgmma ADKG_CUDA_GEMM_TILE=wgmma --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
+parity_failed wgmma && { echo "== benches wgmma, gram-wgmma skipped: parity wgmma failed"; ADKG_SKIP_WGMMA=1; }
+[ -z "${ADKG_SKIP_WGMMA:-}" ] && ADKG_BENCH_TIMEOUT=120 extra_bench wgmma ADKG_CUDA_GEMM_TILE=wgmma --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram-chunk "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=chunk" --models transr --configs independent --gemm tf32x3 "$@"
-[ -z "${ADKG_SKIP_GRAM:-}${ADKG_SKIP_WGMMA:-}" ] && extra_bench gram-wgmma "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=wgmma" --models transr --configs independent --gemm tf32x3 "$@"
+[ -z "${ADKG_SKIP_GRAM:-}${ADKG_SKIP_WGMMA:-}" ] && ADKG_BENCH_TIMEOUT=90 extra_bench gram-wgmma "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=wgmma" --models transr --configs independent --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_VECLOSS:-}" ] && extra_bench vecloss ADKG_CUDA_SHARED_LOSS=vector --models transe,transr --configs shared,shared-262k --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram ADKG_CUDA_PROJECTED_DISTANCE=gram --models transr --configs independent --gemm tf32x3 "$@"
 echo "total $(( $(date +%s) - t0 )) s"
