@@ -275,6 +275,19 @@ __device__ __forceinline__ void wgmmaWait() {
   emu::wgmmaWait(PENDING);
 #endif
 }
+// Ties a register to this point of the program for the compiler (CUTLASS's warpgroup_fence_operand): the fence and
+// wait above have no register operands, so without these the compiler could move the A fragments' writes past
+// wgmma.fence, or the accumulators' reads before wgmma.wait_group.
+__device__ __forceinline__ void registerFence(float& x) {
+#if ADKG_SM90A_PTX
+  asm volatile("" : "+f"(x)::"memory");
+#endif
+}
+__device__ __forceinline__ void registerFence(uint32_t& x) {
+#if ADKG_SM90A_PTX
+  asm volatile("" : "+r"(x)::"memory");
+#endif
+}
 // d (64 × 128 of the warpgroup, mma_layout.h mma::wg) += A (registers, this warp's 16 rows × 8) · B (descriptor, 8 × 128).
 __device__ __forceinline__ void wgmmaTf32(float (&d)[64], const uint32_t (&a)[4], uint64_t descB) {
 #if ADKG_SM90A_PTX
@@ -669,6 +682,12 @@ __device__ __forceinline__ void wgmmaGemmTile(int Kdim, const PA& pieceA, const 
       for (int r = 0; r < 4; r++)
         tf32Split<MATH>(as[C::offset<A_QFAST>(row0 + g + ((r & 1) ? 8 : 0), 8 * kk + t + ((r & 2) ? 4 : 0))], aBig[kk][r],
                         aSmall[kk][r]);
+#pragma unroll
+    for (int i = 0; i < 64; i++) registerFence(acc[i]);
+#pragma unroll
+    for (int kk = 0; kk < C::KS / 8; kk++)
+#pragma unroll
+      for (int r = 0; r < 4; r++) registerFence(aBig[kk][r]), registerFence(aSmall[kk][r]);
     wgmmaFence();
 #pragma unroll
     for (int kk = 0; kk < C::KS / 8; kk++) {
@@ -681,6 +700,8 @@ __device__ __forceinline__ void wgmmaGemmTile(int Kdim, const PA& pieceA, const 
     }
     wgmmaCommit();
     wgmmaWait<0>();
+#pragma unroll
+    for (int i = 0; i < 64; i++) registerFence(acc[i]);
   }
   // Epilogue: as mmaStore, per n8 piece j of the warp's 16 rows.
 #pragma unroll
