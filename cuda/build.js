@@ -10,7 +10,8 @@
  *                                  "device" runs each thread block as fibers on the CPU. For tests without a GPU
  *                                  (test/kge-cuda-emulated.test.ts loads it through ADKG_CUDA_ADDON); slow, not a backend.
  *
- * Device code: sm_90 machine code plus compute_90 PTX (ADKG_CUDA_ARCHS=80,90 adds others). The CUDA
+ * Device code: sm_90a machine code (sm_90's, plus the wgmma tile) plus compute_90 PTX (ADKG_CUDA_ARCHS=80,90 adds
+ * others). The CUDA
  * runtime is linked statically (-lcudart_static), so the addon loads on a machine with no GPU or driver and
  * reports "no CUDA device" through info() instead of failing to load.
  *
@@ -125,11 +126,11 @@ async function buildEmulation(napi, cxx) {
 
 async function main() {
   if (emulation) {
+    fs.rmSync(addonPath, { force: true });  // a failed build must not leave the last one for the tests to load
     const napi = napiIncludes();
     if (!napi) return fail('Node-API headers not found (node_modules/node-addon-api + node-api-headers, ADKG_NAPI_INCLUDE or .device/napi)');
     fs.mkdirSync(outDir, { recursive: true });
     fs.mkdirSync(objDir, { recursive: true });
-    fs.rmSync(addonPath, { force: true });  // a failed build must not leave the last one for the tests to load
     console.error('adkg: building the cuda backend against the host emulation (cuda/test/emu)');
     await buildEmulation(napi, process.env.CXX || 'g++');
     return loadCheck();

@@ -1,12 +1,14 @@
 /**
  * Kernels of the cuda backend checked without a GPU: cuda/test/*_emulation_check.cc compile the kernels as written with
- * g++ against cuda/test/emu/cuda_runtime.h, which runs each CUDA thread of a block as a fiber, scheduled round-robin
- * from barrier to barrier (deterministic: atomics land in the same order every run); __syncthreads, __syncwarp and the
- * warp shuffles are barriers, so a shuffle some lane skips deadlocks (exit 3), and every 16-byte access through
- * ld4/st4 is checked for alignment (exit 4); mma.sync is emulated from the PTX ISA's fragment layouts, and a cp.async
- * copy lands only when a cp.async.wait covers its group (a read before its wait sees older data). mma_layout_check.cc
- * checks the tiles' bank conflicts.
- * On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the real thing.
+ * g++ against cuda/test/emu/cuda_runtime.h, which runs each CUDA thread of a block as a fiber, the first runnable one
+ * in thread order until its next barrier (deterministic: atomics land in the same order every run; a warp a barrier
+ * releases runs ahead of the others, so a missing block barrier shows); __syncthreads, __syncwarp and the warp
+ * shuffles are barriers, so a shuffle some lane skips deadlocks (exit 3), and every 16-byte access through ld4/st4 is
+ * checked for alignment (exit 4); mma.sync and wgmma.mma_async are emulated from the PTX ISA's layouts, a cp.async copy
+ * lands only when a cp.async.wait covers its group (a read before its wait sees older data), and a wgmma reads its B
+ * at the wait. mma_layout_check.cc checks the tiles' bank conflicts. The whole engine on the same emulation:
+ * kge-cuda-emulated.test.ts. On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the
+ * real thing.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';

@@ -251,7 +251,7 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
 
   // trainRun(heads, relations, tails, epoch, offset, batchSize, firstStep, losses: Float64Array(batches), keepOnDevice?)
   //   → Promise<{placement, hotRows, syncInSeconds, stepSeconds, syncOutSeconds, reusedDeviceTables, projectedDistance,
-  //      residentBytes}>
+  //      residentBytes, gemmTile, sharedLoss}>
   Napi::Value TrainRun(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ensureUsable(env);
@@ -287,6 +287,8 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
                    o.Set("reusedDeviceTables", res->reusedDeviceTables);
                    o.Set("projectedDistance", res->gram ? "gram" : "direct");
                    o.Set("residentBytes", res->residentBytes);
+                   o.Set("gemmTile", res->gemmTile);
+                   o.Set("sharedLoss", res->sharedLoss);
                    return o;
                  },
                  {info[7]});

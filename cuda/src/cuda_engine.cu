@@ -1017,6 +1017,9 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
   CK(cudaSetDevice(device_));
   RunResult res;
   res.gram = gramOn_;
+  res.gemmTile = cfg_.model == adkg::MODEL_TRANSE ? "none" : gemmTileName(gemmTileFor(gemm(), cfg_.d, gramOn_ ? cfg_.d : cfg_.k));
+  const int group = groupLossVariant(m_, dc_, sharedLimit_);
+  res.sharedLoss = group < 0 ? "none" : group == 1 ? "vector" : "element";
   const int64_t L = (int64_t)in.heads.size();
   const int B = in.batchSize, n = cfg_.negatives;
   if (L == 0) return res;

@@ -65,6 +65,8 @@ struct RunResult {
   bool gram = false;                 // the steps ran in the Gram form
   double residentBytes = 0;          // device bytes the run needs with every entity row resident (auto placement
                                      // goes hybrid when they exceed the memory budget)
+  std::string gemmTile;              // the projection GEMMs' tile (kernels.h gemmTileName), "none" for TransE
+  std::string sharedLoss;            // the shared-negatives loss kernel's reads: element, vector, or none (not that kernel)
 };
 
 // Why no CUDA device can be used here ("" when device 0 is usable); name gets the device's name.

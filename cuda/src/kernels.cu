@@ -1840,6 +1840,14 @@ bool tiledLoss() {
 }
 }  // namespace
 
+int groupLossVariant(const DevModel& m, const DevConfig& c, size_t sharedLimit) {
+  const bool vec = m.k % 4 == 0 && c.vecSharedLoss;
+  const size_t groupBytes = sizeof(float) * groupLossSmemFloats(m.k, m.n, vec);
+  if (!(c.sampling && c.norm == NORM_L2 && m.n <= GMAX_N && m.k <= 16 * GMAX_KC && groupBytes <= sharedLimit && tiledLoss()))
+    return -1;
+  return vec ? 1 : 0;
+}
+
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
                size_t sharedLimit, bool dryRun) {
   LossArgs a;
@@ -1866,10 +1874,10 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
   a.invB = 1.f / (float)p.B;
   a.lossAccum = m.lossAccum;
   // Shared negatives with the L2 norm: the tiled kernel (matrix products from shared memory).
-  const bool vec = m.k % 4 == 0 && c.vecSharedLoss;
+  const int group = groupLossVariant(m, c, sharedLimit);
+  const bool vec = group == 1;
   const size_t groupBytes = sizeof(float) * groupLossSmemFloats(m.k, m.n, vec);
-  if (c.sampling && c.norm == NORM_L2 && m.n <= GMAX_N && m.k <= 16 * GMAX_KC && groupBytes <= sharedLimit &&
-      tiledLoss()) {
+  if (group >= 0) {
     a.negInSmem = 1;
     a.exclusive = projected;  // projected rows belong to one group; entity slots may repeat (TransE)
     if (dryRun || p.S == 0) return a.exclusive ? 1 : 0;

@@ -158,6 +158,9 @@ void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const De
 // Returns -1 when the dimensions need more shared memory than sharedLimit, 1 when ∂P rows are
 // written with plain stores (no zeroing needed), 0 when they are accumulated (∂P must be zeroed first).
 // dryRun: only answers, launches nothing.
+// The shared-negatives loss kernel a step runs: -1 none (independent negatives, L1, or too large), 0 groupLossKernel
+// with element reads, 1 its 16-byte variant (DevConfig::vecSharedLoss and k a multiple of 4).
+int groupLossVariant(const DevModel& m, const DevConfig& c, size_t sharedLimit);
 int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, const DevConfig& c,
                size_t sharedLimit, bool dryRun = false);
 // ∂x += M_rᵀ ∂P (scattered into the rows' slots) and ∂M_r += Σ ∂P xᵀ (partial sums over the plan's ∂M pieces).

@@ -1,9 +1,10 @@
 // Host check of the TransR/TransRA projection GEMM kernels (kernels.cu projectKernel, projectBackXKernel,
 // projectBackMKernel) with no GPU, in every build the launchers can pick: the SIMT tile, the tensor-core element tile in
-// 3xTF32 and TF32, one or two blocks per SM, and the 16-byte (chunk) tile (ADKG_CUDA_GEMM_TILE=chunk, never run on a
-// GPU yet). The kernels run as written on emulated thread blocks (cuda/test/emu/cuda_runtime.h; mma.sync emulated from
-// the PTX ISA's fragment layouts, and a cp.async copy landing only when a wait covers its group, so a read before its
-// wait, a wrong wait count or a wrong ring slot gives wrong products), over rows gathered through rowSlot and tiles laid out as CudaEngine::buildPlan does, and are
+// 3xTF32 and TF32, one or two blocks per SM, the 16-byte (chunk) tile (ADKG_CUDA_GEMM_TILE=chunk) and the warpgroup
+// tile (ADKG_CUDA_GEMM_TILE=wgmma), neither run on a GPU yet. The kernels run as written on emulated thread blocks
+// (cuda/test/emu/cuda_runtime.h; mma.sync and wgmma.mma_async emulated from the PTX ISA's layouts, a cp.async copy
+// landing only when a wait covers its group and a wgmma reading B at its wait, so a read before its wait, a wrong wait
+// count or a wrong ring slot gives wrong products), over rows gathered through rowSlot and tiles laid out as CudaEngine::buildPlan does, and are
 // compared with the products in double. Prints one JSON line per case; exits 1 when a case is off. Built and run by
 // test/cuda-emulation.test.ts.
 #include <cuda_runtime.h>  // the emulation (cuda/test/emu)

@@ -30,7 +30,9 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-// Static shared arrays: one per kernel and OS thread (fibers of a block share their thread; engines on two threads do not).
+// Static shared arrays: one per kernel and OS thread (fibers of a block share their thread; engines on two threads do
+// not). Unlike dynamic shared memory they keep what the last block left (not NaN), so a read before a write of them
+// is not caught.
 #define __shared__ static thread_local
 #define __align__(n) __attribute__((aligned(n)))
 
@@ -84,7 +86,7 @@ struct AsyncCopy {
 extern "C" void emuSwitch(void** saveSp, void* loadSp);
 // Weak, so that the translation units including this header share one copy.
 asm(R"(
-  .text
+  .pushsection .text
   .weak emuSwitch
   .type emuSwitch, @function
 emuSwitch:
@@ -110,6 +112,7 @@ emuSwitch:
   popq %rbp
   ret
   .size emuSwitch, .-emuSwitch
+  .popsection
 )");
 struct Context {
   void* sp = nullptr;
@@ -392,7 +395,8 @@ inline void mmaSync(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2
 }
 }  // namespace emu
 
-[[noreturn]] inline void __trap() { std::abort(); }
+// A trap is a fault (a kernel error the engine reports), not the end of the process.
+[[noreturn]] inline void __trap() { emu::fault(3, "__trap() in an emulated kernel"); }
 
 // One fiber runs at a time: plain adds are atomic here.
 inline float atomicAdd(float* p, float v) {

@@ -67,12 +67,28 @@ inline int fail(int e) {
   return e;
 }
 // A kernel's fault (cuda_runtime.h Fault): returned, with its message, by the next cudaGetLastError,
-// cudaStreamSynchronize or cudaMemcpy, as a GPU reports a fault at the next synchronising call.
-inline thread_local int pendingFault = cudaSuccess;
-inline thread_local std::string faultWhat;
+// cudaStreamSynchronize or cudaMemcpy on any thread (the engine launches on libuv's worker threads and may synchronise
+// on another), as a GPU reports a fault at the next synchronising call.
+struct FaultState {
+  std::mutex mu;
+  int pending = cudaSuccess;
+  std::string what;  // the last fault's message (cudaGetErrorString's, which outlives the take)
+};
+inline FaultState& faultState() {
+  static FaultState f;
+  return f;
+}
+inline void setFault(int e, const std::string& what) {
+  FaultState& f = faultState();
+  std::lock_guard<std::mutex> lock(f.mu);
+  f.pending = e;
+  f.what = what;
+}
 inline int takeFault() {
-  const int e = pendingFault;
-  pendingFault = cudaSuccess;
+  FaultState& f = faultState();
+  std::lock_guard<std::mutex> lock(f.mu);
+  const int e = f.pending;
+  f.pending = cudaSuccess;
   return e;
 }
 
@@ -115,8 +131,7 @@ struct Launcher {
     try {
       launch(grid, (int)block.x, (smem + 3) / 4, [&] { kernel(args...); });
     } catch (const Fault& f) {
-      pendingFault = f.exitCode == 4 ? cudaErrorMisalignedAddress : cudaErrorLaunchFailure;
-      faultWhat = f.what;
+      setFault(f.exitCode == 4 ? cudaErrorMisalignedAddress : cudaErrorLaunchFailure, f.what);
     }
   }
 };
@@ -138,7 +153,7 @@ inline const char* cudaGetErrorString(int e) {
     case cudaErrorInvalidConfiguration: return "invalid configuration argument (emulated)";
     case cudaErrorInvalidDevicePointer: return "invalid device pointer (emulated: not inside one device allocation)";
     case cudaErrorMisalignedAddress:
-    case cudaErrorLaunchFailure: return emu::faultWhat.c_str();
+    case cudaErrorLaunchFailure: return emu::faultState().what.c_str();
     default: return "unknown error (emulated)";
   }
 }

@@ -80,6 +80,11 @@ export interface CudaRunResult {
   /** Device bytes this run needs with every entity row resident: placement auto goes hybrid when they exceed the
    * memory budget (options.memoryBudget, default 90% of free device memory). */
   residentBytes: number;
+  /** The tile the projection GEMMs ran as (options.gemmTile where it applies, else element); none for TransE. */
+  gemmTile: CudaGemmTile | 'none';
+  /** How the shared-negatives loss kernel read its rows (options.sharedLoss where it applies); none where that kernel
+   * does not run (independent negatives, L1, or shapes beyond its shared memory). */
+  sharedLoss: CudaSharedLoss | 'none';
 }
 
 export interface CudaEngineHandle extends EngineHandle {
