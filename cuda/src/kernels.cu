@@ -10,6 +10,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "device_common.cuh"
@@ -616,21 +617,24 @@ __device__ __forceinline__ void chunkGemmTile(int Kdim, const PA& pieceA, const 
 // operands, then per K-step B split once into TF32 big and small parts in wgmma's K-major layout (a quarter of the
 // splits the 16-byte tile makes, where each warp splits what it reads), and each warpgroup's 64 × 128 accumulated by
 // wgmma.mma_async from A fragments in registers (split there) and B through its descriptor: 3xTF32 = three wgmma a
-// k8 step (small·big, big·small, big·big), TF32 the last alone. One commit and wait per K-step: the split buffer and
-// the A registers are rewritten only after the wgmma reading them have completed.
+// k8 step (small·big, big·small, big·big), TF32 the last alone. The split buffer and the A registers are doubled, so
+// that K-step s's split and fragments are made while step s − 1's wgmma run: each step commits one group and waits
+// until at most that one is pending (step s − 1's are done, so its buffer and registers may be rewritten at s + 1,
+// after the block barrier that starts it).
 template <int MATH, bool A_QFAST, bool B_QFAST, class PA, class PB, class OUT4>
 __device__ __forceinline__ void wgmmaGemmTile(int Kdim, const PA& pieceA, const PB& pieceB, const OUT4& out4) {
   namespace C = mma::chunk;
   namespace W = mma::wg;
   ADKG_DYNAMIC_SHARED16(smem);
-  float* bBig = smem + W::SPLIT_OFFSET;
-  float* bSmall = bBig + W::SPLIT_FLOATS;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   const int row0 = 64 * (warp >> 2) + 16 * (warp & 3);  // this warp's first row of the block tile
   float acc[64];
 #pragma unroll
   for (int i = 0; i < 64; i++) acc[i] = 0.f;
-  const uint64_t descBig = wgmmaDescriptor(bBig), descSmall = wgmmaDescriptor(bSmall);
+  // Buffer b: big part at SPLIT_OFFSET + 2b·SPLIT_FLOATS, small part after it.
+  const uint64_t desc0 = wgmmaDescriptor(smem + W::SPLIT_OFFSET);
+  const uint64_t partStep = (uint64_t)((W::SPLIT_FLOATS * 4) >> 4);  // one part, in the descriptor's 16-byte units
+  uint32_t aBig[2][C::KS / 8][4], aSmall[2][C::KS / 8][4];
   const int steps = (Kdim + C::KS - 1) / C::KS;
 #pragma unroll
   for (int s = 0; s < C::STAGES - 1; s++) {
@@ -639,13 +643,18 @@ __device__ __forceinline__ void wgmmaGemmTile(int Kdim, const PA& pieceA, const 
   }
   // This thread's 4 × 4 block of B in the split: columns 4·(tid mod 32) …, k 4·(tid / 32) … of the K-step.
   const int sn = 4 * (threadIdx.x & 31), sq = 4 * (threadIdx.x >> 5);
-  for (int step = 0; step < steps; step++) {
+  // One K-step into buffer BUF (a constant, so that the doubled A fragments stay in registers, which a runtime index
+  // would move to local memory).
+  auto kStep = [&](auto bufConstant, int step) {
+    constexpr int buf = decltype(bufConstant)::value;
     copyAsyncWaitGroup<C::STAGES - 2>();
-    __syncthreads();  // the step's pieces have landed; the previous step's wgmma are done (waited below) everywhere
+    __syncthreads();  // the step's pieces have landed; every thread has waited for step − 2's wgmma (buffer buf)
     if (step + C::STAGES - 1 < steps) chunkIssue<A_QFAST, B_QFAST>(smem, step + C::STAGES - 1, Kdim, pieceA, pieceB);
     copyAsyncCommit();
     const float* as = smem + (step % C::STAGES) * 2 * C::OPERAND_FLOATS;
     const float* bs = as + C::OPERAND_FLOATS;
+    float* bBig = smem + W::SPLIT_OFFSET + 2 * buf * W::SPLIT_FLOATS;
+    float* bSmall = bBig + W::SPLIT_FLOATS;
     {
       float v[4][4];  // [column][k]
       if constexpr (B_QFAST) {
@@ -675,34 +684,44 @@ __device__ __forceinline__ void wgmmaGemmTile(int Kdim, const PA& pieceA, const 
     }
     fenceProxyAsync();
     __syncthreads();  // the split is written (and visible to wgmma) before any warpgroup multiplies
-    uint32_t aBig[C::KS / 8][4], aSmall[C::KS / 8][4];
 #pragma unroll
     for (int kk = 0; kk < C::KS / 8; kk++)
 #pragma unroll
       for (int r = 0; r < 4; r++)
-        tf32Split<MATH>(as[C::offset<A_QFAST>(row0 + g + ((r & 1) ? 8 : 0), 8 * kk + t + ((r & 2) ? 4 : 0))], aBig[kk][r],
-                        aSmall[kk][r]);
+        tf32Split<MATH>(as[C::offset<A_QFAST>(row0 + g + ((r & 1) ? 8 : 0), 8 * kk + t + ((r & 2) ? 4 : 0))],
+                        aBig[buf][kk][r], aSmall[buf][kk][r]);
 #pragma unroll
     for (int i = 0; i < 64; i++) registerFence(acc[i]);
 #pragma unroll
     for (int kk = 0; kk < C::KS / 8; kk++)
 #pragma unroll
-      for (int r = 0; r < 4; r++) registerFence(aBig[kk][r]), registerFence(aSmall[kk][r]);
+      for (int r = 0; r < 4; r++) {
+        registerFence(aBig[buf][kk][r]);
+        if (MATH == GEMM_TF32X3) registerFence(aSmall[buf][kk][r]);
+      }
     wgmmaFence();
+    const uint64_t descBig = desc0 + 2 * buf * partStep, descSmall = descBig + partStep;
 #pragma unroll
     for (int kk = 0; kk < C::KS / 8; kk++) {
       const uint64_t k8 = (uint64_t)((2 * kk * W::LBO_BYTES) >> 4);  // two k4 core-matrix rows per k8 step
       if (MATH == GEMM_TF32X3) {
-        wgmmaTf32(acc, aSmall[kk], descBig + k8);
-        wgmmaTf32(acc, aBig[kk], descSmall + k8);
+        wgmmaTf32(acc, aSmall[buf][kk], descBig + k8);
+        wgmmaTf32(acc, aBig[buf][kk], descSmall + k8);
       }
-      wgmmaTf32(acc, aBig[kk], descBig + k8);
+      wgmmaTf32(acc, aBig[buf][kk], descBig + k8);
     }
     wgmmaCommit();
-    wgmmaWait<0>();
+    wgmmaWait<1>();  // step − 1's wgmma are done: its buffer and A registers are free at step + 1
 #pragma unroll
     for (int i = 0; i < 64; i++) registerFence(acc[i]);
+  };
+  for (int step = 0; step < steps; step += 2) {
+    kStep(std::integral_constant<int, 0>(), step);
+    if (step + 1 < steps) kStep(std::integral_constant<int, 1>(), step + 1);
   }
+  wgmmaWait<0>();
+#pragma unroll
+  for (int i = 0; i < 64; i++) registerFence(acc[i]);
   // Epilogue: as mmaStore, per n8 piece j of the warp's 16 rows.
 #pragma unroll
   for (int j = 0; j < 16; j++) {
@@ -1764,7 +1783,7 @@ void allowLargeSmem(const void* kernel, int bytes) {
 }
 
 // KERNEL<math, blocks per SM, tile> launched with args for the GemmChoice G (tile: gemmTileFor(), checked against the
-// dimensions). The warpgroup tile is built for one block per SM whatever G.blocks says: its 143 KB of shared memory
+// dimensions). The warpgroup tile is built for one block per SM whatever G.blocks says: its 176 KB of shared memory
 // leave room for no second block, and its 64 accumulators a thread would spill under two blocks' register cap.
 #define ADKG_GEMM_VARIANT(KERNEL, M, B, T, GRID, S, ...)                                                        \
   do {                                                                                                         \

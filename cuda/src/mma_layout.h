@@ -132,7 +132,7 @@ ADKG_HD int pieceQ(int p) { return QFAST ? 4 * (p % (KS / 4)) : p / 32; }
 }  // namespace chunk
 
 // The warpgroup tile (kernels.cu wgmmaGemmTile, ADKG_CUDA_GEMM_TILE=wgmma, sm_90a): the 16-byte tile's ring, then per
-// K-step B split into TF32 big and small parts in the no-swizzle K-major layout wgmma.mma_async reads through a
+// K-step B split (into one of two buffers, big part then small part) into TF32 big and small parts in the no-swizzle K-major layout wgmma.mma_async reads through a
 // matrix descriptor: core matrices of 8 columns n × 4 k (16 bytes a column, 128 bytes a core matrix), the 16 core
 // matrices of one k4 next to each other (SBO, between core matrices along n: 128 bytes), the eight k4 after one
 // another (LBO, along k: 16 · 128 = 2048 bytes). Two warpgroups, each 64 rows × 128 columns of the block tile: warp w
@@ -141,7 +141,8 @@ ADKG_HD int pieceQ(int p) { return QFAST ? 4 * (p % (KS / 4)) : p / 32; }
 namespace wg {
 constexpr int SPLIT_FLOATS = chunk::KS * 128;                          // one part of B for one K-step
 constexpr int SPLIT_OFFSET = chunk::STAGES * 2 * chunk::OPERAND_FLOATS;  // after the ring
-constexpr int SMEM_BYTES = (SPLIT_OFFSET + 2 * SPLIT_FLOATS) * 4;
+constexpr int SPLIT_BUFFERS = 2;  // K-step s splits into buffer s mod 2 while step s − 1's wgmma still run
+constexpr int SMEM_BYTES = (SPLIT_OFFSET + SPLIT_BUFFERS * 2 * SPLIT_FLOATS) * 4;
 constexpr int LBO_BYTES = 16 * 128, SBO_BYTES = 128;
 // Float offset of B(n, q) (q: k within the K-step) in a split part.
 ADKG_HD int splitOffset(int n, int q) { return ((q >> 2) * 16 + (n >> 3)) * 32 + (n & 7) * 4 + (q & 3); }

@@ -145,11 +145,12 @@ inline void makeContext(Context& c, char* stack, size_t size, void (*entry)()) {
 }
 #endif
 
-// A wgmma.mma_async a thread issued: its warp's A (16 × 8, gathered at issue), B's descriptor, and the accumulators
-// it adds into when a wait covers its group (B is read then, as late as the hardware may read it).
+// A wgmma.mma_async a thread issued: where its warp's lanes keep their A fragments, B's descriptor, and the
+// accumulators it adds into when a wait covers its group. A and B are both read then, as late as the hardware may read
+// them, so A registers or a B buffer rewritten before the wait show in the results.
 struct WgmmaOp {
   float* acc;
-  double A[16][8];
+  const uint32_t* lanesA[32];
   uint64_t desc;
 };
 
@@ -174,6 +175,7 @@ struct Block {
   std::vector<double> slots;   // 2 × one per thread: what a lane offers in a shuffle
   std::vector<uint32_t> mma;   // 2 × six per thread: a lane's mma.sync A and B fragments
   std::vector<uint8_t> shflSet, mmaSet;  // per thread: the set its next shuffle / mma uses
+  std::vector<const uint32_t*> wgA;      // 2 × one per thread: where a lane's wgmma A fragments are
   std::vector<float> shared;   // the block's dynamic shared memory
   Context scheduler;
   Fault fault;
@@ -245,6 +247,7 @@ inline void launch(dim3 grid, int threads, size_t dynamicFloats, const std::func
     b.mma.assign((size_t)threads * 12, 0u);
     b.shflSet.assign(threads, 0);
     b.mmaSet.assign(threads, 0);
+    b.wgA.assign(2 * threads, nullptr);
     b.shared.assign(dynamicFloats + 4, std::nanf(""));
     current = &b;
     for (int t = 0; t < threads; t++) {
@@ -428,28 +431,22 @@ inline uint32_t sharedAddress(const void* p) {
 
 // wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 with A in registers, as the PTX ISA lays it out: the warpgroup's
 // four warps take rows 16w..16w + 15 of the 64, A fragments as mma.m16n8k8's, d[4j + r] as its C fragment for columns
-// 8j..8j + 7; B (8 × 128, K-major, no swizzle) through the descriptor: start address, leading byte offset (between
+// 8j..8j + 7 (A and B are read at the wait that covers the instruction); B (8 × 128, K-major, no swizzle) through the
+// descriptor: start address, leading byte offset (between
 // core matrices along k) and stride byte offset (along n), each in 16 bytes, in bits 0–13, 16–29 and 32–45; a
 // core matrix is 8 columns n × 4 k, 16 bytes a column. Issue is a warpgroup barrier (a warp that skips it deadlocks).
 inline void wgmmaIssue(float* acc, const uint32_t (&a)[4], uint64_t desc) {
   Block& bl = *current;
   const int t = bl.running, base = t - t % kWarp, wg = t / 128;
   if ((desc >> 62) != 0) fault(4, "wgmma descriptor with a swizzle mode (the emulation knows the no-swizzle layout only)");
-  uint32_t* set = bl.mma.data() + (size_t)bl.mmaSet[t] * bl.threads * 6;
+  const uint32_t** set = bl.wgA.data() + (size_t)bl.mmaSet[t] * bl.threads;
   bl.mmaSet[t] ^= 1;
-  for (int r = 0; r < 4; r++) set[(size_t)t * 6 + r] = a[r];
+  set[t] = a;
   barrier(1 + (bl.threads + kWarp - 1) / kWarp + wg, wg * 128, 128);
   WgmmaOp op;
   op.acc = acc;
   op.desc = desc;
-  for (int l = 0; l < kWarp; l++) {
-    const uint32_t* f = set + (size_t)(base + l) * 6;
-    const int g = l / 4, q = l % 4;
-    op.A[g][q] = __uint_as_float(f[0]);
-    op.A[g + 8][q] = __uint_as_float(f[1]);
-    op.A[g][q + 4] = __uint_as_float(f[2]);
-    op.A[g + 8][q + 4] = __uint_as_float(f[3]);
-  }
+  for (int l = 0; l < kWarp; l++) op.lanesA[l] = set[base + l];
   bl.fibers[t].wgOpen.push_back(op);
 }
 inline void wgmmaCommit() {
@@ -472,11 +469,21 @@ inline void wgmmaWait(int pending) {
         std::memcpy(&v, smem + at, 4);
         return (double)__uint_as_float(__float_as_uint(v) & 0xffffe000u);  // TF32: the low 13 bits are not read
       };
+      // A (16 × 8) from the lanes' registers as they are now: a0 (g, t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4).
+      double A[16][8];
+      for (int l = 0; l < kWarp; l++) {
+        const uint32_t* f = op.lanesA[l];
+        const int lg = l / 4, lq = l % 4;
+        A[lg][lq] = __uint_as_float(f[0]);
+        A[lg + 8][lq] = __uint_as_float(f[1]);
+        A[lg][lq + 4] = __uint_as_float(f[2]);
+        A[lg + 8][lq + 4] = __uint_as_float(f[3]);
+      }
       for (int j = 0; j < 16; j++)
         for (int r = 0; r < 4; r++) {
           const int row = g + (r >= 2 ? 8 : 0), col = 8 * j + 2 * q + (r & 1);
           double s = op.acc[4 * j + r];
-          for (int k = 0; k < 8; k++) s += op.A[row][k] * bAt(k, col);
+          for (int k = 0; k < 8; k++) s += A[row][k] * bAt(k, col);
           op.acc[4 * j + r] = (float)s;
         }
     }
