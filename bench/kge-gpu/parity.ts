@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const why = cudaUnavailableReason();
   if (why) throw new Error(why);
   const g = randomGraph(60, 4, 300, 1);
-  console.log(`gemm ${process.env.ADKG_CUDA_GEMM || 'tf32x3 (default)'}, ${process.env.ADKG_CUDA_GEMM_BLOCKS || '2 (default)'} block(s)/SM, ${process.env.ADKG_CUDA_GEMM_TILE || 'element (default)'} tile, ${process.env.ADKG_CUDA_PROJECTED_DISTANCE || 'direct (default)'} form${only ? `, models ${only.join(',')}` : ''}`);
+  console.log(`gemm ${process.env.ADKG_CUDA_GEMM || 'tf32x3 (default)'}, ${process.env.ADKG_CUDA_GEMM_BLOCKS || '2 (default)'} block(s)/SM, ${process.env.ADKG_CUDA_GEMM_TILE || 'element (default)'} tile, ${process.env.ADKG_CUDA_PROJECTED_DISTANCE || 'direct (default)'} form, ${process.env.ADKG_CUDA_SHARED_LOSS || 'element (default)'} shared loss${only ? `, models ${only.join(',')}` : ''}`);
   for (const [model, over] of CASES) {
     if (!wanted(model)) continue;
     const label = `${model} ${JSON.stringify(over)}`;
