@@ -72,15 +72,18 @@ test('the shared-negatives loss kernel\'s 16-byte variant (ADKG_CUDA_SHARED_LOSS
   expect(r.status).toBe(0);
 }, 300_000);
 
-test('the projection GEMM kernels, emulated, in every build the launchers pick (SIMT, 3xTF32, TF32; one or two blocks per SM; the 16-byte and warpgroup tiles) give the products', () => {
+test('the projection GEMM kernels, emulated, in every build the launchers pick (SIMT, 3xTF32, TF32; one or two blocks per SM; the 16-byte, warpgroup and stationary tiles) give the products', () => {
   // projectKernel, projectBackXKernel and projectBackMKernel over rows gathered through rowSlot, at d = k = 128,
   // d = 16 / k = 12 and d = 132 / k = 68, against double; mma.sync and wgmma.mma_async (A in registers, B through a
-  // no-swizzle K-major descriptor, read at the wait that covers it) emulated from the PTX ISA's layouts.
+  // no-swizzle K-major descriptor, read at the wait that covers it) emulated from the PTX ISA's layouts. The stationary
+  // tile on persistent grids of one and two blocks; the cp.async tiles again with copies landing at their issue (eager).
   const r = emulate<{ variant: string; d: number; k: number; project: number; backX: number; backM: number; tolerance: number; ok: boolean }>('gemm_emulation_check');
   expect(r.stderr).toBe('');
-  expect(r.cases).toHaveLength(36);
-  expect(r.cases.filter((c) => c.variant.includes('chunk'))).toHaveLength(12);
-  expect(r.cases.filter((c) => c.variant.includes('wgmma'))).toHaveLength(6);
+  expect(r.cases).toHaveLength(60);
+  expect(r.cases.filter((c) => c.variant.includes('chunk'))).toHaveLength(15);
+  expect(r.cases.filter((c) => c.variant.includes('wgmma'))).toHaveLength(9);
+  expect(r.cases.filter((c) => c.variant.includes('stationary'))).toHaveLength(15);
+  expect(r.cases.filter((c) => c.variant.endsWith('eager'))).toHaveLength(15);
   for (const c of r.cases) {
     const tol = c.variant.startsWith('tf32 ') ? 3e-3 : 2e-6;
     expect(c.project).toBeLessThan(tol);

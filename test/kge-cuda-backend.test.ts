@@ -80,7 +80,7 @@ describe('cuda backend availability', () => {
   test.each([
     ['ADKG_CUDA_GEMM', 'fp16', 'ADKG_CUDA_GEMM must be simt, tf32x3, tf32, got "fp16"'],
     ['ADKG_CUDA_GEMM_BLOCKS', '3', 'ADKG_CUDA_GEMM_BLOCKS must be 1 or 2, got "3"'],
-    ['ADKG_CUDA_GEMM_TILE', 'vec', 'ADKG_CUDA_GEMM_TILE must be element, chunk, wgmma, got "vec"'],
+    ['ADKG_CUDA_GEMM_TILE', 'vec', 'ADKG_CUDA_GEMM_TILE must be element, chunk, wgmma, stationary, got "vec"'],
     ['ADKG_CUDA_PROJECTED_DISTANCE', 'fast', 'ADKG_CUDA_PROJECTED_DISTANCE must be direct or gram, got "fast"'],
     ['ADKG_CUDA_SHARED_LOSS', 'wide', 'ADKG_CUDA_SHARED_LOSS must be element or vector, got "wide"'],
   ])('%s=%s is refused by name before the addon is touched', (name, value, message) => {

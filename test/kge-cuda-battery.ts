@@ -76,8 +76,9 @@ export function cudaBattery(opts: { emulated: boolean }): void {
   const projected = CASES.filter(([model]) => model !== 'transe');
   // chunk: the 16-byte tile (d = 16, k = 12 here: one K-step, zero-filled past 16; ∂M's K is the rows, several steps).
   // gram: the Gram form (independent negatives with L2; the other cases run direct under it, and must stay so).
-  // wgmma: the warpgroup tile (sm_90a; built for one block per SM whatever gemmBlocks says).
-  const gemmVariants: { gemm: 'simt' | 'tf32x3'; gemmBlocks: 1 | 2; gemmTile?: 'chunk' | 'wgmma'; projectedDistance?: 'gram' }[] = [
+  // wgmma: the warpgroup tile (sm_90a; built for one block per SM whatever gemmBlocks says); stationary: the same with
+  // M_r kept in shared memory across a persistent block's tiles of P and ∂x (gram: its z = G_r x GEMM too).
+  const gemmVariants: { gemm: 'simt' | 'tf32x3'; gemmBlocks: 1 | 2; gemmTile?: 'chunk' | 'wgmma' | 'stationary'; projectedDistance?: 'gram' }[] = [
     { gemm: 'tf32x3', gemmBlocks: 1 },
     { gemm: 'simt', gemmBlocks: 1 },
     { gemm: 'simt', gemmBlocks: 2 },
@@ -88,7 +89,12 @@ export function cudaBattery(opts: { emulated: boolean }): void {
     { gemm: 'simt', gemmBlocks: 1, projectedDistance: 'gram' },
     // The warpgroup tile only where its machine code runs (compute capability 9.0; the host emulation says 9.0).
     ...(cudaDeviceInfo()?.computeCapability === '9.0'
-      ? [{ gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'wgmma' }, { gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'wgmma', projectedDistance: 'gram' }] as const
+      ? [
+          { gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'wgmma' },
+          { gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'wgmma', projectedDistance: 'gram' },
+          { gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'stationary' },
+          { gemm: 'tf32x3', gemmBlocks: 1, gemmTile: 'stationary', projectedDistance: 'gram' },
+        ] as const
       : []),
   ];
   const projectedVariants = projected.flatMap(([model, over]) => gemmVariants.map((v) => [model, over, v] as const));
@@ -249,9 +255,9 @@ export function cudaBattery(opts: { emulated: boolean }): void {
     expect(() => new CudaBackend(init, { gemm: 'fp16' as never })).toThrow('options.gemm must be simt, tf32x3 or tf32, got fp16');
   });
 
-  test('options.gemmTile other than element, chunk or wgmma is a RangeError naming it', () => {
+  test('options.gemmTile other than element, chunk, wgmma or stationary is a RangeError naming it', () => {
     const init = makeInit(g, 'transr', baseConfig({}));
-    expect(() => new CudaBackend(init, { gemmTile: 'wide' as never })).toThrow('options.gemmTile must be element, chunk or wgmma, got wide');
+    expect(() => new CudaBackend(init, { gemmTile: 'wide' as never })).toThrow('options.gemmTile must be element, chunk, wgmma or stationary, got wide');
   });
 
   test('options.gemmBlocks other than 1 or 2 is a RangeError naming it', () => {

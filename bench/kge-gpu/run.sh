@@ -49,7 +49,8 @@ s=$?; tail -5 "$LOGS/build-native.log"; done_step "build native addon" "$s"
 [ "$s" -eq 0 ] || echo "native build FAILED: the FB15k-237 comparison runs without native"
 export ADKG_NATIVE_ADDON="$nat"
 
-# ADKG_SKIP_PARITY=1 (every parity run) / ADKG_SKIP_TRAIN=1 / ADKG_SKIP_CHUNK=1, ADKG_SKIP_WGMMA=1, ADKG_SKIP_GRAM=1, ADKG_SKIP_VECLOSS=1
+# ADKG_SKIP_PARITY=1 (every parity run) / ADKG_SKIP_TRAIN=1 / ADKG_SKIP_CHUNK=1, ADKG_SKIP_WGMMA=1, ADKG_SKIP_STATIONARY=1,
+# ADKG_SKIP_GRAM=1, ADKG_SKIP_VECLOSS=1
 # (those extra benches, not their parity runs) leave steps out (a short rerun);
 # ADKG_PARITY_ALL=1 adds the battery under the GEMM settings run 7 already passed (simt×1, tf32x3×1, simt×2).
 parity() { # name, then env assignments and parity.js arguments
@@ -72,6 +73,8 @@ if [ -z "${ADKG_SKIP_PARITY:-}" ]; then
   # Opt-in, not yet run on a GPU: the warpgroup tile (wgmma, sm_90a; session 11). A shorter limit: a misused wgmma can
   # hang rather than fault, and must not eat the bench's time.
   ADKG_PARITY_TIMEOUT=90 PARITY_ARGS="--models transr,transra" parity wgmma ADKG_CUDA_GEMM_TILE=wgmma
+  # Opt-in, not yet run on a GPU: the warpgroup tile with M_r stationary in shared memory (session 12).
+  ADKG_PARITY_TIMEOUT=90 PARITY_ARGS="--models transr,transra" parity stationary ADKG_CUDA_GEMM_TILE=stationary
   # Opt-in, not yet run on a GPU: the Gram form of TransR/TransRA with independent negatives and L2 (session 10).
   PARITY_ARGS="--models transr,transra" parity gram ADKG_CUDA_PROJECTED_DISTANCE=gram
   # Opt-in, not yet measured: the shared-negatives loss kernel's 16-byte variant (same bits by construction).
@@ -109,8 +112,9 @@ timeout -k 10 "$(lim "${ADKG_BENCH_TIMEOUT:-360}")" "$NODE" --max-old-space-size
 done_step bench "${PIPESTATUS[0]}"
 # Optional settings, adkg alone (this run's PyTorch figures above are their peer); each needs a minute or so, and is
 # skipped when less is left. In order of what they may settle: the 16-byte tile (both open targets), the warpgroup
-# tile (both), the Gram form with each (the independent target), the 16-byte shared-negatives loss (the shared one),
-# the Gram form on the element tile. Their JSON goes into logs.tar.gz (the tool brings back 8 files); their lines,
+# tile and its stationary variant (both), the Gram form with the 16-byte and the stationary (or, that failing, the
+# warpgroup) tile (the independent target), the 16-byte shared-negatives loss (the shared one), the Gram form on the
+# element tile. Their JSON goes into logs.tar.gz (the tool brings back 8 files); their lines,
 # prefixed with the setting's name, are in all.log.
 extra_bench() { # name, env assignments (space-separated), run.js arguments
   local name=$1 envset=$2; shift 2
@@ -126,8 +130,15 @@ extra_bench() { # name, env assignments (space-separated), run.js arguments
 # The warpgroup tile (wgmma.mma_async; one block per SM).
 parity_failed wgmma && { echo "== benches wgmma, gram-wgmma skipped: parity wgmma failed"; ADKG_SKIP_WGMMA=1; }
 [ -z "${ADKG_SKIP_WGMMA:-}" ] && ADKG_BENCH_TIMEOUT=120 extra_bench wgmma ADKG_CUDA_GEMM_TILE=wgmma --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
+# The stationary tile (M_r held in shared memory across a persistent block's tiles of P and ∂x).
+parity_failed stationary && { echo "== bench stationary skipped: parity stationary failed"; ADKG_SKIP_STATIONARY=1; }
+[ -z "${ADKG_SKIP_STATIONARY:-}" ] && ADKG_BENCH_TIMEOUT=120 extra_bench stationary ADKG_CUDA_GEMM_TILE=stationary --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram-chunk "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=chunk" --models transr --configs independent --gemm tf32x3 "$@"
-[ -z "${ADKG_SKIP_GRAM:-}${ADKG_SKIP_WGMMA:-}" ] && ADKG_BENCH_TIMEOUT=90 extra_bench gram-wgmma "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=wgmma" --models transr --configs independent --gemm tf32x3 "$@"
+if [ -z "${ADKG_SKIP_GRAM:-}${ADKG_SKIP_STATIONARY:-}" ]; then
+  ADKG_BENCH_TIMEOUT=90 extra_bench gram-stationary "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=stationary" --models transr --configs independent --gemm tf32x3 "$@"
+elif [ -z "${ADKG_SKIP_GRAM:-}${ADKG_SKIP_WGMMA:-}" ]; then
+  ADKG_BENCH_TIMEOUT=90 extra_bench gram-wgmma "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=wgmma" --models transr --configs independent --gemm tf32x3 "$@"
+fi
 [ -z "${ADKG_SKIP_VECLOSS:-}" ] && extra_bench vecloss ADKG_CUDA_SHARED_LOSS=vector --models transe,transr --configs shared,shared-262k --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram ADKG_CUDA_PROJECTED_DISTANCE=gram --models transr --configs independent --gemm tf32x3 "$@"
 echo "total $(( $(date +%s) - t0 )) s"

@@ -186,7 +186,7 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
     if (!oo.Get("gemmTile").IsUndefined()) {
       const std::string tile = oo.Get("gemmTile").ToString().Utf8Value();
       opt.gemmTile = adkg_cuda::gemmTileFromName(tile);
-      if (opt.gemmTile < 0) throw Napi::RangeError::New(env, "options.gemmTile must be element, chunk or wgmma, got " + tile);
+      if (opt.gemmTile < 0) throw Napi::RangeError::New(env, "options.gemmTile must be element, chunk, wgmma or stationary, got " + tile);
     }
     if (!oo.Get("projectedDistance").IsUndefined()) {
       const std::string form = oo.Get("projectedDistance").ToString().Utf8Value();

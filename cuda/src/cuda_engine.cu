@@ -137,20 +137,21 @@ CudaEngine::CudaEngine(const adkg::EngineConfig& cfg, const adkg::EngineTables& 
   // The 16-byte or warpgroup tile where any of the engine's GEMMs takes it ((d, k); the Gram form's are (d, d)).
   const bool bigTile = opt_.gemmTile != TILE_ELEMENT && (gemmTileFor(gemm(), cfg_.d, cfg_.k) != TILE_ELEMENT ||
                                                          (gramOn_ && gemmTileFor(gemm(), cfg_.d, cfg_.d) != TILE_ELEMENT));
-  if (bigTile && opt_.gemmTile == TILE_WGMMA) {
+  if (bigTile && (opt_.gemmTile == TILE_WGMMA || opt_.gemmTile == TILE_STATIONARY)) {
     // wgmma.mma_async is in the sm_90a machine code only (cuda/build.js), which runs on compute capability 9.0 alone.
+    const std::string what = std::string("options.gemmTile ") + gemmTileName(opt_.gemmTile);
+    const int bytes = opt_.gemmTile == TILE_WGMMA ? mma::wg::SMEM_BYTES : mma::stationary::SMEM_BYTES;
     cudaDeviceProp p;
     CK(cudaGetDeviceProperties(&p, device_));
     if (p.major != 9 || p.minor != 0)
-      throw std::runtime_error(std::string("options.gemmTile wgmma needs a GPU of compute capability 9.0 (H100, H200); ") +
-                               p.name + " has " + std::to_string(p.major) + "." + std::to_string(p.minor) +
-                               " (use gemmTile element or chunk)");
+      throw std::runtime_error(what + " needs a GPU of compute capability 9.0 (H100, H200); " + p.name + " has " +
+                               std::to_string(p.major) + "." + std::to_string(p.minor) + " (use gemmTile element or chunk)");
 #if !defined(ADKG_CUDA_SM90A)
-    throw std::runtime_error("options.gemmTile wgmma: this build has no sm_90a machine code (rebuild with ADKG_CUDA_ARCHS including 90)");
+    throw std::runtime_error(what + ": this build has no sm_90a machine code (rebuild with ADKG_CUDA_ARCHS including 90)");
 #endif
-    if (optin < mma::wg::SMEM_BYTES)
-      throw std::runtime_error("options.gemmTile wgmma needs " + std::to_string(mma::wg::SMEM_BYTES) +
-                               " bytes of shared memory per block; this device allows " + std::to_string(optin));
+    if (optin < bytes)
+      throw std::runtime_error(what + " needs " + std::to_string(bytes) + " bytes of shared memory per block; this device allows " +
+                               std::to_string(optin));
   }
   if (bigTile && opt_.gemmTile == TILE_CHUNK) {
     if (optin < mma::chunk::SMEM_BYTES)

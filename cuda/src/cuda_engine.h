@@ -146,7 +146,7 @@ class CudaEngine {
   int device_ = 0;
   size_t sharedLimit_ = 48 * 1024;
   int smCount_ = 1;  // the device's SMs, for sizing the ∂M partial sums
-  GemmChoice gemm() const { return {opt_.gemm, opt_.gemmBlocks, opt_.gemmTile}; }
+  GemmChoice gemm() const { return {opt_.gemm, opt_.gemmBlocks, opt_.gemmTile, smCount_}; }
   // The Gram form's buffers (Z and Q are the batch's P and ∂P buffers, rows × max(k, d) floats then) when it runs.
   bool gramOn_ = false;
   DevGram gram_{};

@@ -562,20 +562,23 @@ __device__ __forceinline__ void mmaGemmTile(int Kdim, const LA& loadA, const LB&
 // or B(q, n)), nullptr for zeros; the caller guarantees that a piece is wholly inside or wholly outside (d and
 // k multiples of 4), and q beyond Kdim is zero here.
 // Issues K-step `step` of both operands into its ring slot (this thread's 16-byte pieces), not committed.
+// One operand's K-step from q0 (this thread's 16-byte pieces) into its ring slot dst.
+template <bool QFAST, class PIECE>
+__device__ __forceinline__ void issuePieces(float* dst, int q0, int Kdim, const PIECE& piece) {
+  namespace C = mma::chunk;
+#pragma unroll
+  for (int l = 0; l < C::PIECES_PER_THREAD; l++) {
+    const int p = threadIdx.x + BLOCK * l;
+    const int m = C::pieceM<QFAST>(p), q = C::pieceQ<QFAST>(p);
+    copyAsync16(dst + C::offset<QFAST>(m, q), q0 + q < Kdim ? piece(m, q0 + q) : nullptr);
+  }
+}
 template <bool A_QFAST, bool B_QFAST, class PA, class PB>
 __device__ __forceinline__ void chunkIssue(float* ring, int step, int Kdim, const PA& pieceA, const PB& pieceB) {
   namespace C = mma::chunk;
   float* as = ring + (step % C::STAGES) * 2 * C::OPERAND_FLOATS;
-  float* bs = as + C::OPERAND_FLOATS;
-  const int q0 = step * C::KS;
-#pragma unroll
-  for (int l = 0; l < C::PIECES_PER_THREAD; l++) {
-    const int p = threadIdx.x + BLOCK * l;
-    const int am = C::pieceM<A_QFAST>(p), aq = C::pieceQ<A_QFAST>(p);
-    copyAsync16(as + C::offset<A_QFAST>(am, aq), q0 + aq < Kdim ? pieceA(am, q0 + aq) : nullptr);
-    const int bn = C::pieceM<B_QFAST>(p), bq = C::pieceQ<B_QFAST>(p);
-    copyAsync16(bs + C::offset<B_QFAST>(bn, bq), q0 + bq < Kdim ? pieceB(bn, q0 + bq) : nullptr);
-  }
+  issuePieces<A_QFAST>(as, step * C::KS, Kdim, pieceA);
+  issuePieces<B_QFAST>(as + C::OPERAND_FLOATS, step * C::KS, Kdim, pieceB);
 }
 
 template <int MATH, bool A_QFAST, bool B_QFAST, class PA, class PB, class OUT4>
@@ -613,6 +616,118 @@ __device__ __forceinline__ void chunkGemmTile(int Kdim, const PA& pieceA, const 
   mmaStore(acc, lane, warp, out4);
 }
 
+// The warpgroup tiles' pieces (wgmmaGemmTile, stationaryGemm). A warp's first row of the block tile: warpgroup w
+// holds rows 64w.., warp w mod 4 of it 16 of them.
+__device__ __forceinline__ int wgmmaWarpRow() {
+  const int warp = threadIdx.x >> 5;
+  return 64 * (warp >> 2) + 16 * (warp & 3);
+}
+using WgmmaFragments = uint32_t[mma::chunk::KS / 8][4];
+// This warp's A fragments of one K-step from its ring slot as (rows row0 + g (+8), k 8kk + t (+4)), split into TF32
+// parts.
+template <int MATH, bool A_QFAST>
+__device__ __forceinline__ void wgmmaFragments(const float* as, int row0, WgmmaFragments& big, WgmmaFragments& small) {
+  namespace C = mma::chunk;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int kk = 0; kk < C::KS / 8; kk++)
+#pragma unroll
+    for (int r = 0; r < 4; r++)
+      tf32Split<MATH>(as[C::offset<A_QFAST>(row0 + g + ((r & 1) ? 8 : 0), 8 * kk + t + ((r & 2) ? 4 : 0))], big[kk][r],
+                      small[kk][r]);
+}
+// One K-step's wgmma (KS / 8 k8 steps; B's big and small parts through descriptors at the K-step's first k4 group),
+// committed as one group; returns once at most this group is pending, so the previous K-step's A registers and B
+// buffer are free. The register fences keep the compiler from moving the fragments' writes past wgmma.fence or the
+// accumulators' reads before the wait.
+template <int MATH>
+__device__ __forceinline__ void wgmmaKStep(float (&acc)[64], WgmmaFragments& aBig, WgmmaFragments& aSmall,
+                                           uint64_t descBig, uint64_t descSmall) {
+  namespace C = mma::chunk;
+  namespace W = mma::wg;
+#pragma unroll
+  for (int i = 0; i < 64; i++) registerFence(acc[i]);
+#pragma unroll
+  for (int kk = 0; kk < C::KS / 8; kk++)
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+      registerFence(aBig[kk][r]);
+      if (MATH == GEMM_TF32X3) registerFence(aSmall[kk][r]);
+    }
+  wgmmaFence();
+#pragma unroll
+  for (int kk = 0; kk < C::KS / 8; kk++) {
+    const uint64_t k8 = (uint64_t)((2 * kk * W::LBO_BYTES) >> 4);  // two k4 core-matrix rows per k8 step
+    if (MATH == GEMM_TF32X3) {
+      wgmmaTf32(acc, aSmall[kk], descBig + k8);
+      wgmmaTf32(acc, aBig[kk], descSmall + k8);
+    }
+    wgmmaTf32(acc, aBig[kk], descBig + k8);
+  }
+  wgmmaCommit();
+  wgmmaWait<1>();
+#pragma unroll
+  for (int i = 0; i < 64; i++) registerFence(acc[i]);
+}
+// A 4 × 4 block of B (columns sn .. sn+3, k sq .. sq+3) split into TF32 parts at their places in wgmma's layout
+// (mma::wg; sq may run past one K-step, as in the stationary tile). piece4(n, q): B's 16-byte piece there (B_QFAST:
+// k q .. q+3 of column n; else columns n .. n+3 at k q).
+template <int MATH, bool B_QFAST, class PIECE4>
+__device__ __forceinline__ void wgmmaSplitB(const PIECE4& piece4, int sn, int sq, float* bBig, float* bSmall) {
+  namespace W = mma::wg;
+  float v[4][4];  // [column][k]
+  if constexpr (B_QFAST) {
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      const float4 r = piece4(sn + i, sq);
+      v[i][0] = r.x, v[i][1] = r.y, v[i][2] = r.z, v[i][3] = r.w;
+    }
+  } else {
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+      const float4 r = piece4(sn, sq + j);
+      v[0][j] = r.x, v[1][j] = r.y, v[2][j] = r.z, v[3][j] = r.w;
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    uint32_t big[4], small[4];
+#pragma unroll
+    for (int j = 0; j < 4; j++) tf32Split<GEMM_TF32X3>(v[i][j], big[j], small[j]);
+    st4(bBig + W::splitOffset(sn + i, sq), make_float4(__uint_as_float(big[0]), __uint_as_float(big[1]),
+                                                       __uint_as_float(big[2]), __uint_as_float(big[3])));
+    if (MATH == GEMM_TF32X3)
+      st4(bSmall + W::splitOffset(sn + i, sq), make_float4(__uint_as_float(small[0]), __uint_as_float(small[1]),
+                                                           __uint_as_float(small[2]), __uint_as_float(small[3])));
+  }
+}
+// K-steps 0 .. steps − 1 (at least one) through kStep(buffer, step), the buffer a constant that alternates, so that
+// the doubled A fragments stay in registers (a runtime index would move them to local memory).
+template <class KSTEP>
+__device__ __forceinline__ void wgmmaKSteps(int steps, const KSTEP& kStep) {
+  int step = 0;
+  do {
+    kStep(std::integral_constant<int, 0>(), step);
+    if (step + 1 < steps) kStep(std::integral_constant<int, 1>(), step + 1);
+    step += 2;
+  } while (step < steps);
+}
+// Epilogue once every group is done: as mmaStore, per n8 piece j of the warp's 16 rows.
+template <class OUT4>
+__device__ __forceinline__ void wgmmaStore(float (&acc)[64], int row0, const OUT4& out4) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  wgmmaWait<0>();
+#pragma unroll
+  for (int i = 0; i < 64; i++) registerFence(acc[i]);
+#pragma unroll
+  for (int j = 0; j < 16; j++) {
+    float c[4] = {acc[4 * j], acc[4 * j + 1], acc[4 * j + 2], acc[4 * j + 3]}, s0, s1, o[4];
+    mma::swapSend(lane, c, s0, s1);
+    mma::swapOut(lane, c, __shfl_xor_sync(0xffffffffu, s0, 1), __shfl_xor_sync(0xffffffffu, s1, 1), o);
+    out4(row0 + g + (mma::keepsLowRow(lane) ? 0 : 8), 8 * j + 2 * (t & ~1), make_float4(o[0], o[1], o[2], o[3]));
+  }
+}
+
 // The warpgroup tile (ADKG_CUDA_GEMM_TILE=wgmma; sm_90a; mma_layout.h mma::wg): the 16-byte tile's ring for both
 // operands, then per K-step B split once into TF32 big and small parts in wgmma's K-major layout (a quarter of the
 // splits the 16-byte tile makes, where each warp splits what it reads), and each warpgroup's 64 × 128 accumulated by
@@ -626,8 +741,7 @@ __device__ __forceinline__ void wgmmaGemmTile(int Kdim, const PA& pieceA, const 
   namespace C = mma::chunk;
   namespace W = mma::wg;
   ADKG_DYNAMIC_SHARED16(smem);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-  const int row0 = 64 * (warp >> 2) + 16 * (warp & 3);  // this warp's first row of the block tile
+  const int row0 = wgmmaWarpRow();
   float acc[64];
 #pragma unroll
   for (int i = 0; i < 64; i++) acc[i] = 0.f;
@@ -635,7 +749,9 @@ __device__ __forceinline__ void wgmmaGemmTile(int Kdim, const PA& pieceA, const 
   const uint64_t desc0 = wgmmaDescriptor(smem + W::SPLIT_OFFSET);
   const uint64_t partStep = (uint64_t)((W::SPLIT_FLOATS * 4) >> 4);  // one part, in the descriptor's 16-byte units
   uint32_t aBig[2][C::KS / 8][4], aSmall[2][C::KS / 8][4];
-  const int steps = (Kdim + C::KS - 1) / C::KS;
+  // At least one K-step (zeros when Kdim is 0), so that the accumulators reach the epilogue's wait only from a
+  // wgmma: a path on which their zeros met it would have ptxas serialise the wgmma (C7515).
+  const int steps = (Kdim + C::KS - 1) / C::KS > 0 ? (Kdim + C::KS - 1) / C::KS : 1;
 #pragma unroll
   for (int s = 0; s < C::STAGES - 1; s++) {
     if (s < steps) chunkIssue<A_QFAST, B_QFAST>(smem, s, Kdim, pieceA, pieceB);
@@ -655,80 +771,97 @@ __device__ __forceinline__ void wgmmaGemmTile(int Kdim, const PA& pieceA, const 
     const float* bs = as + C::OPERAND_FLOATS;
     float* bBig = smem + W::SPLIT_OFFSET + 2 * buf * W::SPLIT_FLOATS;
     float* bSmall = bBig + W::SPLIT_FLOATS;
-    {
-      float v[4][4];  // [column][k]
-      if constexpr (B_QFAST) {
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-          const float4 r = ld4(bs + C::offset<true>(sn + i, sq));
-          v[i][0] = r.x, v[i][1] = r.y, v[i][2] = r.z, v[i][3] = r.w;
-        }
-      } else {
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-          const float4 r = ld4(bs + C::offset<false>(sn, sq + j));
-          v[0][j] = r.x, v[1][j] = r.y, v[2][j] = r.z, v[3][j] = r.w;
-        }
-      }
-#pragma unroll
-      for (int i = 0; i < 4; i++) {
-        uint32_t big[4], small[4];
-#pragma unroll
-        for (int j = 0; j < 4; j++) tf32Split<GEMM_TF32X3>(v[i][j], big[j], small[j]);
-        st4(bBig + W::splitOffset(sn + i, sq), make_float4(__uint_as_float(big[0]), __uint_as_float(big[1]),
-                                                           __uint_as_float(big[2]), __uint_as_float(big[3])));
-        if (MATH == GEMM_TF32X3)
-          st4(bSmall + W::splitOffset(sn + i, sq), make_float4(__uint_as_float(small[0]), __uint_as_float(small[1]),
-                                                               __uint_as_float(small[2]), __uint_as_float(small[3])));
-      }
-    }
+    wgmmaSplitB<MATH, B_QFAST>([&](int n, int q) { return ld4(bs + C::offset<B_QFAST>(n, q)); }, sn, sq, bBig, bSmall);
     fenceProxyAsync();
     __syncthreads();  // the split is written (and visible to wgmma) before any warpgroup multiplies
-#pragma unroll
-    for (int kk = 0; kk < C::KS / 8; kk++)
-#pragma unroll
-      for (int r = 0; r < 4; r++)
-        tf32Split<MATH>(as[C::offset<A_QFAST>(row0 + g + ((r & 1) ? 8 : 0), 8 * kk + t + ((r & 2) ? 4 : 0))],
-                        aBig[buf][kk][r], aSmall[buf][kk][r]);
-#pragma unroll
-    for (int i = 0; i < 64; i++) registerFence(acc[i]);
-#pragma unroll
-    for (int kk = 0; kk < C::KS / 8; kk++)
-#pragma unroll
-      for (int r = 0; r < 4; r++) {
-        registerFence(aBig[buf][kk][r]);
-        if (MATH == GEMM_TF32X3) registerFence(aSmall[buf][kk][r]);
-      }
-    wgmmaFence();
-    const uint64_t descBig = desc0 + 2 * buf * partStep, descSmall = descBig + partStep;
-#pragma unroll
-    for (int kk = 0; kk < C::KS / 8; kk++) {
-      const uint64_t k8 = (uint64_t)((2 * kk * W::LBO_BYTES) >> 4);  // two k4 core-matrix rows per k8 step
-      if (MATH == GEMM_TF32X3) {
-        wgmmaTf32(acc, aSmall[buf][kk], descBig + k8);
-        wgmmaTf32(acc, aBig[buf][kk], descSmall + k8);
-      }
-      wgmmaTf32(acc, aBig[buf][kk], descBig + k8);
-    }
-    wgmmaCommit();
-    wgmmaWait<1>();  // step − 1's wgmma are done: its buffer and A registers are free at step + 1
-#pragma unroll
-    for (int i = 0; i < 64; i++) registerFence(acc[i]);
+    wgmmaFragments<MATH, A_QFAST>(as, row0, aBig[buf], aSmall[buf]);
+    const uint64_t descBig = desc0 + 2 * buf * partStep;
+    wgmmaKStep<MATH>(acc, aBig[buf], aSmall[buf], descBig, descBig + partStep);
   };
-  for (int step = 0; step < steps; step += 2) {
-    kStep(std::integral_constant<int, 0>(), step);
-    if (step + 1 < steps) kStep(std::integral_constant<int, 1>(), step + 1);
+  wgmmaKSteps(steps, kStep);
+  wgmmaStore(acc, row0, out4);
+}
+
+// The stationary tile (ADKG_CUDA_GEMM_TILE=stationary; sm_90a; mma_layout.h mma::stationary) for the two GEMMs whose B
+// is M_r (P = M_r x and ∂x = M_rᵀ ∂P): the block runs tiles [t0, t1) of `tiles` (a persistent grid, consecutive tiles
+// mostly of one relation), keeps M_r's column tile split into TF32 parts in shared memory until a tile of another
+// relation comes, and stages A alone in the ring, its K-steps running on from one tile into the next so that a tile
+// starts with its A already in flight. The warpgroup tile's fragments, wgmma and epilogue. relOf(t): tile t's
+// relation; pieceA(t, m, q); pieceB(rel, n, q): B(q, n)'s piece for relation rel; out4(t, m, n, v).
+template <int MATH, bool B_QFAST, class REL, class PA, class PB, class OUT4>
+__device__ __forceinline__ void stationaryGemm(int tiles, int Kdim, const REL& relOf, const PA& pieceA, const PB& pieceB,
+                                               const OUT4& out4) {
+  namespace C = mma::chunk;
+  namespace S = mma::stationary;
+  const int t0 = (int)((int64_t)blockIdx.x * tiles / gridDim.x);
+  const int t1 = (int)((int64_t)(blockIdx.x + 1) * tiles / gridDim.x);
+  if (Kdim > S::MAX_K) {
+    // M_r's column tile does not fit: the warpgroup tile, one tile after another.
+    for (int tile = t0; tile < t1; tile++) {
+      if (tile > t0) __syncthreads();  // every thread is done with the last tile's ring and split before they refill
+      const int rel = relOf(tile);
+      wgmmaGemmTile<MATH, true, B_QFAST>(
+          Kdim, [&](int m, int q) { return pieceA(tile, m, q); }, [&](int n, int q) { return pieceB(rel, n, q); },
+          [&](int m, int n, float4 v) { out4(tile, m, n, v); });
+    }
+    return;
   }
-  wgmmaWait<0>();
+  ADKG_DYNAMIC_SHARED16(smem);
+  float* bBig = smem + S::B_OFFSET;
+  float* bSmall = bBig + S::PART_FLOATS;
+  const uint64_t descBig0 = wgmmaDescriptor(bBig), descSmall0 = wgmmaDescriptor(bSmall);
+  const uint64_t stepUnits = (uint64_t)(((C::KS / 4) * mma::wg::LBO_BYTES) >> 4);  // a K-step's k4 groups, 16-byte units
+  const int row0 = wgmmaWarpRow();
+  // At least one K-step (zeros when Kdim is 0), so that the accumulators reach the epilogue's wait only from a
+  // wgmma: a path on which their zeros met it would have ptxas serialise the wgmma (C7515).
+  const int steps = (Kdim + C::KS - 1) / C::KS > 0 ? (Kdim + C::KS - 1) / C::KS : 1;
+  const int64_t U = (int64_t)(t1 - t0) * steps;  // the block's K-steps, tile after tile
+  auto ringSlot = [&](int64_t u) { return smem + (int)(u % C::STAGES) * C::OPERAND_FLOATS; };
+  auto issue = [&](int64_t u) {
+    const int tile = t0 + (int)(u / steps);
+    issuePieces<true>(ringSlot(u), (int)(u % steps) * C::KS, Kdim, [&](int m, int q) { return pieceA(tile, m, q); });
+  };
 #pragma unroll
-  for (int i = 0; i < 64; i++) registerFence(acc[i]);
-  // Epilogue: as mmaStore, per n8 piece j of the warp's 16 rows.
+  for (int s = 0; s < C::STAGES - 1; s++) {
+    if (s < U) issue(s);
+    copyAsyncCommit();
+  }
+  float acc[64];
+  WgmmaFragments aBig[2], aSmall[2];
+  int rel = -1;
+  int64_t u = 0;
+  for (int tile = t0; tile < t1; tile++) {
 #pragma unroll
-  for (int j = 0; j < 16; j++) {
-    float c[4] = {acc[4 * j], acc[4 * j + 1], acc[4 * j + 2], acc[4 * j + 3]}, s0, s1, o[4];
-    mma::swapSend(lane, c, s0, s1);
-    mma::swapOut(lane, c, __shfl_xor_sync(0xffffffffu, s0, 1), __shfl_xor_sync(0xffffffffu, s1, 1), o);
-    out4(row0 + g + (mma::keepsLowRow(lane) ? 0 : 8), 8 * j + 2 * (t & ~1), make_float4(o[0], o[1], o[2], o[3]));
+    for (int i = 0; i < 64; i++) acc[i] = 0.f;
+    // K-step `step` of the tile (the block's u) with A registers BUF (a constant, as in wgmmaGemmTile).
+    auto kStep = [&](auto bufConstant, int step) {
+      constexpr int buf = decltype(bufConstant)::value;
+      copyAsyncWaitGroup<C::STAGES - 2>();
+      // u's A has landed; every thread has waited for u − 2's wgmma, and at a tile's first step for all of the last
+      // tile's (wgmmaStore), so M_r's parts are free to rewrite below.
+      __syncthreads();
+      if (u + C::STAGES - 1 < U) issue(u + C::STAGES - 1);
+      copyAsyncCommit();
+      if (step == 0 && relOf(tile) != rel) {
+        rel = relOf(tile);
+        for (int b = threadIdx.x; b < 32 * steps * (C::KS / 4); b += BLOCK) {
+          const int sn = 4 * (b & 31), sq = 4 * (b >> 5);  // zeros for k past Kdim, as the ring's A
+          wgmmaSplitB<MATH, B_QFAST>(
+              [&](int n, int q) {
+                const float* p = q < Kdim ? pieceB(rel, n, q) : nullptr;
+                return p ? ld4(p) : make_float4(0.f, 0.f, 0.f, 0.f);
+              },
+              sn, sq, bBig, bSmall);
+        }
+        fenceProxyAsync();
+        __syncthreads();  // the split is written (and visible to wgmma) before any warpgroup multiplies
+      }
+      wgmmaFragments<MATH, true>(ringSlot(u), row0, aBig[buf], aSmall[buf]);
+      wgmmaKStep<MATH>(acc, aBig[buf], aSmall[buf], descBig0 + step * stepUnits, descSmall0 + step * stepUnits);
+      u++;
+    };
+    wgmmaKSteps(steps, kStep);
+    wgmmaStore(acc, row0, [&](int m, int n, float4 v) { out4(tile, m, n, v); });
   }
 }
 
@@ -741,7 +874,7 @@ __device__ __forceinline__ void anyGemmTile(int Kdim, const LA& loadA, const LB&
   constexpr bool ASYNC = MINB == 2;
   if constexpr (TILE == TILE_CHUNK)
     chunkGemmTile<MATH, A_QFAST, B_QFAST>(Kdim, loadA, [&](int n, int q) { return loadB(q, n); }, out4);
-  else if constexpr (TILE == TILE_WGMMA)
+  else if constexpr (TILE == TILE_WGMMA || TILE == TILE_STATIONARY)  // the stationary tile's other GEMMs
     wgmmaGemmTile<MATH, A_QFAST, B_QFAST>(Kdim, loadA, [&](int n, int q) { return loadB(q, n); }, out4);
   else if constexpr (MATH == GEMM_SIMT)
     gemmTile<A_QFAST, B_QFAST, ASYNC>(Kdim, loadA, loadB, out4);
@@ -767,52 +900,94 @@ __device__ __forceinline__ void put4(float* dst, int col, int len, float4 v, boo
   }
 }
 
-// P[row] = M_r x[rowSlot[row]] for the rows of a tile (rowSlot null: slot = row).
+// P[row] = M_r x[rowSlot[row]] for the rows of a tile (rowSlot null: slot = row, one M, tiles of TILE_ROWS over
+// uniformCount rows). A block a tile, or under the stationary tile a block an SM over all `tiles` tiles (the last
+// parameter, so that the other tiles' machine code is what it was before the stationary tile came).
 template <int MATH, int MINB, int TILE>
 __global__ void __launch_bounds__(BLOCK, MINB) projectKernel(const float* X, const float* proj, const int32_t* rowSlot,
                                                        const int32_t* tileRel, const int64_t* tileRow,
                                                        const int32_t* tileCount, int64_t uniformCount, int d, int k,
-                                                       float* P) {
-  int64_t row0;
-  int count;
-  const float* M;
-  if (tileRel) {
-    row0 = tileRow[blockIdx.x];
-    count = tileCount[blockIdx.x];
-    M = proj + (int64_t)tileRel[blockIdx.x] * k * d;
+                                                       float* P, int tiles) {
+  if constexpr (TILE == TILE_STATIONARY) {
+    const int n0 = blockIdx.y * 128;
+    auto tileAt = [&](int t, int64_t& row0, int& count) {
+      row0 = tileRel ? tileRow[t] : (int64_t)t * TILE_ROWS;
+      count = tileRel ? tileCount[t] : (int)(uniformCount - row0 < TILE_ROWS ? uniformCount - row0 : TILE_ROWS);
+    };
+    stationaryGemm<MATH, true>(
+        tiles, d, [&](int t) { return tileRel ? tileRel[t] : 0; },
+        [&](int t, int mm, int q) -> const float* {
+          int64_t row0;
+          int count;
+          tileAt(t, row0, count);
+          if (mm >= count) return nullptr;
+          return X + (rowSlot ? rowSlot[row0 + mm] : row0 + mm) * (int64_t)d + q;
+        },
+        [&](int rel, int nn, int q) -> const float* {
+          return n0 + nn < k ? proj + ((int64_t)rel * k + n0 + nn) * d + q : nullptr;
+        },
+        [&](int t, int mm, int nn, float4 v) {
+          int64_t row0;
+          int count;
+          tileAt(t, row0, count);
+          if (mm < count && n0 + nn < k) put4(P + (row0 + mm) * k + n0 + nn, n0 + nn, k, v, false);
+        });
   } else {
-    row0 = (int64_t)blockIdx.x * TILE_ROWS;
-    count = (int)(uniformCount - row0 < TILE_ROWS ? uniformCount - row0 : TILE_ROWS);
-    M = proj;
+    int64_t row0;
+    int count;
+    const float* M;
+    if (tileRel) {
+      row0 = tileRow[blockIdx.x];
+      count = tileCount[blockIdx.x];
+      M = proj + (int64_t)tileRel[blockIdx.x] * k * d;
+    } else {
+      row0 = (int64_t)blockIdx.x * TILE_ROWS;
+      count = (int)(uniformCount - row0 < TILE_ROWS ? uniformCount - row0 : TILE_ROWS);
+      M = proj;
+    }
+    const int n0 = blockIdx.y * 128;
+    auto loadA = [&](int mm, int q) -> const float* {
+      if (mm >= count) return nullptr;
+      int64_t slot = rowSlot ? rowSlot[row0 + mm] : row0 + mm;
+      return X + slot * d + q;
+    };
+    auto loadB = [&](int q, int nn) -> const float* { return n0 + nn < k ? M + (int64_t)(n0 + nn) * d + q : nullptr; };
+    auto out4 = [&](int mm, int nn, float4 v) {
+      if (mm < count && n0 + nn < k) put4(P + (row0 + mm) * k + n0 + nn, n0 + nn, k, v, false);
+    };
+    anyGemmTile<MATH, MINB, TILE, true, true>(d, loadA, loadB, out4);
   }
-  const int n0 = blockIdx.y * 128;
-  auto loadA = [&](int mm, int q) -> const float* {
-    if (mm >= count) return nullptr;
-    int64_t slot = rowSlot ? rowSlot[row0 + mm] : row0 + mm;
-    return X + slot * d + q;
-  };
-  auto loadB = [&](int q, int nn) -> const float* { return n0 + nn < k ? M + (int64_t)(n0 + nn) * d + q : nullptr; };
-  auto out4 = [&](int mm, int nn, float4 v) {
-    if (mm < count && n0 + nn < k) put4(P + (row0 + mm) * k + n0 + nn, n0 + nn, k, v, false);
-  };
-  anyGemmTile<MATH, MINB, TILE, true, true>(d, loadA, loadB, out4);
 }
 
-// ∂x[rowSlot[row]] += M_rᵀ ∂P[row].
+// ∂x[rowSlot[row]] += M_rᵀ ∂P[row]; blocks (and `tiles`) as projectKernel's.
 template <int MATH, int MINB, int TILE>
 __global__ void __launch_bounds__(BLOCK, MINB) projectBackXKernel(const float* dP, const float* proj, const int32_t* rowSlot,
                                                             const int32_t* tileRel, const int64_t* tileRow,
-                                                            const int32_t* tileCount, int d, int k, float* gradX) {
-  const int64_t row0 = tileRow[blockIdx.x];
-  const int count = tileCount[blockIdx.x];
-  const float* M = proj + (int64_t)tileRel[blockIdx.x] * k * d;
+                                                            const int32_t* tileCount, int d, int k, float* gradX,
+                                                            int tiles) {
   const int n0 = blockIdx.y * 128;
-  auto loadA = [&](int mm, int q) -> const float* { return mm < count ? dP + (row0 + mm) * k + q : nullptr; };
-  auto loadB = [&](int q, int nn) -> const float* { return n0 + nn < d ? M + (int64_t)q * d + n0 + nn : nullptr; };
-  auto out4 = [&](int mm, int nn, float4 v) {
-    if (mm < count && n0 + nn < d) put4(gradX + (int64_t)rowSlot[row0 + mm] * d + n0 + nn, n0 + nn, d, v, true);
-  };
-  anyGemmTile<MATH, MINB, TILE, true, false>(k, loadA, loadB, out4);
+  if constexpr (TILE == TILE_STATIONARY) {
+    stationaryGemm<MATH, false>(
+        tiles, k, [&](int t) { return tileRel[t]; },
+        [&](int t, int mm, int q) -> const float* { return mm < tileCount[t] ? dP + (tileRow[t] + mm) * k + q : nullptr; },
+        [&](int rel, int nn, int q) -> const float* {
+          return n0 + nn < d ? proj + ((int64_t)rel * k + q) * d + n0 + nn : nullptr;
+        },
+        [&](int t, int mm, int nn, float4 v) {
+          if (mm < tileCount[t] && n0 + nn < d)
+            put4(gradX + (int64_t)rowSlot[tileRow[t] + mm] * d + n0 + nn, n0 + nn, d, v, true);
+        });
+  } else {
+    const int64_t row0 = tileRow[blockIdx.x];
+    const int count = tileCount[blockIdx.x];
+    const float* M = proj + (int64_t)tileRel[blockIdx.x] * k * d;
+    auto loadA = [&](int mm, int q) -> const float* { return mm < count ? dP + (row0 + mm) * k + q : nullptr; };
+    auto loadB = [&](int q, int nn) -> const float* { return n0 + nn < d ? M + (int64_t)q * d + n0 + nn : nullptr; };
+    auto out4 = [&](int mm, int nn, float4 v) {
+      if (mm < count && n0 + nn < d) put4(gradX + (int64_t)rowSlot[row0 + mm] * d + n0 + nn, n0 + nn, d, v, true);
+    };
+    anyGemmTile<MATH, MINB, TILE, true, false>(k, loadA, loadB, out4);
+  }
 }
 
 // ∂M_r += Σ_rows ∂P[row] x[rowSlot[row]]ᵀ over up to MTILE_ROWS rows of one relation.
@@ -1750,10 +1925,18 @@ int gemmTileFromName(const std::string& name) {
   if (name == "element") return TILE_ELEMENT;
   if (name == "chunk") return TILE_CHUNK;
   if (name == "wgmma") return TILE_WGMMA;
+  if (name == "stationary") return TILE_STATIONARY;
   return -1;
 }
 
-const char* gemmTileName(int tile) { return tile == TILE_CHUNK ? "chunk" : tile == TILE_WGMMA ? "wgmma" : "element"; }
+const char* gemmTileName(int tile) {
+  return tile == TILE_CHUNK ? "chunk" : tile == TILE_WGMMA ? "wgmma" : tile == TILE_STATIONARY ? "stationary" : "element";
+}
+
+// Blocks along x for `tiles` tiles of P or ∂x: one a tile, or under the stationary tile one an SM (a persistent grid).
+int tileBlocks(GemmChoice g, int d, int k, int tiles) {
+  return gemmTileFor(g, d, k) == TILE_STATIONARY ? std::max(1, std::min(tiles, g.sms)) : tiles;
+}
 
 int usableGemmMath(int math) {
 #if defined(ADKG_CUDA_MIN_CC) && ADKG_CUDA_MIN_CC < 80
@@ -1783,8 +1966,9 @@ void allowLargeSmem(const void* kernel, int bytes) {
 }
 
 // KERNEL<math, blocks per SM, tile> launched with args for the GemmChoice G (tile: gemmTileFor(), checked against the
-// dimensions). The warpgroup tile is built for one block per SM whatever G.blocks says: its 176 KB of shared memory
-// leave room for no second block, and its 64 accumulators a thread would spill under two blocks' register cap.
+// dimensions). The warpgroup and stationary tiles are built for one block per SM whatever G.blocks says: their 176 and
+// 186 KB of shared memory leave room for no second block, and their 64 accumulators a thread would spill under two
+// blocks' register cap. Launchers of projectKernel and projectBackXKernel size their grids with tileBlocks().
 #define ADKG_GEMM_VARIANT(KERNEL, M, B, T, GRID, S, ...)                                                        \
   do {                                                                                                         \
     if (T == TILE_CHUNK) {                                                                                     \
@@ -1793,6 +1977,9 @@ void allowLargeSmem(const void* kernel, int bytes) {
     } else if (T == TILE_WGMMA) {                                                                              \
       allowLargeSmem(reinterpret_cast<const void*>(KERNEL<M, 1, TILE_WGMMA>), mma::wg::SMEM_BYTES);             \
       ADKG_LAUNCH(GRID, BLOCK, mma::wg::SMEM_BYTES, S, KERNEL<M, 1, TILE_WGMMA>)(__VA_ARGS__);                  \
+    } else if (T == TILE_STATIONARY) {                                                                         \
+      allowLargeSmem(reinterpret_cast<const void*>(KERNEL<M, 1, TILE_STATIONARY>), mma::stationary::SMEM_BYTES); \
+      ADKG_LAUNCH(GRID, BLOCK, mma::stationary::SMEM_BYTES, S, KERNEL<M, 1, TILE_STATIONARY>)(__VA_ARGS__);     \
     } else {                                                                                                   \
       ADKG_LAUNCH(GRID, BLOCK, 0, S, KERNEL<M, B, TILE_ELEMENT>)(__VA_ARGS__);                                  \
     }                                                                                                          \
@@ -1830,16 +2017,16 @@ void launchProjectTiles(cudaStream_t s, const float* X, const float* proj, const
   if (T == 0) return;
   requireRowAlignment(X, d, "the projected rows' input");
   requireRowAlignment(P, k, "the projected rows' output");
-  dim3 grid(T, (k + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectKernel, g, d, k, grid, s, X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P);
+  dim3 grid(tileBlocks(g, d, k, T), (k + 127) / 128);
+  ADKG_LAUNCH_GEMM(projectKernel, g, d, k, grid, s, X, proj, rowSlot, tileRel, tileRow, tileCount, 0, d, k, P, T);
 }
 
 void launchProject(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g) {
   if (p.T == 0) return;
   const float* X = m.model == MODEL_TRANSRA ? m.composed : m.entity.w;
-  dim3 grid(p.T, (m.k + 127) / 128);
+  dim3 grid(tileBlocks(g, m.d, m.k, p.T), (m.k + 127) / 128);
   ADKG_LAUNCH_GEMM(projectKernel, g, m.d, m.k, grid, s, X, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, 0, m.d,
-                   m.k, b.P);
+                   m.k, b.P, p.T);
 }
 
 void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int k, int64_t count, float* P, GemmChoice g) {
@@ -1847,8 +2034,9 @@ void launchProjectAll(cudaStream_t s, const float* X, const float* M, int d, int
   requireRowAlignment(X, d, "the projected entities' input");
   requireRowAlignment(M, d, "the projection matrix");
   requireRowAlignment(P, k, "the projected entities' output");
-  dim3 grid(gridFor(count, TILE_ROWS), (k + 127) / 128);
-  ADKG_LAUNCH_GEMM(projectKernel, g, d, k, grid, s, X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P);
+  const int tiles = (int)gridFor(count, TILE_ROWS);
+  dim3 grid(tileBlocks(g, d, k, tiles), (k + 127) / 128);
+  ADKG_LAUNCH_GEMM(projectKernel, g, d, k, grid, s, X, M, nullptr, nullptr, nullptr, nullptr, count, d, k, P, tiles);
 }
 
 // ADKG_CUDA_NO_TILED_LOSS=1 sends every step through lossKernel (an A/B switch); read once, not per step.
@@ -1934,9 +2122,9 @@ int launchLoss(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBat
 
 void launchProjectBackX(cudaStream_t s, const DevModel& m, const DevPlan& p, const DevBatch& b, GemmChoice g) {
   if (p.T == 0) return;
-  dim3 gx(p.T, (m.d + 127) / 128);
+  dim3 gx(tileBlocks(g, m.d, m.k, p.T), (m.d + 127) / 128);
   ADKG_LAUNCH_GEMM(projectBackXKernel, g, m.d, m.k, gx, s, b.dP, m.projection.w, b.rowSlot, p.tileRel, p.tileRow, p.tileCount, m.d,
-                   m.k, m.gradX);
+                   m.k, m.gradX, p.T);
 }
 
 void launchRowOuterSums(cudaStream_t s, const float* L, const float* X, const int32_t* rowSlot, const int32_t* mtRel,

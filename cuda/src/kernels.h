@@ -25,21 +25,23 @@ const char* gemmMathName(int math);
 // How the projection GEMMs run: the math (GEMM_*) and the thread blocks each SM holds (1 or 2; with 2 the tile's
 // registers are capped at 128 per thread, which spills some, for twice the warps to hide latency with).
 // tile (TILE_*): the element tile; the 16-byte tile (operands staged in 16-byte cp.async pieces in their global
-// layout, three K-steps in flight; mma_layout.h mma::chunk); or the warpgroup tile (the 16-byte tile's staging, B split
-// once per K-step, wgmma.mma_async: sm_90a; mma_layout.h mma::wg). The last two only with tensor-core math and d, k
-// multiples of 4 (gemmTileFor).
-enum { TILE_ELEMENT = 0, TILE_CHUNK = 1, TILE_WGMMA = 2 };
+// layout, three K-steps in flight; mma_layout.h mma::chunk); the warpgroup tile (the 16-byte tile's staging, B split
+// once per K-step, wgmma.mma_async: sm_90a; mma_layout.h mma::wg); or the stationary tile (the warpgroup tile with M_r
+// kept split in shared memory across a persistent block's tiles for P and ∂x; ∂M as the warpgroup tile;
+// mma_layout.h mma::stationary). The last three only with tensor-core math and d, k multiples of 4 (gemmTileFor).
+enum { TILE_ELEMENT = 0, TILE_CHUNK = 1, TILE_WGMMA = 2, TILE_STATIONARY = 3 };
 struct GemmChoice {
   int math = GEMM_TF32X3;
   int blocks = 2;
   int tile = TILE_ELEMENT;
+  int sms = 1;  // the device's SMs: the stationary tile's persistent grid
 };
 // The math a GEMM_* request runs as: tensor-core tiles need sm_80 machine code, so a build that also
 // carries older GPUs (ADKG_CUDA_ARCHS below 80) runs them as simt.
 int usableGemmMath(int math);
 // The tile (TILE_*) the GEMMs of a model with dimensions d, k run as under g.
 int gemmTileFor(GemmChoice g, int d, int k);
-// TILE_* by name ("element", "chunk", "wgmma"), -1 for anything else; and back.
+// TILE_* by name ("element", "chunk", "wgmma", "stationary"), -1 for anything else; and back.
 int gemmTileFromName(const std::string& name);
 const char* gemmTileName(int tile);
 

@@ -148,5 +148,20 @@ constexpr int LBO_BYTES = 16 * 128, SBO_BYTES = 128;
 ADKG_HD int splitOffset(int n, int q) { return ((q >> 2) * 16 + (n >> 3)) * 32 + (n & 7) * 4 + (q & 3); }
 }  // namespace wg
 
+// The stationary variant of the warpgroup tile (kernels.cu stationaryGemm, ADKG_CUDA_GEMM_TILE=stationary): for P = M_r x
+// and ∂x = M_rᵀ ∂P, whose B is M_r itself. A block runs a contiguous range of tiles (a persistent grid, a block an
+// SM), so consecutive tiles mostly share a relation, and M_r's 128 columns of the block's column tile stay split in
+// shared memory (wg's layout over the whole K: 32 k4 groups, LBO 2048 bytes) until the relation changes; the ring
+// then stages A alone, and nothing is split per K-step but the A fragments. Up to MAX_K = 128 (d of P, k of ∂x);
+// beyond that the kernels run the warpgroup tile a tile at a time.
+namespace stationary {
+constexpr int MAX_K = 128;
+constexpr int PART_FLOATS = MAX_K * 128;                           // one TF32 part of M_r's column tile
+constexpr int RING_FLOATS = chunk::STAGES * chunk::OPERAND_FLOATS;  // A only
+constexpr int B_OFFSET = RING_FLOATS;
+constexpr int SMEM_BYTES = (RING_FLOATS + 2 * PART_FLOATS) * 4 > wg::SMEM_BYTES ? (RING_FLOATS + 2 * PART_FLOATS) * 4
+                                                                                 : wg::SMEM_BYTES;
+}  // namespace stationary
+
 }  // namespace mma
 }  // namespace adkg_cuda

@@ -1,10 +1,10 @@
 // Host check of the TransR/TransRA projection GEMM kernels (kernels.cu projectKernel, projectBackXKernel,
 // projectBackMKernel) with no GPU, in every build the launchers can pick: the SIMT tile, the tensor-core element tile in
 // 3xTF32 and TF32, one or two blocks per SM, the 16-byte (chunk) tile (ADKG_CUDA_GEMM_TILE=chunk) and the warpgroup
-// tile (ADKG_CUDA_GEMM_TILE=wgmma), neither run on a GPU yet. The kernels run as written on emulated thread blocks
+// tile (ADKG_CUDA_GEMM_TILE=wgmma) and its stationary variant (=stationary), none run on a GPU yet. The kernels run as written on emulated thread blocks
 // (cuda/test/emu/cuda_runtime.h; mma.sync and wgmma.mma_async emulated from the PTX ISA's layouts, a cp.async copy
-// landing only when a wait covers its group and a wgmma reading B at its wait, so a read before its wait, a wrong wait
-// count or a wrong ring slot gives wrong products), over rows gathered through rowSlot and tiles laid out as CudaEngine::buildPlan does, and are
+// landing only when a wait covers its group, or in the "eager" cases at its issue, and a wgmma reading B at its wait, so
+// a read before its wait, a wrong wait count, a wrong ring slot or a slot refilled too early gives wrong products), over rows gathered through rowSlot and tiles laid out as CudaEngine::buildPlan does, and are
 // compared with the products in double. Prints one JSON line per case; exits 1 when a case is off. Built and run by
 // test/cuda-emulation.test.ts.
 #include <cuda_runtime.h>  // the emulation (cuda/test/emu)
@@ -69,18 +69,24 @@ struct Errors {
   double project, backX, backM;
 };
 
+// blocks: the stationary tile's persistent grid for P and ∂x (blocks over all tiles; the others a block a tile).
 template <int MATH, int MINB, int TILE>
-Errors runVariant(const Problem& p) {
+Errors runVariant(const Problem& p, int blocks = 0) {
   const int d = p.s.d, k = p.s.k, T = (int)p.tileRel.size(), TM = (int)p.mtRel.size();
-  const size_t dyn = (TILE == TILE_CHUNK ? mma::chunk::SMEM_BYTES : TILE == TILE_WGMMA ? mma::wg::SMEM_BYTES : 0) / sizeof(float);
+  const size_t dyn = (TILE == TILE_CHUNK        ? mma::chunk::SMEM_BYTES
+                      : TILE == TILE_WGMMA      ? mma::wg::SMEM_BYTES
+                      : TILE == TILE_STATIONARY ? mma::stationary::SMEM_BYTES
+                                                : 0) /
+                     sizeof(float);
+  const int gridX = TILE == TILE_STATIONARY ? blocks : T;
   std::vector<float> P((size_t)p.rows * k, std::nanf("")), gradX(p.X.size(), 0.f), gradM(p.M.size(), 0.f);
-  emu::launch(dim3(T, (k + 127) / 128), BLOCK, dyn, [&] {
+  emu::launch(dim3(gridX, (k + 127) / 128), BLOCK, dyn, [&] {
     projectKernel<MATH, MINB, TILE>(p.X.data(), p.M.data(), p.rowSlot.data(), p.tileRel.data(), p.tileRow.data(),
-                                     p.tileCount.data(), 0, d, k, P.data());
+                                     p.tileCount.data(), 0, d, k, P.data(), T);
   });
-  emu::launch(dim3(T, (d + 127) / 128), BLOCK, dyn, [&] {
+  emu::launch(dim3(gridX, (d + 127) / 128), BLOCK, dyn, [&] {
     projectBackXKernel<MATH, MINB, TILE>(p.dP.data(), p.M.data(), p.rowSlot.data(), p.tileRel.data(), p.tileRow.data(),
-                                          p.tileCount.data(), d, k, gradX.data());
+                                          p.tileCount.data(), d, k, gradX.data(), T);
   });
   emu::launch(dim3(TM, (k + 127) / 128, (d + 127) / 128), BLOCK, dyn, [&] {
     projectBackMKernel<MATH, MINB, TILE>(p.dP.data(), p.X.data(), p.rowSlot.data(), p.mtRel.data(), p.mtRow.data(),
@@ -139,6 +145,20 @@ int main() {
       // The warpgroup tile (sm_90a's wgmma.mma_async, emulated from the PTX ISA's layouts): one block per SM only.
       ok &= report("tf32x3 wgmma", s, runVariant<GEMM_TF32X3, 1, TILE_WGMMA>(p), 2e-6);
       ok &= report("tf32 wgmma", s, runVariant<GEMM_TF32, 1, TILE_WGMMA>(p), 3e-3);
+      // The stationary tile: a persistent grid of one block (every relation change inside it) and of two (a block
+      // starting mid-relation). d = 132 runs P a tile at a time (K past 128), ∂x (k = 68: three K-steps) stationary.
+      ok &= report("tf32x3 stationary 1 block", s, runVariant<GEMM_TF32X3, 1, TILE_STATIONARY>(p, 1), 2e-6);
+      ok &= report("tf32x3 stationary 2 blocks", s, runVariant<GEMM_TF32X3, 1, TILE_STATIONARY>(p, 2), 2e-6);
+      ok &= report("tf32 stationary 2 blocks", s, runVariant<GEMM_TF32, 1, TILE_STATIONARY>(p, 2), 3e-3);
+      // Again with every cp.async landing at its issue (the earliest a GPU may land it), so that a ring slot refilled
+      // while another warp may still read it shows, as a read before its wait does above.
+      emu::eagerCopies = true;
+      ok &= report("tf32x3 x2 eager", s, runVariant<GEMM_TF32X3, 2, TILE_ELEMENT>(p), 2e-6);
+      ok &= report("tf32x3 chunk x1 eager", s, runVariant<GEMM_TF32X3, 1, TILE_CHUNK>(p), 2e-6);
+      ok &= report("tf32x3 wgmma eager", s, runVariant<GEMM_TF32X3, 1, TILE_WGMMA>(p), 2e-6);
+      ok &= report("tf32x3 stationary 1 block eager", s, runVariant<GEMM_TF32X3, 1, TILE_STATIONARY>(p, 1), 2e-6);
+      ok &= report("tf32x3 stationary 2 blocks eager", s, runVariant<GEMM_TF32X3, 1, TILE_STATIONARY>(p, 2), 2e-6);
+      emu::eagerCopies = false;
     }
   }
   return ok ? 0 : 1;

@@ -189,6 +189,7 @@ struct Block {
 inline std::atomic<bool> reverseOrder{false};
 inline thread_local Block* current = nullptr;
 inline thread_local dim3 bDimValue;
+inline thread_local dim3 gDimValue;
 
 // Fiber stacks, kept for the next block (a launch of thousands of blocks allocates them once per OS thread).
 inline char* fiberStack(int t) {
@@ -233,6 +234,7 @@ inline void barrier(int g, int first, int count) {
 // arrays are then the block's own), with dynamicFloats floats of dynamic shared memory.
 inline void launch(dim3 grid, int threads, size_t dynamicFloats, const std::function<void()>& kernel) {
   bDimValue = {(unsigned)threads, 1, 1};
+  gDimValue = grid;
   const bool reverse = reverseOrder;
   const unsigned blocks = grid.x * grid.y * grid.z;
   for (unsigned bn = 0; bn < blocks; bn++) {
@@ -300,13 +302,20 @@ inline void requireAligned16(const void* p) {
   }
 }
 
-// cp.async as the PTX ISA orders it: a copy lands only when cp.async.wait_group N (or wait_all) leaves at most N newer
-// committed groups pending, so a read of shared memory before its wait sees what was there before (NaN at first, or
-// an older K-step) and shows in the results.
+// cp.async as the PTX ISA orders it: a copy may land any time between its issue and the cp.async.wait_group N (or
+// wait_all) that leaves at most N newer committed groups pending. By default it lands at that wait, the latest it may,
+// so a read of shared memory before its wait sees what was there before (NaN at first, or an older K-step) and shows in
+// the results; with eagerCopies it lands at its issue, the earliest, so a copy into a slot that another thread may
+// still be reading (a missing barrier before a ring slot is refilled) shows instead.
+inline std::atomic<bool> eagerCopies{false};
 inline void copyAsync(float* dst, const float* src, int n) {
   if (n == 4) {
     requireAligned16(dst);
     if (src) requireAligned16(src);
+  }
+  if (eagerCopies) {
+    for (int i = 0; i < n; i++) dst[i] = src ? src[i] : 0.f;
+    return;
   }
   current->fibers[current->running].open.push_back({dst, src, n});
 }
@@ -340,6 +349,7 @@ inline double maxRel(const std::vector<double>& ref, const std::vector<float>& g
 #define threadIdx (emu::threadIndex())
 #define blockIdx (emu::blockIndex())
 #define blockDim (emu::bDimValue)
+#define gridDim (emu::gDimValue)
 #define ADKG_EMU_ALIGNED16(p) emu::requireAligned16(p)
 
 inline void __syncthreads() { emu::barrier(0, 0, emu::current->threads); }

@@ -16,8 +16,8 @@ export type CudaPlacement = 'auto' | 'resident' | 'hybrid';
  */
 export type CudaGemm = 'simt' | 'tf32x3' | 'tf32';
 export const CUDA_GEMMS: readonly CudaGemm[] = ['simt', 'tf32x3', 'tf32'];
-export type CudaGemmTile = 'element' | 'chunk' | 'wgmma';
-export const CUDA_GEMM_TILES: readonly CudaGemmTile[] = ['element', 'chunk', 'wgmma'];
+export type CudaGemmTile = 'element' | 'chunk' | 'wgmma' | 'stationary';
+export const CUDA_GEMM_TILES: readonly CudaGemmTile[] = ['element', 'chunk', 'wgmma', 'stationary'];
 /**
  * How TransR/TransRA with independent negatives and the L2 norm get their distances: direct = project every row
  * (P = M_r x), ∂x and ∂M from ∂P: three GEMMs; gram = with G_r = M_rᵀM_r, z = G_r x for every row, distances and ∂x
@@ -52,8 +52,10 @@ export interface CudaEngineOptions {
    * 4, else element; 110,592 bytes of shared memory per block, so one block per SM where an SM has less than twice
    * that, e.g. sm_80, and refused by name where a block cannot have it, e.g. sm_86), or wgmma (chunk's staging, B
    * split into TF32 parts once per K-step, Hopper's warpgroup wgmma.mma_async; compute capability 9.0 only, refused
-   * by name elsewhere). chunk and wgmma are opt-in until bench/kge-gpu has measured them on a GPU. Ignored with gemm
-   * simt.
+   * by name elsewhere), or stationary (wgmma, with M_r kept split in shared memory while a block, one per SM, runs a
+   * contiguous range of P's and ∂x's tiles, so that those two GEMMs stage and split only the rows; entityDim and relDim
+   * up to 128 for it, else wgmma's per-tile B; compute capability 9.0 only). chunk, wgmma and stationary are opt-in
+   * until bench/kge-gpu has measured them on a GPU. Ignored with gemm simt.
    */
   gemmTile?: CudaGemmTile;
   /**
