@@ -67,18 +67,17 @@ parity() { # name, then env assignments and parity.js arguments
 parity_failed() { [ -f "$LOGS/parity-$1.rc" ] && [ "$(cat "$LOGS/parity-$1.rc")" != 0 ]; }
 if [ -z "${ADKG_SKIP_PARITY:-}" ]; then
   parity default ADKG_CUDA_GEMM_BLOCKS=2 # the battery under the defaults: 3xTF32 tiles, two blocks per SM
-  # Opt-in, not yet run on a GPU: the 16-byte GEMM tile (session 9), for the projected models, under both block counts.
-  PARITY_ARGS="--models transr,transra" parity chunk ADKG_CUDA_GEMM_TILE=chunk
-  PARITY_ARGS="--models transr,transra" parity chunk-1 ADKG_CUDA_GEMM_TILE=chunk ADKG_CUDA_GEMM_BLOCKS=1
-  # Opt-in, not yet run on a GPU: the warpgroup tile (wgmma, sm_90a; session 11). A shorter limit: a misused wgmma can
-  # hang rather than fault, and must not eat the bench's time.
-  ADKG_PARITY_TIMEOUT=90 PARITY_ARGS="--models transr,transra" parity wgmma ADKG_CUDA_GEMM_TILE=wgmma
-  # Opt-in, not yet run on a GPU: the warpgroup tile with M_r stationary in shared memory (session 12).
+  # Opt-in, none yet run on a GPU, most promising first (opt-in parity runs are skipped under 240 s left): the warpgroup
+  # tile with M_r stationary in shared memory (session 12) and the warpgroup tile (sm_90a, session 11), with a shorter
+  # limit (a misused wgmma can hang rather than fault, and must not eat the bench's time); the Gram form of
+  # TransR/TransRA with independent negatives and L2 (session 10); the 16-byte GEMM tile (session 9); the
+  # shared-negatives loss kernel's 16-byte variant (same bits by construction); the 16-byte tile at one block per SM.
   ADKG_PARITY_TIMEOUT=90 PARITY_ARGS="--models transr,transra" parity stationary ADKG_CUDA_GEMM_TILE=stationary
-  # Opt-in, not yet run on a GPU: the Gram form of TransR/TransRA with independent negatives and L2 (session 10).
+  ADKG_PARITY_TIMEOUT=90 PARITY_ARGS="--models transr,transra" parity wgmma ADKG_CUDA_GEMM_TILE=wgmma
   PARITY_ARGS="--models transr,transra" parity gram ADKG_CUDA_PROJECTED_DISTANCE=gram
-  # Opt-in, not yet measured: the shared-negatives loss kernel's 16-byte variant (same bits by construction).
+  PARITY_ARGS="--models transr,transra" parity chunk ADKG_CUDA_GEMM_TILE=chunk
   parity vecloss ADKG_CUDA_SHARED_LOSS=vector
+  PARITY_ARGS="--models transr,transra" parity chunk-1 ADKG_CUDA_GEMM_TILE=chunk ADKG_CUDA_GEMM_BLOCKS=1
   # The other FP32-level ways of running the element tiles passed in run 7, and their machine code has not changed
   # since (SASS compared, session 9): only on request.
   if [ -n "${ADKG_PARITY_ALL:-}" ]; then
@@ -111,10 +110,9 @@ timeout -k 10 "$(lim "${ADKG_BENCH_TIMEOUT:-360}")" "$NODE" --max-old-space-size
   2> >(tee "$LOGS/bench.log" >&2) | tee "$OUTDIR/result.json"
 done_step bench "${PIPESTATUS[0]}"
 # Optional settings, adkg alone (this run's PyTorch figures above are their peer); each needs a minute or so, and is
-# skipped when less is left. In order of what they may settle: the 16-byte tile (both open targets), the warpgroup
-# tile and its stationary variant (both), the Gram form with the 16-byte and the stationary (or, that failing, the
-# warpgroup) tile (the independent target), the 16-byte shared-negatives loss (the shared one), the Gram form on the
-# element tile. Their JSON goes into logs.tar.gz (the tool brings back 8 files); their lines,
+# skipped when less is left. In order of what they may settle: the stationary tile (both open targets), the Gram form
+# on it (the independent one), the warpgroup and 16-byte tiles (both), the Gram form on the 16-byte tile, the 16-byte
+# shared-negatives loss (the shared one), the Gram form on the element tile. Their JSON goes into logs.tar.gz (the tool brings back 8 files); their lines,
 # prefixed with the setting's name, are in all.log.
 extra_bench() { # name, env assignments (space-separated), run.js arguments
   local name=$1 envset=$2; shift 2
@@ -125,20 +123,20 @@ extra_bench() { # name, env assignments (space-separated), run.js arguments
     --skip-pytorch --epoch-configs none --hybrid-configs none "$@" 2> >(sed -u "s/^/$name: /" | tee "$LOGS/bench-$name.log" >&2) > "$LOGS/result-$name.json"
   done_step "bench $name" "$?"
 }
-# The 16-byte GEMM tile, two blocks per SM (TransR: the GEMMs are most of its step).
-[ -z "${ADKG_SKIP_CHUNK:-}" ] && extra_bench chunk ADKG_CUDA_GEMM_TILE=chunk --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
-# The warpgroup tile (wgmma.mma_async; one block per SM).
+# The stationary tile (M_r held in shared memory across a persistent block's tiles of P and ∂x), then the Gram form on
+# it (or, parity stationary failing, on the warpgroup tile), then the warpgroup tile (wgmma.mma_async; one block per
+# SM) and the 16-byte tile (two blocks per SM), each alone and under the Gram form.
+parity_failed stationary && { echo "== benches stationary, gram-stationary skipped: parity stationary failed"; ADKG_SKIP_STATIONARY=1; }
 parity_failed wgmma && { echo "== benches wgmma, gram-wgmma skipped: parity wgmma failed"; ADKG_SKIP_WGMMA=1; }
-[ -z "${ADKG_SKIP_WGMMA:-}" ] && ADKG_BENCH_TIMEOUT=120 extra_bench wgmma ADKG_CUDA_GEMM_TILE=wgmma --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
-# The stationary tile (M_r held in shared memory across a persistent block's tiles of P and ∂x).
-parity_failed stationary && { echo "== bench stationary skipped: parity stationary failed"; ADKG_SKIP_STATIONARY=1; }
 [ -z "${ADKG_SKIP_STATIONARY:-}" ] && ADKG_BENCH_TIMEOUT=120 extra_bench stationary ADKG_CUDA_GEMM_TILE=stationary --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
-[ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram-chunk "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=chunk" --models transr --configs independent --gemm tf32x3 "$@"
 if [ -z "${ADKG_SKIP_GRAM:-}${ADKG_SKIP_STATIONARY:-}" ]; then
   ADKG_BENCH_TIMEOUT=90 extra_bench gram-stationary "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=stationary" --models transr --configs independent --gemm tf32x3 "$@"
 elif [ -z "${ADKG_SKIP_GRAM:-}${ADKG_SKIP_WGMMA:-}" ]; then
   ADKG_BENCH_TIMEOUT=90 extra_bench gram-wgmma "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=wgmma" --models transr --configs independent --gemm tf32x3 "$@"
 fi
+[ -z "${ADKG_SKIP_WGMMA:-}" ] && ADKG_BENCH_TIMEOUT=120 extra_bench wgmma ADKG_CUDA_GEMM_TILE=wgmma --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
+[ -z "${ADKG_SKIP_CHUNK:-}" ] && extra_bench chunk ADKG_CUDA_GEMM_TILE=chunk --models transr --configs independent,shared,shared-262k --gemm tf32x3 "$@"
+[ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram-chunk "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=chunk" --models transr --configs independent --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_VECLOSS:-}" ] && extra_bench vecloss ADKG_CUDA_SHARED_LOSS=vector --models transe,transr --configs shared,shared-262k --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram ADKG_CUDA_PROJECTED_DISTANCE=gram --models transr --configs independent --gemm tf32x3 "$@"
 echo "total $(( $(date +%s) - t0 )) s"
