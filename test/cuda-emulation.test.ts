@@ -76,14 +76,16 @@ test('the projection GEMM kernels, emulated, in every build the launchers pick (
   // projectKernel, projectBackXKernel and projectBackMKernel over rows gathered through rowSlot, at d = k = 128,
   // d = 16 / k = 12 and d = 132 / k = 68, against double; mma.sync and wgmma.mma_async (A in registers, B through a
   // no-swizzle K-major descriptor, read at the wait that covers it) emulated from the PTX ISA's layouts. The stationary
-  // tile on persistent grids of one and two blocks; the cp.async tiles again with copies landing at their issue (eager).
+  // tile on persistent grids of one and two blocks; the cp.async tiles again with copies landing at their issue (eager);
+  // the warpgroup tiles again with wgmma reading its operands at its issue (early-read).
   const r = emulate<{ variant: string; d: number; k: number; project: number; backX: number; backM: number; tolerance: number; ok: boolean }>('gemm_emulation_check');
   expect(r.stderr).toBe('');
-  expect(r.cases).toHaveLength(60);
+  expect(r.cases).toHaveLength(69);
   expect(r.cases.filter((c) => c.variant.includes('chunk'))).toHaveLength(15);
-  expect(r.cases.filter((c) => c.variant.includes('wgmma'))).toHaveLength(9);
-  expect(r.cases.filter((c) => c.variant.includes('stationary'))).toHaveLength(15);
+  expect(r.cases.filter((c) => c.variant.includes('wgmma'))).toHaveLength(12);
+  expect(r.cases.filter((c) => c.variant.includes('stationary'))).toHaveLength(21);
   expect(r.cases.filter((c) => c.variant.endsWith('eager'))).toHaveLength(15);
+  expect(r.cases.filter((c) => c.variant.endsWith('early-read'))).toHaveLength(9);
   for (const c of r.cases) {
     const tol = c.variant.startsWith('tf32 ') ? 3e-3 : 2e-6;
     expect(c.project).toBeLessThan(tol);

@@ -3,8 +3,8 @@
 // 3xTF32 and TF32, one or two blocks per SM, the 16-byte (chunk) tile (ADKG_CUDA_GEMM_TILE=chunk) and the warpgroup
 // tile (ADKG_CUDA_GEMM_TILE=wgmma) and its stationary variant (=stationary), none run on a GPU yet. The kernels run as written on emulated thread blocks
 // (cuda/test/emu/cuda_runtime.h; mma.sync and wgmma.mma_async emulated from the PTX ISA's layouts, a cp.async copy
-// landing only when a wait covers its group, or in the "eager" cases at its issue, and a wgmma reading B at its wait, so
-// a read before its wait, a wrong wait count, a wrong ring slot or a slot refilled too early gives wrong products), over rows gathered through rowSlot and tiles laid out as CudaEngine::buildPlan does, and are
+// landing only when a wait covers its group, or in the "eager" cases at its issue, and a wgmma reading A and B at its
+// wait, or in the "early-read" cases at its issue, so a read before its wait, a split read before it is complete, a wrong wait count, a wrong ring slot or a slot refilled too early gives wrong products), over rows gathered through rowSlot and tiles laid out as CudaEngine::buildPlan does, and are
 // compared with the products in double. Prints one JSON line per case; exits 1 when a case is off. Built and run by
 // test/cuda-emulation.test.ts.
 #include <cuda_runtime.h>  // the emulation (cuda/test/emu)
@@ -159,6 +159,14 @@ int main() {
       ok &= report("tf32x3 stationary 1 block eager", s, runVariant<GEMM_TF32X3, 1, TILE_STATIONARY>(p, 1), 2e-6);
       ok &= report("tf32x3 stationary 2 blocks eager", s, runVariant<GEMM_TF32X3, 1, TILE_STATIONARY>(p, 2), 2e-6);
       emu::eagerCopies = false;
+      // Again with every wgmma reading A and B at its issue (the earliest a GPU may read them), so that a B split some
+      // warp has not finished when another multiplies (a missing barrier after the split) shows, on every shape and
+      // not only where the epilogue's wait follows the issue at once, as with reads at the wait above.
+      emu::eagerWgmma = true;
+      ok &= report("tf32x3 wgmma early-read", s, runVariant<GEMM_TF32X3, 1, TILE_WGMMA>(p), 2e-6);
+      ok &= report("tf32x3 stationary 1 block early-read", s, runVariant<GEMM_TF32X3, 1, TILE_STATIONARY>(p, 1), 2e-6);
+      ok &= report("tf32x3 stationary 2 blocks early-read", s, runVariant<GEMM_TF32X3, 1, TILE_STATIONARY>(p, 2), 2e-6);
+      emu::eagerWgmma = false;
     }
   }
   return ok ? 0 : 1;

@@ -146,12 +146,17 @@ inline void makeContext(Context& c, char* stack, size_t size, void (*entry)()) {
 #endif
 
 // A wgmma.mma_async a thread issued: where its warp's lanes keep their A fragments, B's descriptor, and the
-// accumulators it adds into when a wait covers its group. A and B are both read then, as late as the hardware may read
-// them, so A registers or a B buffer rewritten before the wait show in the results.
+// accumulators it adds into when a wait covers its group. By default A and B are read then, as late as the hardware may
+// read them, so A registers or a B buffer rewritten before the wait show in the results; with eagerWgmma they are read
+// at the issue (into a, b), the earliest, so a B buffer some warp has not yet finished writing (a missing barrier
+// before the multiply) shows instead.
 struct WgmmaOp {
   float* acc;
   const uint32_t* lanesA[32];
   uint64_t desc;
+  bool read = false;  // a and b hold the operands (eagerWgmma)
+  float a[16][8];   // TF32 or FP32 values: exact in float
+  float b[8][128];
 };
 
 struct Fiber {
@@ -439,12 +444,40 @@ inline uint32_t sharedAddress(const void* p) {
   return (uint32_t)(static_cast<const char*>(p) - reinterpret_cast<const char*>(current->shared.data()));
 }
 
+// Reads op's A (16 × 8, from the lanes' registers as they are now: a0 (g, t), a1 (g + 8, t), a2 (g, t + 4),
+// a3 (g + 8, t + 4)) and B (8 × 128, through the descriptor, from the block's shared memory as it is now).
+inline void wgmmaReadOperands(WgmmaOp& op) {
+  Block& bl = *current;
+  const char* smem = reinterpret_cast<const char*>(bl.shared.data());
+  const size_t start = (op.desc & 0x3FFF) << 4, lbo = ((op.desc >> 16) & 0x3FFF) << 4, sbo = ((op.desc >> 32) & 0x3FFF) << 4;
+  for (int k = 0; k < 8; k++)
+    for (int n = 0; n < 128; n++) {
+      const size_t at = start + (k / 4) * lbo + (n / 8) * sbo + (n % 8) * 16 + (k % 4) * 4;
+      if (at + 4 > bl.shared.size() * 4) fault(4, "wgmma descriptor reads past the block's shared memory");
+      float v;
+      std::memcpy(&v, smem + at, 4);
+      op.b[k][n] = __uint_as_float(__float_as_uint(v) & 0xffffe000u);  // TF32: the low 13 bits are not read
+    }
+  for (int l = 0; l < kWarp; l++) {
+    const uint32_t* f = op.lanesA[l];
+    const int lg = l / 4, lq = l % 4;
+    op.a[lg][lq] = __uint_as_float(f[0]);
+    op.a[lg + 8][lq] = __uint_as_float(f[1]);
+    op.a[lg][lq + 4] = __uint_as_float(f[2]);
+    op.a[lg + 8][lq + 4] = __uint_as_float(f[3]);
+  }
+  op.read = true;
+}
+
+// Reads at the issue (eagerWgmma) or at the wait (default): see WgmmaOp.
+inline std::atomic<bool> eagerWgmma{false};
+
 // wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 with A in registers, as the PTX ISA lays it out: the warpgroup's
 // four warps take rows 16w..16w + 15 of the 64, A fragments as mma.m16n8k8's, d[4j + r] as its C fragment for columns
-// 8j..8j + 7 (A and B are read at the wait that covers the instruction); B (8 × 128, K-major, no swizzle) through the
-// descriptor: start address, leading byte offset (between
+// 8j..8j + 7; B (8 × 128, K-major, no swizzle) through the descriptor: start address, leading byte offset (between
 // core matrices along k) and stride byte offset (along n), each in 16 bytes, in bits 0–13, 16–29 and 32–45; a
 // core matrix is 8 columns n × 4 k, 16 bytes a column. Issue is a warpgroup barrier (a warp that skips it deadlocks).
+// The accumulators change at the wait that covers the instruction.
 inline void wgmmaIssue(float* acc, const uint32_t (&a)[4], uint64_t desc) {
   Block& bl = *current;
   const int t = bl.running, base = t - t % kWarp, wg = t / 128;
@@ -457,6 +490,7 @@ inline void wgmmaIssue(float* acc, const uint32_t (&a)[4], uint64_t desc) {
   op.acc = acc;
   op.desc = desc;
   for (int l = 0; l < kWarp; l++) op.lanesA[l] = set[base + l];
+  if (eagerWgmma) wgmmaReadOperands(op);
   bl.fibers[t].wgOpen.push_back(op);
 }
 inline void wgmmaCommit() {
@@ -468,32 +502,14 @@ inline void wgmmaWait(int pending) {
   Block& bl = *current;
   Fiber& f = bl.fibers[bl.running];
   const int lane = bl.running % kWarp, g = lane / 4, q = lane % 4;
-  const char* smem = reinterpret_cast<const char*>(bl.shared.data());
   while ((int)f.wgGroups.size() > pending) {
-    for (const WgmmaOp& op : f.wgGroups.front()) {
-      const size_t start = (op.desc & 0x3FFF) << 4, lbo = ((op.desc >> 16) & 0x3FFF) << 4, sbo = ((op.desc >> 32) & 0x3FFF) << 4;
-      auto bAt = [&](int k, int n) {
-        const size_t at = start + (k / 4) * lbo + (n / 8) * sbo + (n % 8) * 16 + (k % 4) * 4;
-        if (at + 4 > bl.shared.size() * 4) fault(4, "wgmma descriptor reads past the block's shared memory");
-        float v;
-        std::memcpy(&v, smem + at, 4);
-        return (double)__uint_as_float(__float_as_uint(v) & 0xffffe000u);  // TF32: the low 13 bits are not read
-      };
-      // A (16 × 8) from the lanes' registers as they are now: a0 (g, t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4).
-      double A[16][8];
-      for (int l = 0; l < kWarp; l++) {
-        const uint32_t* f = op.lanesA[l];
-        const int lg = l / 4, lq = l % 4;
-        A[lg][lq] = __uint_as_float(f[0]);
-        A[lg + 8][lq] = __uint_as_float(f[1]);
-        A[lg][lq + 4] = __uint_as_float(f[2]);
-        A[lg + 8][lq + 4] = __uint_as_float(f[3]);
-      }
+    for (WgmmaOp& op : f.wgGroups.front()) {
+      if (!op.read) wgmmaReadOperands(op);
       for (int j = 0; j < 16; j++)
         for (int r = 0; r < 4; r++) {
           const int row = g + (r >= 2 ? 8 : 0), col = 8 * j + 2 * q + (r & 1);
           double s = op.acc[4 * j + r];
-          for (int k = 0; k < 8; k++) s += A[row][k] * bAt(k, col);
+          for (int k = 0; k < 8; k++) s += (double)op.a[row][k] * op.b[k][col];
           op.acc[4 * j + r] = (float)s;
         }
     }
