@@ -139,4 +139,8 @@ fi
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram-chunk "ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_GEMM_TILE=chunk" --models transr --configs independent --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_VECLOSS:-}" ] && extra_bench vecloss ADKG_CUDA_SHARED_LOSS=vector --models transe,transr --configs shared,shared-262k --gemm tf32x3 "$@"
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram ADKG_CUDA_PROJECTED_DISTANCE=gram --models transr --configs independent --gemm tf32x3 "$@"
+# The closing table: every setting above against this run's PyTorch, its parity, the fastest passing one per
+# configuration and the target's verdict (lines "summary all ...").
+echo "== summary of all settings"
+"$NODE" "$D/app/bench/kge-gpu/summary.js" --result "$OUTDIR/result.json" --logs "$LOGS"
 echo "total $(( $(date +%s) - t0 )) s"

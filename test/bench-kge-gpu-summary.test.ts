@@ -1,0 +1,91 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { formatSummary, parityOf, readLogs, summarize, targetFor, type BenchResult } from '../bench/kge-gpu/summary';
+
+// Shaped as run.ts's last lines: the main bench with PyTorch, the extra benches without.
+const main: BenchResult = {
+  throughput: {
+    transr: {
+      independent: { adkg: 3.95e6, pytorch: 0.73e6 },
+      'shared-262k': { adkg: 77.46e6, pytorch: 26e6 },
+      'shared@hybrid': { adkg: 2.58e6, pytorch: 19.76e6 },
+    },
+  },
+};
+const extras: Record<string, BenchResult> = {
+  stationary: { throughput: { transr: { independent: { adkg: 7.5e6 }, 'shared-262k': { adkg: 80e6 } } } },
+  wgmma: { throughput: { transr: { independent: { adkg: 8e6 }, 'shared-262k': { adkg: 90e6 } } } },
+  'gram-stationary': { throughput: { transr: { independent: { adkg: 6e6 } } } },
+  chunk: { throughput: { transr: { independent: { error: 'misaligned' } } } },
+};
+
+describe('bench/kge-gpu summary', () => {
+  test('targets: 10× for independent negatives, 3× for shared', () => {
+    expect(targetFor('independent')).toBe(10);
+    expect(targetFor('independent-131k')).toBe(10);
+    expect(targetFor('shared')).toBe(3);
+    expect(targetFor('shared-262k')).toBe(3);
+  });
+
+  test("a setting's parity: failed if any of its runs failed, not run if one is missing", () => {
+    expect(parityOf('stationary', { stationary: 0 })).toBe('passed');
+    expect(parityOf('stationary', { stationary: 1 })).toBe('failed');
+    expect(parityOf('stationary', {})).toBe('not run');
+    expect(parityOf('gram-stationary', { stationary: 0 })).toBe('not run');
+    expect(parityOf('gram-stationary', { stationary: 0, gram: 124 })).toBe('failed');
+    expect(parityOf('gram-stationary', { stationary: 0, gram: 0 })).toBe('passed');
+  });
+
+  test('ratios against the main bench\'s PyTorch; the best is the fastest setting whose parity passed', () => {
+    const rows = summarize(main, extras, { default: 0, stationary: 0, wgmma: 1, gram: 0 });
+    const ind = rows.find((r) => r.config === 'independent')!;
+    expect(ind.pytorch).toBe(0.73e6);
+    expect(ind.settings.map((s) => s.setting)).toEqual(['default', 'stationary', 'wgmma', 'gram-stationary']); // chunk: no figure
+    expect(ind.settings.find((s) => s.setting === 'stationary')!.ratio).toBeCloseTo(7.5 / 0.73, 10);
+    expect(ind.settings.find((s) => s.setting === 'wgmma')!.parity).toBe('failed');
+    // wgmma is faster but failed parity: stationary is the best.
+    expect(ind.best?.setting).toBe('stationary');
+    expect(ind.target).toBe(10);
+    const shared = rows.find((r) => r.config === 'shared-262k')!;
+    expect(shared.best?.setting).toBe('stationary');
+    // Hybrid keys are not settings to choose defaults from.
+    expect(rows.some((r) => r.config.includes('@'))).toBe(false);
+  });
+
+  test('lines say the verdict against the target, and which settings are fastest somewhere', () => {
+    const lines = formatSummary(summarize(main, extras, { default: 0, stationary: 0, wgmma: 0, gram: 0 }));
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^summary all transr independent: pytorch 0\.73M; default 3\.95M 5\.41× \| stationary 7\.50M 10\.27× \| wgmma 8\.00M 10\.96× \| gram-stationary 6\.00M 8\.22×; best wgmma 10\.96× \(target 10×: met\)$/);
+    expect(lines[1]).toMatch(/shared-262k: .*best wgmma 3\.46× \(target 3×: met\)$/);
+    expect(lines[2]).toBe('summary all: fastest with passed parity: wgmma');
+    const failing = formatSummary(summarize(main, extras, { default: 0, stationary: 1 }));
+    expect(failing[0]).toContain('stationary 7.50M 10.27× (parity failed)');
+    expect(failing[0]).toContain('wgmma 8.00M 10.96× (parity not run)');
+    expect(failing[0]).toMatch(/best default 5\.41× \(target 10×: not met\)$/);
+  });
+
+  test('without the main bench there are no ratios and no best, and the line says why', () => {
+    const lines = formatSummary(summarize({}, extras, { stationary: 0 }));
+    expect(lines[0]).toMatch(/^summary all transr independent: pytorch —; stationary 7\.50M \|.*; no PyTorch figure in this run$/);
+    expect(lines[lines.length - 1]).toBe('summary all: fastest with passed parity: none');
+  });
+
+  test('reads run.sh\'s logs: exit statuses and last-line JSON; an unfinished bench is named', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adkg-summary-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'parity-default.rc'), '0\n');
+      fs.writeFileSync(path.join(dir, 'parity-wgmma.rc'), '124\n');
+      fs.writeFileSync(path.join(dir, 'parity-gram.log'), 'not read\n');
+      fs.writeFileSync(path.join(dir, 'result-stationary.json'), 'progress\n' + JSON.stringify(extras.stationary) + '\n');
+      fs.writeFileSync(path.join(dir, 'result-chunk.json'), '');
+      const r = readLogs(dir);
+      expect(r.parityRc).toEqual({ default: 0, wgmma: 124 });
+      expect(Object.keys(r.extras)).toEqual(['stationary']);
+      expect(r.extras.stationary.throughput?.transr.independent.adkg).toBe(7.5e6);
+      expect(r.problems).toEqual(['result-chunk.json: no JSON result (the bench did not finish)']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
