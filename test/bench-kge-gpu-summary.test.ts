@@ -35,6 +35,9 @@ describe('bench/kge-gpu summary', () => {
     expect(parityOf('gram-stationary', { stationary: 0 })).toBe('not run');
     expect(parityOf('gram-stationary', { stationary: 0, gram: 124 })).toBe('failed');
     expect(parityOf('gram-stationary', { stationary: 0, gram: 0 })).toBe('passed');
+    expect(parityOf('stationary-vecloss', { stationary: 0, vecloss: 1 })).toBe('failed');
+    expect(parityOf('stationary-vecloss', { stationary: 0, vecloss: 0 })).toBe('passed');
+    expect(parityOf('default', { default: 0, stationary: 1 })).toBe('passed');
   });
 
   test('ratios against the main bench\'s PyTorch; the best is the fastest setting whose parity passed', () => {

@@ -22,6 +22,7 @@ export const SETTING_PARITY: Record<string, string[]> = {
   chunk: ['chunk'],
   'gram-chunk': ['gram', 'chunk'],
   vecloss: ['vecloss'],
+  'stationary-vecloss': ['stationary', 'vecloss'],
   gram: ['gram'],
 };
 
