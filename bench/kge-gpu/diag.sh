@@ -19,7 +19,8 @@ command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
 nvidia-smi -L || true
 start=$(date +%s)
 echo "== build cuda addon"
-ADKG_NAPI_INCLUDE="$root/$D/napi" "$NODE" cuda/build.js 2>&1 | tee "$OUTDIR/build-cuda.log" | tail -2 || exit 3
+. bench/kge-gpu/addon-lib.sh
+use_prebuilt_cuda_addon "$NODE" "$D" || { ADKG_NAPI_INCLUDE="$root/$D/napi" "$NODE" cuda/build.js 2>&1 | tee "$OUTDIR/build-cuda.log" | tail -2; [ "${PIPESTATUS[0]}" -eq 0 ] || exit 3; }
 echo "== parity: cuda (default math) vs js"
 timeout 150 "$NODE" "$D/app/bench/kge-gpu/parity.js" 2>&1 | tee "$OUTDIR/parity.log" | grep -E "^FAIL|passed"
 echo "== adkg alone ($(( $(date +%s) - start )) s)"

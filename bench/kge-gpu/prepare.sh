@@ -25,6 +25,10 @@ cp -f "${ADKG_SHARED:-$root/../shared}/datasets/kg/FB15k-237.tar.gz" "$D/data/"
 # The TripleSet `adkg train` reads (run.sh trains on it with --backend cuda and native).
 rm -rf "$D/data/fb15k-237"
 node bin/adkg.js dataset import fb15k-237 "$D/data/FB15k-237.tar.gz" --out "$D/data/fb15k-237" >/dev/null
+# The addons built here (the cuda one with nvcc from CUDA_HOME, PATH or ADKG_NVCC), which run.sh uses when their
+# sources match and they load there.
+. bench/kge-gpu/addon-lib.sh
+prebuild_addons "$D"
 echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench cuda native || echo '+uncommitted') $(date -u +%FT%TZ)" > "$D/app.tmp/STAMP"
 mv "$D/app.tmp" "$D/app"
 du -sh "$D"

@@ -33,19 +33,25 @@ nvidia-smi -L || true
 command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
 nvcc --version | tail -1; python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)' || true
 echo "== build cuda addon"
-ADKG_NAPI_INCLUDE="$root/$D/napi" timeout "$(lim 180)" "$NODE" cuda/build.js 2>&1 | tee "$LOGS/build-cuda.log"
-s=${PIPESTATUS[0]}; done_step "build cuda addon" "$s"; [ "$s" -eq 0 ] || exit 3
+# The addon prepare.sh built from these sources, when it finds the GPU here; else nvcc here (minutes of the budget).
+. bench/kge-gpu/addon-lib.sh
+if use_prebuilt_cuda_addon "$NODE" "$D" 2>&1 | tee "$LOGS/build-cuda.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+  s=0
+else
+  ADKG_NAPI_INCLUDE="$root/$D/napi" timeout "$(lim 240)" "$NODE" cuda/build.js 2>&1 | tee -a "$LOGS/build-cuda.log"
+  s=${PIPESTATUS[0]}
+fi
+done_step "build cuda addon" "$s"; [ "$s" -eq 0 ] || exit 3
 echo "== build native addon (g++, no node-gyp)"
 mkdir -p "$D/native"
 nat="$root/$D/native/adkg_native.node"
-rm -f "$nat" # a failed build must not leave an older addon to be measured
-flags="-std=c++17 -O3 -fPIC -pthread -fno-math-errno -fno-trapping-math -ffp-contract=fast -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -I$root/$D/napi"
-# The same units and per-file flags (ISA; no FMA contraction for rowwise.cc) as native/binding.gyp.
-( g++ $flags -Wno-psabi -mavx2 -mfma -c native/src/kernels_avx2.cc -o /tmp/adkg-avx2.o &&
-  g++ $flags -Wno-psabi -mavx512f -mavx512dq -mavx512vl -mavx2 -mfma -mprefer-vector-width=512 -c native/src/kernels_avx512.cc -o /tmp/adkg-avx512.o &&
-  g++ $flags -ffp-contract=off -c native/src/rowwise.cc -o /tmp/adkg-rowwise.o &&
-  g++ $flags -Wno-psabi -shared -o "$nat" native/src/addon.cc native/src/thread_pool.cc native/src/kernels_generic.cc native/src/dispatch.cc native/src/engine.cc /tmp/adkg-avx2.o /tmp/adkg-avx512.o /tmp/adkg-rowwise.o ) > "$LOGS/build-native.log" 2>&1
-s=$?; tail -5 "$LOGS/build-native.log"; done_step "build native addon" "$s"
+if use_prebuilt_native_addon "$NODE" "$D" "$nat"; then
+  s=0
+else
+  build_native_addon "$nat" "$root/$D/napi" "$LOGS/build-native.log"
+  s=$?; tail -5 "$LOGS/build-native.log"
+fi
+done_step "build native addon" "$s"
 [ "$s" -eq 0 ] || echo "native build FAILED: the FB15k-237 comparison runs without native"
 export ADKG_NATIVE_ADDON="$nat"
 
