@@ -26,7 +26,26 @@ build_native_addon() {
   return $s
 }
 
-# prepare.sh: both addons built here into $1/prebuilt (the cuda one when nvcc is at hand; ADKG_PREBUILT=0: neither).
+# prepare.sh: an nvcc for the cuda build. One already here (ADKG_NVCC, CUDA_HOME, PATH, /usr/local/cuda) serves;
+# otherwise CUDA 13's compiler from PyPI into an ignored venv (ADKG_CUDA_VENV, default .cuda-venv; ~380 MB, once),
+# exported as CUDA_HOME. Major version 13: its machine code runs on the R580+ drivers of the GPU machines seen.
+find_or_install_nvcc() { # log file
+  if [ -n "${ADKG_NVCC:-}${CUDA_HOME:-}" ] || command -v nvcc > /dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then return 0; fi
+  local venv=${ADKG_CUDA_VENV:-$(pwd)/.cuda-venv} home
+  home=$(ls -d "$venv"/lib/python3*/site-packages/nvidia/cu13 2> /dev/null | head -1)
+  if [ -z "$home" ] || [ ! -x "$home/bin/nvcc" ]; then
+    echo "prepare: no nvcc here; installing CUDA 13's compiler from PyPI into $venv (once; log $1)"
+    python3 -m venv "$venv" > "$1" 2>&1 &&
+      "$venv/bin/pip" install 'nvidia-cuda-nvcc>=13,<14' 'nvidia-nvvm>=13,<14' 'nvidia-cuda-crt>=13,<14' \
+        'nvidia-cuda-runtime>=13,<14' 'nvidia-cuda-cccl>=13,<14' >> "$1" 2>&1 || return 1
+    home=$(ls -d "$venv"/lib/python3*/site-packages/nvidia/cu13 2> /dev/null | head -1)
+    [ -n "$home" ] && [ -x "$home/bin/nvcc" ] || { echo "prepare: no nvcc in $venv after pip install" >> "$1"; return 1; }
+  fi
+  export CUDA_HOME=$home
+}
+
+# prepare.sh: both addons built here into $1/prebuilt (the cuda one when nvcc is at hand or installable; ADKG_PREBUILT=0:
+# neither).
 prebuild_addons() {
   local dir=$1/prebuilt log=/tmp/adkg-prebuild.log
   rm -rf "$dir"
@@ -37,6 +56,10 @@ prebuild_addons() {
     echo "prepare: prebuilt native addon"
   else
     echo "prepare: no prebuilt native addon (g++ failed, $log.native): run.sh builds it there"
+  fi
+  if ! find_or_install_nvcc "$log.pip"; then
+    echo "prepare: no prebuilt cuda addon (no nvcc, and pip could not install one: $log.pip): run.sh builds it on the GPU machine"
+    return 0
   fi
   echo "prepare: building the cuda addon here (log $log; minutes on 2 cores; ADKG_PREBUILT=0 skips)"
   if ! node cuda/build.js > "$log" 2>&1; then
