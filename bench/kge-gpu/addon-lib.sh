@@ -79,10 +79,11 @@ prebuilt_current() { # .device folder, file name
   [ "$want" = "$have" ] || { echo "prebuilt $2 is of other sources ($want, these are $have): building here"; return 1; }
 }
 
-# run.sh / diag.sh: install the carried cuda addon in cuda/build/Release when it is current and loads with a device;
-# otherwise say why and return 1 (the caller builds).
+# run.sh / diag.sh: install the carried cuda addon in cuda/build/Release when it is current, finds a device and trains
+# TransR at the bench's shape as js does there (parity.js --smoke: its kernels load on this driver); otherwise say why
+# and return 1 (the caller builds).
 use_prebuilt_cuda_addon() { # node binary, .device folder
-  local node=$1 dir=$2/prebuilt
+  local node=$1 dir=$2/prebuilt out
   case $dir in /*) ;; *) dir=$(pwd)/$dir ;; esac
   prebuilt_current "$2" adkg_cuda.node || return 1
   if ! "$node" -e 'const i = require(process.argv[1]).info();
@@ -91,6 +92,12 @@ use_prebuilt_cuda_addon() { # node binary, .device folder
     echo "building here"
     return 1
   fi
+  if ! out=$(ADKG_CUDA_ADDON="$dir/adkg_cuda.node" timeout -k 5 "${ADKG_SMOKE_TIMEOUT:-120}" "$node" "$2/app/bench/kge-gpu/parity.js" --smoke 2>&1); then
+    printf '%s\n' "$out" | tail -n 4 | sed 's/^/prebuilt cuda addon smoke: /'
+    echo "building here"
+    return 1
+  fi
+  echo "prebuilt cuda addon smoke: $(printf '%s\n' "$out" | tail -n 1)"
   mkdir -p cuda/build/Release
   cp "$dir/adkg_cuda.node" cuda/build/Release/adkg_cuda.node
   echo "using the prebuilt cuda addon ($(cat "$dir/SOURCES"); $(cat "$dir/BUILT" 2>/dev/null))"
