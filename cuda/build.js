@@ -22,6 +22,7 @@
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 
 const optional = process.argv.includes('--optional');
@@ -89,8 +90,9 @@ function run(cmd, args) {
   if (r.status !== 0) fail(`${path.basename(cmd)} exited with status ${r.status}`);
 }
 
-/** Runs the commands at once (nvcc compiles a file on one core, and kernels.cu takes most of the build). On the first
- * failure the others are stopped, and the build fails naming the command that failed. */
+/** Runs the commands, as many at once as there are cores (nvcc compiles a unit's targets on one core each), in the
+ * order given (longest first). On the first failure the others are stopped, and the build fails naming the command
+ * that failed. */
 function runAll(jobs) {
   const children = [];
   let failed = false;
@@ -100,7 +102,7 @@ function runAll(jobs) {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     fail(why);
   };
-  return Promise.all(jobs.map(([cmd, args]) => new Promise((resolve) => {
+  const runOne = ([cmd, args]) => new Promise((resolve) => {
     console.error(`  ${describe(cmd, args)}`);
     const child = spawn(cmd, args, { stdio: 'inherit' });
     children.push(child);
@@ -109,14 +111,37 @@ function runAll(jobs) {
       if (status === 0) resolve();
       else if (!failed) stopAndFail(`${describe(cmd, args)} ${signal ? `was killed by ${signal}` : `exited with status ${status}`}`);
     });
-  })));
+  });
+  const queue = [...jobs];
+  const worker = async () => {
+    while (queue.length > 0 && !failed) await runOne(queue.shift());
+  };
+  return Promise.all(Array.from({ length: Math.max(1, Math.min(jobs.length, os.cpus().length)) }, worker));
+}
+
+/** The units with device code, compiled at once: kernels.cu, gram.cu, cuda_engine.cu, and gemm_unit.cu once per math and
+ * projection GEMM kernel (gemm_launch.h; the three SIMT kernels, small, in one), which in one unit were most of the
+ * build (nvcc: ~3 of 3.3 CPU minutes on the 2-core dev box, 2026-11-29; the longest unit now ~31 s). The emulated build
+ * (g++, seconds a unit) compiles gemm_unit.cu once, with every kernel (splitGemm false). */
+function deviceUnits(splitGemm = true) {
+  if (!splitGemm) return ['kernels.cu', 'gemm_unit.cu', 'gram.cu', 'cuda_engine.cu'].map((file) => ({ file, defines: [], obj: file.replace(/\.cu$/, '.o') }));
+  const math = { simt: 0, tf32x3: 1, tf32: 2 };  // kernels.h GEMM_*
+  const kernel = { project: 0, 'back-x': 1, 'back-m': 2 };  // gemm_launch.h KERNEL_*
+  const units = [];
+  for (const m of ['tf32x3', 'tf32'])
+    for (const [k, id] of Object.entries(kernel))
+      units.push({ file: 'gemm_unit.cu', defines: [`-DADKG_GEMM_MATH=${math[m]}`, `-DADKG_GEMM_KERNEL=${id}`], obj: `gemm-${m}-${k}.o` });
+  units.push({ file: 'gemm_unit.cu', defines: [`-DADKG_GEMM_MATH=${math.simt}`], obj: 'gemm-simt.o' });
+  // Longest first: the pool in runAll starts them in this order.
+  return [...units.slice(0, 3), 'kernels.cu', ...units.slice(3), 'gram.cu', 'cuda_engine.cu']
+    .map((u) => (typeof u === 'string' ? { file: u, defines: [], obj: u.replace(/\.cu$/, '.o') } : u));
 }
 
 /** The emulated build: every unit with g++ (the .cu files as C++), the CUDA headers replaced by cuda/test/emu. */
 async function buildEmulation(napi, cxx) {
   const emu = ['-std=c++20', '-O2', '-fPIC', '-pthread', '-DADKG_CUDA_MIN_CC=90', '-DADKG_CUDA_SM90A', '-DADKG_EMU_ENGINE', '-I', path.join(__dirname, 'test', 'emu')];
-  const jobs = ['kernels.cu', 'gram.cu', 'cuda_engine.cu'].map((f) => [cxx,
-    [...emu, '-x', 'c++', '-c', path.join(srcDir, f), '-o', path.join(objDir, f.replace(/\.cu$/, '.o'))]]);
+  const jobs = deviceUnits(false).map(({ file, defines, obj }) => [cxx,
+    [...emu, ...defines, '-x', 'c++', '-c', path.join(srcDir, file), '-o', path.join(objDir, obj)]]);
   jobs.push([cxx, ['-std=c++17', '-O2', '-fPIC', '-pthread', '-c', path.join(root, 'native', 'src', 'thread_pool.cc'), '-o', path.join(objDir, 'thread_pool.o')]]);
   jobs.push([cxx, [...emu, '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
     ...napi.map((d) => `-I${d}`), '-c', path.join(srcDir, 'addon.cc'), '-o', path.join(objDir, 'addon.o')]]);
@@ -154,10 +179,11 @@ async function main() {
   fs.mkdirSync(objDir, { recursive: true });
   console.error(`adkg: building the cuda backend with ${nvcc} (archs ${archs.join(',')})`);
   // --threads 0: each unit's targets (sm_90a code, compute_90 PTX) compiled at once, the same code as one after the
-  // other (kernels.cu: ~125 s instead of ~180 s of the 2-core dev box, nvcc 13.5). Not --split-compile: it changes the
-  // kernels' register allocation, and the measured SASS with it.
-  const jobs = ['kernels.cu', 'gram.cu', 'cuda_engine.cu'].map((f) => [nvcc,
-    ['-std=c++17', '-O3', '--threads', '0', ...gencode, `-DADKG_CUDA_MIN_CC=${minArch}`, ...(archs.includes('90') ? ['-DADKG_CUDA_SM90A'] : []), '-Xcompiler', '-fPIC', '-c', path.join(srcDir, f), '-o', path.join(objDir, f.replace(/\.cu$/, '.o'))]]);
+  // other (kernels.cu when it held the GEMMs: ~125 s instead of ~180 s of the 2-core dev box, nvcc 13.5). Not
+  // --split-compile: it changes the kernels' register allocation, and the measured SASS with it. Splitting the GEMMs
+  // into units (deviceUnits) left every kernel's SASS as it was (cuobjdump -sass, per function, 2026-11-29).
+  const jobs = deviceUnits().map(({ file, defines, obj }) => [nvcc,
+    ['-std=c++17', '-O3', '--threads', '0', ...gencode, `-DADKG_CUDA_MIN_CC=${minArch}`, ...(archs.includes('90') ? ['-DADKG_CUDA_SM90A'] : []), ...defines, '-Xcompiler', '-fPIC', '-c', path.join(srcDir, file), '-o', path.join(objDir, obj)]]);
   // The native engine's thread pool (host-side staging and planning run on it).
   jobs.push([cxx, ['-std=c++17', '-O2', '-fPIC', '-pthread', '-c', path.join(root, 'native', 'src', 'thread_pool.cc'), '-o', path.join(objDir, 'thread_pool.o')]]);
   jobs.push([cxx, ['-std=c++17', '-O2', '-fPIC', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
@@ -169,6 +195,13 @@ async function main() {
 }
 
 function loadCheck() {
+  // Node loads addons with lazy binding: a function of the engine no unit defines (a unit missing from deviceUnits)
+  // would load here and fail only when first called, on the GPU machine. Say so now (nm from binutils, where present).
+  const nm = spawnSync('nm', ['-D', '-C', '--undefined-only', addonPath], { encoding: 'utf8' });
+  if (nm.status === 0) {
+    const missing = nm.stdout.split('\n').filter((l) => l.includes('adkg')).map((l) => l.trim().replace(/^U\s+/, ''));
+    if (missing.length) return fail(`the built addon leaves undefined: ${missing.join('; ')}`);
+  }
   try {
     const info = require(addonPath).info();
     console.error(`adkg: cuda backend built: ${addonPath} (${info.ok ? `device ${info.device}, cc ${info.computeCapability}` : info.reason})`);

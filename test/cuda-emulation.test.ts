@@ -17,8 +17,8 @@ import * as path from 'path';
 
 const root = path.resolve(__dirname, '..');
 
-/** Compiles cuda/test/<name>.cc (and the cuda/src units it links with: gram.cu's launchers call kernels.cu's) with the
- * emulation and runs it: its JSON lines, exit status and stderr. */
+/** Compiles cuda/test/<name>.cc (and the cuda/src units it links with: gram.cu's launchers call kernels.cu's, whose GEMM
+ * launchers call gemm_unit.cu's) with the emulation and runs it: its JSON lines, exit status and stderr. */
 function emulate<T>(name: string, units: string[] = []): { cases: T[]; status: number | null; stderr: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adkg-emu-'));
   const exe = path.join(dir, name);
@@ -39,7 +39,7 @@ function emulate<T>(name: string, units: string[] = []): { cases: T[]; status: n
 test('the Gram form kernels (gram.cu), emulated, give the direct form\'s loss and gradients at FP32 level', () => {
   // Random tables, near-identical entity pairs (the Gram value cancels: recomputed from M_r), fitted positives
   // (M_r h + r ≈ M_r t), adversarial weights, d = k = 128, k > d, and d = 20 (lanes past d); against double.
-  const r = emulate<{ case: string; lossRel: number; gradXRel: number; gradMRel: number; gradRRel: number; fallbackNegatives: number; ok: boolean }>('gram_emulation_check', ['kernels.cu']);
+  const r = emulate<{ case: string; lossRel: number; gradXRel: number; gradMRel: number; gradRRel: number; fallbackNegatives: number; ok: boolean }>('gram_emulation_check', ['kernels.cu', 'gemm_unit.cu']);
   expect(r.stderr).toBe('');
   expect(r.cases).toHaveLength(8);
   for (const c of r.cases) {
@@ -58,7 +58,7 @@ test('the Gram form kernels (gram.cu), emulated, give the direct form\'s loss an
 test('the shared-negatives loss kernel\'s 16-byte variant (ADKG_CUDA_SHARED_LOSS=vector), emulated, gives the default\'s bits', () => {
   // groupLossKernel<true> against <false> (which passed the device battery) on the same groups, bitwise, and both
   // against the loss and gradients in double; every ∂ row written; at the bench's k = 128, n = 64 and odd shapes.
-  const r = emulate<{ case: string; groups: number; vecBitsDiffer: number; vecLossEqual: boolean; lossRel: number; dVRel: number; dRRel: number; ok: boolean }>('loss_emulation_check');
+  const r = emulate<{ case: string; groups: number; vecBitsDiffer: number; vecLossEqual: boolean; lossRel: number; dVRel: number; dRRel: number; ok: boolean }>('loss_emulation_check', ['gemm_unit.cu']);
   expect(r.stderr).toBe('');
   expect(r.cases).toHaveLength(5);
   for (const c of r.cases) {

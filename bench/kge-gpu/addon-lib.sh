@@ -1,8 +1,8 @@
 # Sourced by prepare.sh (dev machine), run.sh and diag.sh (GPU machine): the addons built on the dev machine and
 # carried in .device/prebuilt, used on the GPU machine when they were built from the same sources and load there (the
-# cuda one finding the GPU). nvcc takes ~2-3 minutes of one core for kernels.cu (2-core dev box, nvcc 13.5,
-# 2026-11-28) and g++ ~30 s for the native addon: device time the benches need more. Building there stays the
-# fallback (another driver or C++ runtime, other sources).
+# cuda one finding the GPU). nvcc takes ~3.3 CPU minutes for the cuda addon (2-core dev box, nvcc 13.5, 2026-11-29;
+# ten units compiled at once, the longest ~31 s) and g++ ~30 s for the native addon: device time the benches need
+# more. Building there stays the fallback (another driver or C++ runtime, other sources).
 
 # A digest of every file the addons are built from (cuda/build.js compiles cuda/src, which includes native/src headers).
 prebuilt_digest() {

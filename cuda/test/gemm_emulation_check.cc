@@ -1,4 +1,4 @@
-// Host check of the TransR/TransRA projection GEMM kernels (kernels.cu projectKernel, projectBackXKernel,
+// Host check of the TransR/TransRA projection GEMM kernels (gemm_tiles.cuh projectKernel, projectBackXKernel,
 // projectBackMKernel) with no GPU, in every build the launchers can pick: the SIMT tile, the tensor-core element tile in
 // 3xTF32 and TF32, one or two blocks per SM, the 16-byte (chunk) tile (ADKG_CUDA_GEMM_TILE=chunk) and the warpgroup
 // tile (ADKG_CUDA_GEMM_TILE=wgmma) and its stationary variant (=stationary), none run on a GPU yet. The kernels run as written on emulated thread blocks
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "../src/kernels.cu"
+#include "../src/gemm_tiles.cuh"
 
 using namespace adkg_cuda;
 
