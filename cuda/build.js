@@ -124,17 +124,16 @@ function runAll(jobs) {
  * build (nvcc: ~3 of 3.3 CPU minutes on the 2-core dev box, 2026-11-29; the longest unit now ~31 s). The emulated build
  * (g++, seconds a unit) compiles gemm_unit.cu once, with every kernel (splitGemm false). */
 function deviceUnits(splitGemm = true) {
-  if (!splitGemm) return ['kernels.cu', 'gemm_unit.cu', 'gram.cu', 'cuda_engine.cu'].map((file) => ({ file, defines: [], obj: file.replace(/\.cu$/, '.o') }));
+  const unit = (file, defines = [], obj = file.replace(/\.cu$/, '.o')) => ({ file, defines, obj });
+  if (!splitGemm) return ['kernels.cu', 'gemm_unit.cu', 'gram.cu', 'cuda_engine.cu'].map((f) => unit(f));
   const math = { simt: 0, tf32x3: 1, tf32: 2 };  // kernels.h GEMM_*
   const kernel = { project: 0, 'back-x': 1, 'back-m': 2 };  // gemm_launch.h KERNEL_*
-  const units = [];
-  for (const m of ['tf32x3', 'tf32'])
-    for (const [k, id] of Object.entries(kernel))
-      units.push({ file: 'gemm_unit.cu', defines: [`-DADKG_GEMM_MATH=${math[m]}`, `-DADKG_GEMM_KERNEL=${id}`], obj: `gemm-${m}-${k}.o` });
-  units.push({ file: 'gemm_unit.cu', defines: [`-DADKG_GEMM_MATH=${math.simt}`], obj: 'gemm-simt.o' });
-  // Longest first: the pool in runAll starts them in this order.
-  return [...units.slice(0, 3), 'kernels.cu', ...units.slice(3), 'gram.cu', 'cuda_engine.cu']
-    .map((u) => (typeof u === 'string' ? { file: u, defines: [], obj: u.replace(/\.cu$/, '.o') } : u));
+  const gemm = (m, k) => unit('gemm_unit.cu', [`-DADKG_GEMM_MATH=${math[m]}`, `-DADKG_GEMM_KERNEL=${kernel[k]}`], `gemm-${m}-${k}.o`);
+  const kernels = Object.keys(kernel);
+  // Longest first (measured alone: tf32x3 and tf32 units 12–31 s, kernels.cu 13 s, simt 10 s, gram.cu 6 s, cuda_engine.cu
+  // 16 s): the pool in runAll starts them in this order.
+  return [...kernels.map((k) => gemm('tf32x3', k)), ...kernels.map((k) => gemm('tf32', k)), unit('cuda_engine.cu'),
+    unit('kernels.cu'), unit('gemm_unit.cu', [`-DADKG_GEMM_MATH=${math.simt}`], 'gemm-simt.o'), unit('gram.cu')];
 }
 
 /** The emulated build: every unit with g++ (the .cu files as C++), the CUDA headers replaced by cuda/test/emu. */

@@ -84,17 +84,15 @@ void launchGemm(const GemmLaunch& l) {
   else launchVariant<MATH, KERNEL, 1, TILE_ELEMENT>(l, 0);
 }
 
-#if defined(ADKG_GEMM_MATH) && defined(ADKG_GEMM_KERNEL)
-template void launchGemm<ADKG_GEMM_MATH, ADKG_GEMM_KERNEL>(const GemmLaunch&);
-#elif defined(ADKG_GEMM_MATH)
-template void launchGemm<ADKG_GEMM_MATH, KERNEL_PROJECT>(const GemmLaunch&);
-template void launchGemm<ADKG_GEMM_MATH, KERNEL_BACK_X>(const GemmLaunch&);
-template void launchGemm<ADKG_GEMM_MATH, KERNEL_BACK_M>(const GemmLaunch&);
-#else
-#define ADKG_GEMM_ALL_KERNELS(MATH)                                \
+#define ADKG_GEMM_ALL_KERNELS(MATH)                                  \
   template void launchGemm<MATH, KERNEL_PROJECT>(const GemmLaunch&); \
   template void launchGemm<MATH, KERNEL_BACK_X>(const GemmLaunch&);  \
   template void launchGemm<MATH, KERNEL_BACK_M>(const GemmLaunch&);
+#if defined(ADKG_GEMM_MATH) && defined(ADKG_GEMM_KERNEL)
+template void launchGemm<ADKG_GEMM_MATH, ADKG_GEMM_KERNEL>(const GemmLaunch&);
+#elif defined(ADKG_GEMM_MATH)
+ADKG_GEMM_ALL_KERNELS(ADKG_GEMM_MATH)
+#else
 ADKG_GEMM_ALL_KERNELS(GEMM_SIMT)
 ADKG_GEMM_ALL_KERNELS(GEMM_TF32X3)
 ADKG_GEMM_ALL_KERNELS(GEMM_TF32)
