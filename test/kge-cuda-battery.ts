@@ -7,7 +7,9 @@
  */
 import { TRAJECTORY_TOLERANCE, type BackendInit, type TrainConfig } from '../src/kge/backends/backend';
 import { jsBackendFactory } from '../src/kge/backends/js';
-import { CudaBackend, cudaBackendFactory, cudaDeviceInfo } from '../src/kge/backends/cuda';
+import { CudaBackend, cudaBackendFactory, cudaDeviceInfo, loadCudaAddon } from '../src/kge/backends/cuda';
+import { engineConfig, engineTables } from '../src/kge/backends/engine-backend';
+import { engineGlueCases, type GlueSubject } from './kge-engine-glue';
 import { eventLoopDuringTrainRun, gramHardPairs, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from './kge-cuda-fixtures';
 import { CASES, baseConfig, batches, cloneInit, gradientRelDiff, gradientsAndScoresVsJs, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
 
@@ -263,6 +265,32 @@ export function cudaBattery(opts: { emulated: boolean }): void {
   test('options.gemmBlocks other than 1 or 2 is a RangeError naming it', () => {
     const init = makeInit(g, 'transr', baseConfig({}));
     expect(() => new CudaBackend(init, { gemmBlocks: 4 as never })).toThrow('options.gemmBlocks must be 1 or 2, got 4');
+  });
+
+  describe('the engine object: arguments checked by name (native/src/engine_napi.h)', () => {
+    engineGlueCases(() => ({
+      Engine: loadCudaAddon().CudaEngine as unknown as GlueSubject['Engine'],
+      extraArgs: [{}], extraConfig: {}, label: 'cuda backend',
+      usage: 'CudaEngine(config, tables, optimizer, sampling, options) expects five objects',
+    }));
+
+    test('trainRun refuses a batch size that is not a positive integer, and a non-number step, by name', async () => {
+      const init = makeInit(g, 'transr', baseConfig({}));
+      const engine = new (loadCudaAddon().CudaEngine)(engineConfig(init), engineTables(init), init.optimizer, init.sampling, {});
+      const run = (batchSize: number, firstStep: unknown) =>
+        engine.trainRun(g.heads.subarray(0, 64), g.relations.subarray(0, 64), g.tails.subarray(0, 64), 0, 0, batchSize, firstStep as number, new Float64Array(4), false);
+      try {
+        expect(() => run(0, 1)).toThrow('trainRun: batchSize must be a positive integer');
+        expect(() => run(16.5, 1)).toThrow('trainRun: batchSize must be a positive integer');
+        expect(() => run(16, '1')).toThrow('trainRun: firstStep must be a finite number');
+        expect(() => run(8, 1)).toThrow('losses has 4 elements, needs 8');
+        const losses = new Float64Array(4);
+        await engine.trainRun(g.heads.subarray(0, 64), g.relations.subarray(0, 64), g.tails.subarray(0, 64), 0, 0, 16, 1, losses, false);
+        expect(Array.from(losses).every((l) => Number.isFinite(l) && l > 0)).toBe(true);
+      } finally {
+        engine.dispose();
+      }
+    });
   });
 
   test('the event loop keeps ticking while a long cuda call runs', async () => {

@@ -6,7 +6,9 @@
 import { TRAJECTORY_TOLERANCE, type TrainBatch } from '../src/kge/backends/backend';
 import { jsBackendFactory } from '../src/kge/backends/js';
 import { nativeBackendFactory } from '../src/kge/backends/native';
+import { loadAddon } from '../src/kge/backends/native/addon';
 import { CASES, baseConfig, batches, cloneInit, gradientsAndScoresVsJs, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
+import { engineGlueCases, type GlueSubject } from './kge-engine-glue';
 
 const available = nativeBackendFactory.available();
 const describeNative = available.ok ? describe : describe.skip;
@@ -79,6 +81,14 @@ describeNative('native backend vs js reference', () => {
     expect(ticks).toBeGreaterThanOrEqual(Math.floor(ms / 5 / 4));
     nat.dispose();
   });
+});
+
+describeNative('native engine object: arguments checked by name (native/src/engine_napi.h)', () => {
+  engineGlueCases(() => ({
+    Engine: loadAddon().NativeEngine as unknown as GlueSubject['Engine'],
+    extraArgs: [], extraConfig: { threads: 1 }, label: 'native backend',
+    usage: 'NativeEngine(config, tables, optimizer, sampling) expects four objects',
+  }));
 });
 
 describeNative('native backend through the trainer', () => {

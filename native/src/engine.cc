@@ -408,35 +408,25 @@ double Engine::run(const BatchInput& b, const GradientOutputs* gout) {
   pool.run(NR, T, [&](int64_t task, int w) {
     int64_t r = relList_[task];
     float* g = ts_[w].gsum.data();  // sized ≥ max(d,k)·d
-    // relation row
-    std::memset(g, 0, sizeof(float) * k);
-    for (int t = 0; t < T; t++)
-      if (ts_[t].touchedR[r]) {
-        const float* src = ts_[t].gradR.data() + r * k;
-        for (int i = 0; i < k; i++) g[i] += src[i];
+    // Row r of one dense table: the threads' partial gradients summed, then written out (gradients()) or stepped.
+    auto reduceRow = [&](std::vector<float> ThreadState::*part, int64_t len, double* out, float* table,
+                         const TableSlots& slots, bool unitBall) {
+      std::memset(g, 0, sizeof(float) * len);
+      for (int t = 0; t < T; t++)
+        if (ts_[t].touchedR[r]) {
+          const float* src = (ts_[t].*part).data() + r * len;
+          for (int64_t i = 0; i < len; i++) g[i] += src[i];
+        }
+      if (gout) {
+        for (int64_t i = 0; i < len; i++) out[r * len + i] = g[i];
+      } else {
+        kern.optimizerRow(table + r * len, slots.s1 + r * len, slots.s2 ? slots.s2 + r * len : nullptr, g, (int)len,
+                          cfg_.relationOptimizer, (float)cfg_.relationLr, ebc1, ebc2, unitBall);
       }
-    if (gout) {
-      for (int i = 0; i < k; i++) gout->relation[r * k + i] = g[i];
-    } else {
-      kern.optimizerRow(t_.relation + r * k, t_.relationSlots.s1 + r * k,
-                        t_.relationSlots.s2 ? t_.relationSlots.s2 + r * k : nullptr, g, k, cfg_.relationOptimizer,
-                        (float)cfg_.relationLr, ebc1, ebc2, ub);
-    }
-    if (!project) return;
-    const int64_t kd = (int64_t)k * d;
-    std::memset(g, 0, sizeof(float) * kd);
-    for (int t = 0; t < T; t++)
-      if (ts_[t].touchedR[r]) {
-        const float* src = ts_[t].gradM.data() + r * kd;
-        for (int64_t i = 0; i < kd; i++) g[i] += src[i];
-      }
-    if (gout) {
-      for (int64_t i = 0; i < kd; i++) gout->projection[r * kd + i] = g[i];
-    } else {
-      kern.optimizerRow(t_.projection + r * kd, t_.projectionSlots.s1 + r * kd,
-                        t_.projectionSlots.s2 ? t_.projectionSlots.s2 + r * kd : nullptr, g, (int)kd,
-                        cfg_.relationOptimizer, (float)cfg_.relationLr, ebc1, ebc2, false);
-    }
+    };
+    reduceRow(&ThreadState::gradR, k, gout ? gout->relation : nullptr, t_.relation, t_.relationSlots, ub);
+    if (project)
+      reduceRow(&ThreadState::gradM, (int64_t)k * d, gout ? gout->projection : nullptr, t_.projection, t_.projectionSlots, false);
   });
 
   // 9. Forget the slots (only the touched entries, so the cost is per batch, not per table).
