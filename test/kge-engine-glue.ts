@@ -2,7 +2,8 @@
  * The engine objects' argument checks (native/src/engine_napi.h, shared by the native and cuda addons), called
  * on the raw addon objects as a caller that skips the TS backends would: every bad argument is refused by
  * name, before the engine sees it, and the tables are untouched. Registered by kge-native-backend.test.ts and,
- * through kge-cuda-battery.ts, by the cuda tests (host emulation here, the GPU in bench/kge-gpu).
+ * through kge-cuda-battery.ts, by the cuda tests: kge-cuda-emulated.test.ts (the host emulation, in CI) and
+ * kge-cuda-backend.test.ts (the real addon, where a GPU is).
  */
 import type { BackendInit } from '../src/kge/backends/backend';
 import { engineConfig, engineTables, type EngineHandle } from '../src/kge/backends/engine-backend';

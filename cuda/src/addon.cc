@@ -86,7 +86,7 @@ class CudaEngineWrap : public EngineWrap<CudaEngineWrap, CudaEngine> {
     check.heads = copyInt32(info[0], "heads");
     check.relations = copyInt32(info[1], "relations");
     check.tails = copyInt32(info[2], "tails");
-    std::string err = engine_->check(check);
+    std::string err = adkg::checkBatch(engine_->config(), check);
     if (!err.empty()) throw Napi::RangeError::New(env, label("trainRun " + err));
     in->heads = std::move(check.heads);
     in->relations = std::move(check.relations);

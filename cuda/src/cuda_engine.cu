@@ -219,18 +219,6 @@ CudaEngine::~CudaEngine() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
-std::string CudaEngine::check(const adkg::BatchInput& b) const {
-  size_t B = b.heads.size();
-  if (b.relations.size() != B || b.tails.size() != B) return "heads, relations and tails differ in length";
-  for (size_t i = 0; i < B; i++) {
-    if (b.heads[i] < 0 || b.heads[i] >= cfg_.N || b.tails[i] < 0 || b.tails[i] >= cfg_.N)
-      return "triple " + std::to_string(i) + " has an entity outside [0, " + std::to_string(cfg_.N) + ")";
-    if (b.relations[i] < 0 || b.relations[i] >= cfg_.R)
-      return "triple " + std::to_string(i) + " has a relation outside [0, " + std::to_string(cfg_.R) + ")";
-  }
-  return "";
-}
-
 // ---- memory ----------------------------------------------------------------------------------------
 
 size_t CudaEngine::bytesPerSlot() const {

@@ -79,7 +79,6 @@ class CudaEngine {
   CudaEngine(const CudaEngine&) = delete;
   CudaEngine& operator=(const CudaEngine&) = delete;
 
-  std::string check(const adkg::BatchInput& b) const;
   double train(const adkg::BatchInput& b);
   double gradients(const adkg::BatchInput& b, const adkg::GradientOutputs& out);
   void sample(const adkg::BatchInput& b, int32_t* entities, uint8_t* corruptHead);

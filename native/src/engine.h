@@ -61,11 +61,22 @@ struct GradientOutputs {
   double* anchorLogit = nullptr;
 };
 
+// Every engine's check of a batch before it runs (ids in range, equal lengths): an error message, or "".
+inline std::string checkBatch(const EngineConfig& cfg, const BatchInput& b) {
+  size_t B = b.heads.size();
+  if (b.relations.size() != B || b.tails.size() != B) return "heads, relations and tails differ in length";
+  for (size_t i = 0; i < B; i++) {
+    if (b.heads[i] < 0 || b.heads[i] >= cfg.N || b.tails[i] < 0 || b.tails[i] >= cfg.N)
+      return "triple " + std::to_string(i) + " has an entity outside [0, " + std::to_string(cfg.N) + ")";
+    if (b.relations[i] < 0 || b.relations[i] >= cfg.R)
+      return "triple " + std::to_string(i) + " has a relation outside [0, " + std::to_string(cfg.R) + ")";
+  }
+  return "";
+}
+
 class Engine {
  public:
   Engine(const EngineConfig& cfg, const EngineTables& tables);
-  // Validates the batch (ids in range); returns an error message or "".
-  std::string check(const BatchInput& batch) const;
   double train(const BatchInput& batch);
   double gradients(const BatchInput& batch, const GradientOutputs& out);
   void sample(const BatchInput& batch, int32_t* entities, uint8_t* corruptHead);

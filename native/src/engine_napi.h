@@ -237,7 +237,7 @@ class EngineWrap : public Napi::ObjectWrap<Wrap> {
     b.epoch = (uint32_t)(int64_t)numberArg(info[3], "batch.epoch");
     b.offset = numberArg(info[4], "batch.offset");
     b.step = numberArg(info[5], "batch.step");
-    std::string err = engine_->check(b);
+    std::string err = adkg::checkBatch(engine_->config(), b);
     if (!err.empty()) throw Napi::RangeError::New(env, label("batch " + err));
     return b;
   }
