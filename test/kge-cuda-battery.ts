@@ -262,6 +262,15 @@ export function cudaBattery(opts: { emulated: boolean }): void {
     expect(() => new CudaBackend(init, { gemmTile: 'wide' as never })).toThrow('options.gemmTile must be element, chunk, wgmma or stationary, got wide');
   });
 
+  test('options.placement, memoryBudget and hotRows out of their ranges are refused by name', () => {
+    const init = makeInit(g, 'transr', baseConfig({}));
+    expect(() => new CudaBackend(init, { placement: 'device' as never })).toThrow('options.placement must be auto, resident or hybrid, got device');
+    expect(() => new CudaBackend(init, { memoryBudget: -1 })).toThrow('options.memoryBudget must be a number of bytes > 0');
+    expect(() => new CudaBackend(init, { memoryBudget: NaN })).toThrow('options.memoryBudget must be a finite number');
+    expect(() => new CudaBackend(init, { hotRows: 2.5 })).toThrow('options.hotRows must be a whole number of rows ≥ 0');
+    expect(() => new CudaBackend(init, { hotRows: '10' as never })).toThrow('options.hotRows must be a finite number');
+  });
+
   test('options.gemmBlocks other than 1 or 2 is a RangeError naming it', () => {
     const init = makeInit(g, 'transr', baseConfig({}));
     expect(() => new CudaBackend(init, { gemmBlocks: 4 as never })).toThrow('options.gemmBlocks must be 1 or 2, got 4');

@@ -33,11 +33,18 @@ class CudaEngineWrap : public EngineWrap<CudaEngineWrap, CudaEngine> {
     EngineArgs a = readEngineArgs(info, 5, "CudaEngine(config, tables, optimizer, sampling, options) expects five objects", false);
     Napi::Object oo = info[4].As<Napi::Object>();
     adkg_cuda::EngineOptions opt;
-    if (oo.Get("placement").IsString()) opt.placement = oo.Get("placement").As<Napi::String>().Utf8Value();
+    if (!oo.Get("placement").IsUndefined()) opt.placement = oo.Get("placement").ToString().Utf8Value();
     if (opt.placement != "auto" && opt.placement != "resident" && opt.placement != "hybrid")
       throw Napi::RangeError::New(env, "options.placement must be auto, resident or hybrid, got " + opt.placement);
-    if (oo.Get("memoryBudget").IsNumber()) opt.memoryBudget = oo.Get("memoryBudget").As<Napi::Number>().DoubleValue();
-    if (oo.Get("hotRows").IsNumber()) opt.hotRows = (int64_t)oo.Get("hotRows").As<Napi::Number>().DoubleValue();
+    if (!oo.Get("memoryBudget").IsUndefined()) {
+      opt.memoryBudget = numberArg(oo.Get("memoryBudget"), "options.memoryBudget");
+      if (!(opt.memoryBudget > 0)) throw Napi::RangeError::New(env, "options.memoryBudget must be a number of bytes > 0");
+    }
+    if (!oo.Get("hotRows").IsUndefined()) {
+      const double hot = numberArg(oo.Get("hotRows"), "options.hotRows");
+      if (!(hot >= 0 && hot == (double)(int64_t)hot)) throw Napi::RangeError::New(env, "options.hotRows must be a whole number of rows ≥ 0");
+      opt.hotRows = (int64_t)hot;
+    }
     if (oo.Get("gemm").IsString()) {
       const std::string g = oo.Get("gemm").As<Napi::String>().Utf8Value();
       opt.gemm = adkg_cuda::gemmMathFromName(g);

@@ -22,8 +22,17 @@ function optionsFromEnv(): CudaEngineOptions {
     if (p !== 'auto' && p !== 'resident' && p !== 'hybrid') throw new Error(`ADKG_CUDA_PLACEMENT must be auto, resident or hybrid, got "${p}"`);
     o.placement = p;
   }
-  if (process.env.ADKG_CUDA_MEMORY_MB) o.memoryBudget = Number(process.env.ADKG_CUDA_MEMORY_MB) * 2 ** 20;
-  if (process.env.ADKG_CUDA_HOT_ROWS) o.hotRows = Number(process.env.ADKG_CUDA_HOT_ROWS);
+  const mb = process.env.ADKG_CUDA_MEMORY_MB;
+  if (mb) {
+    // Decimal only: Number('0x10') or Number('1e3') would pass a typo silently.
+    if (!/^\d+(\.\d+)?$/.test(mb) || !(Number(mb) > 0)) throw new Error(`ADKG_CUDA_MEMORY_MB must be a number of megabytes > 0, got "${mb}"`);
+    o.memoryBudget = Number(mb) * 2 ** 20;
+  }
+  const hot = process.env.ADKG_CUDA_HOT_ROWS;
+  if (hot) {
+    if (!/^\d+$/.test(hot) || !Number.isSafeInteger(Number(hot))) throw new Error(`ADKG_CUDA_HOT_ROWS must be a whole number of rows ≥ 0, got "${hot}"`);
+    o.hotRows = Number(hot);
+  }
   const g = process.env.ADKG_CUDA_GEMM;
   if (g) {
     if (!(CUDA_GEMMS as readonly string[]).includes(g)) throw new Error(`ADKG_CUDA_GEMM must be ${CUDA_GEMMS.join(', ')}, got "${g}"`);
