@@ -229,24 +229,8 @@ double Engine::run(const BatchInput& b, const GradientOutputs* gout) {
     xbuf_.resize((size_t)S * d);
     alpha_.resize((size_t)S * std::max(K, 1));
     pool.run((S + 255) / 256, threads_, [&](int64_t task, int) {
-      for (int s = (int)task * 256; s < std::min(S, (int)task * 256 + 256); s++) {
-        int64_t e = slotEnt_[s];
-        float* x = xbuf_.data() + (int64_t)s * d;
-        float* al = alpha_.data() + (int64_t)s * K;
-        const int32_t* of = t_.anchorOf + e * K;
-        const float* lg = t_.anchorLogit + e * K;
-        std::memcpy(x, t_.entity + e * d, sizeof(float) * d);
-        double mx = -INFINITY, z = 0;
-        for (int i = 0; i < K; i++)
-          if (of[i] >= 0) mx = std::max(mx, (double)lg[i]);
-        for (int i = 0; i < K; i++) z += of[i] >= 0 ? std::exp((double)lg[i] - mx) : 0;
-        for (int i = 0; i < K; i++) {
-          al[i] = of[i] >= 0 ? (float)(std::exp((double)lg[i] - mx) / z) : 0.f;
-          if (of[i] < 0) continue;
-          const float* a = t_.anchor + (int64_t)of[i] * d;
-          for (int j = 0; j < d; j++) x[j] += al[i] * a[j];
-        }
-      }
+      for (int s = (int)task * 256; s < std::min(S, (int)task * 256 + 256); s++)
+        composeRow(slotEnt_[s], xbuf_.data() + (int64_t)s * d, alpha_.data() + (int64_t)s * K);
     });
   }
 
@@ -423,28 +407,32 @@ double Engine::run(const BatchInput& b, const GradientOutputs* gout) {
   return loss;
 }
 
-void Engine::composeAll(std::vector<float>& X) {
+// x = ê_e + Σ α_i ā_i with α = softmax of the entity's logits over its anchors (−1: none), the softmax in double;
+// alpha (K floats, 0 for a missing anchor) is kept for the backward pass when not null.
+void Engine::composeRow(int64_t e, float* x, float* alpha) const {
   const int d = cfg_.d, K = cfg_.K;
+  const int32_t* of = t_.anchorOf + e * K;
+  const float* lg = t_.anchorLogit + e * K;
+  std::memcpy(x, t_.entity + e * d, sizeof(float) * d);
+  double mx = -INFINITY, z = 0;
+  for (int i = 0; i < K; i++)
+    if (of[i] >= 0) mx = std::max(mx, (double)lg[i]);
+  for (int i = 0; i < K; i++) z += of[i] >= 0 ? std::exp((double)lg[i] - mx) : 0;
+  for (int i = 0; i < K; i++) {
+    const float w = of[i] >= 0 ? (float)(std::exp((double)lg[i] - mx) / z) : 0.f;
+    if (alpha) alpha[i] = w;
+    if (of[i] < 0) continue;
+    const float* a = t_.anchor + (int64_t)of[i] * d;
+    for (int j = 0; j < d; j++) x[j] += w * a[j];
+  }
+}
+
+void Engine::composeAll(std::vector<float>& X) {
+  const int d = cfg_.d;
   const int64_t N = cfg_.N;
   X.resize((size_t)N * d);
   ThreadPool::instance().run((N + 1023) / 1024, threads_, [&](int64_t task, int) {
-    std::vector<double> al((size_t)std::max(K, 1));
-    for (int64_t e = task * 1024; e < std::min(N, task * 1024 + 1024); e++) {
-      float* x = X.data() + e * d;
-      const int32_t* of = t_.anchorOf + e * K;
-      const float* lg = t_.anchorLogit + e * K;
-      std::memcpy(x, t_.entity + e * d, sizeof(float) * d);
-      double mx = -INFINITY, z = 0;
-      for (int i = 0; i < K; i++)
-        if (of[i] >= 0) mx = std::max(mx, (double)lg[i]);
-      for (int i = 0; i < K; i++) z += of[i] >= 0 ? std::exp((double)lg[i] - mx) : 0;
-      for (int i = 0; i < K; i++) {
-        if (of[i] < 0) continue;
-        float w = (float)(std::exp((double)lg[i] - mx) / z);
-        const float* a = t_.anchor + (int64_t)of[i] * d;
-        for (int j = 0; j < d; j++) x[j] += w * a[j];
-      }
-    }
+    for (int64_t e = task * 1024; e < std::min(N, task * 1024 + 1024); e++) composeRow(e, X.data() + e * d, nullptr);
   });
 }
 

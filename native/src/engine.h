@@ -109,6 +109,7 @@ class Engine {
   const float* xRow(int slot) const;
   float* gradRow(ThreadState& ts, int slot);
   void processGroup(ThreadState& ts, const BatchInput& batch, int64_t group);
+  void composeRow(int64_t e, float* x, float* alpha) const;
   void composeAll(std::vector<float>& X);
 
   EngineConfig cfg_;
