@@ -12,11 +12,12 @@ import { mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { TRAJECTORY_TOLERANCE } from '../src/kge/backends/backend';
-import { cudaDeviceInfo } from '../src/kge/backends/cuda';
+import { CudaBackend, cudaDeviceInfo } from '../src/kge/backends/cuda';
 import { writeTripleSet } from '../src/common/triple-set';
 import { cudaBattery } from './kge-cuda-battery';
-import { maxRelDiff } from './kge-backend-fixtures';
+import { baseConfig, makeInit, maxRelDiff, randomGraph } from './kge-backend-fixtures';
 import { readKgArchive } from './kge-fixtures';
+import { runAsQueueJob } from './queue-job-fixtures';
 
 const root = path.resolve(__dirname, '..');
 const build = spawnSync(process.execPath, [path.join(root, 'cuda', 'build.js'), '--emulation'], { encoding: 'utf8' });
@@ -78,3 +79,26 @@ test('adkg train --model transr --backend cuda (emulated) runs end to end: the l
     rmSync(dir, { recursive: true, force: true });
   }
 }, 600_000);
+
+// What the async calls are for: a BullMQ worker (real BullMQ, the project's Redis) keeps its job's lock through one
+// trainRun call (a whole run of batches) lasting several lock durations; test/kge-queue-lock.test.ts has the control
+// that stalls, and the same for the native backend. The GPU machine has no Redis, so this runs here only.
+test('a BullMQ job keeps its lock through one cuda trainRun call (emulated) of several lock durations', async () => {
+  const LOCK_MS = 300;
+  const g = randomGraph(2000, 8, 2048, 3);
+  const cu = new CudaBackend(makeInit(g, 'transr', baseConfig({ negatives: 16 }), 16, 16), { placement: 'resident' });
+  try {
+    const out = await runAsQueueJob(async () => {
+      const r = await cu.trainRun({ heads: g.heads, relations: g.relations, tails: g.tails, epoch: 0, offset: 0, batchSize: 512, firstStep: 1 });
+      return Array.from(r.losses); // a job's result goes through JSON
+    }, LOCK_MS);
+    expect(out.workMs).toBeGreaterThanOrEqual(3 * LOCK_MS);
+    expect({ state: out.state, stalled: out.stalled, errors: out.errors, failedReason: out.failedReason }).toEqual({
+      state: 'completed', stalled: [], errors: [], failedReason: undefined,
+    });
+    expect(out.result).toHaveLength(4);
+    expect(out.result!.every((l) => Number.isFinite(l) && l > 0)).toBe(true);
+  } finally {
+    cu.dispose();
+  }
+}, 300_000);
