@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { formatSummary, parityOf, readLogs, summarize, targetFor, type BenchResult } from '../bench/kge-gpu/summary';
+import { formatSummary, parityOf, readLogs, stagingLines, summarize, targetFor, type BenchResult } from '../bench/kge-gpu/summary';
 
 // Shaped as run.ts's last lines: the main bench with PyTorch, the extra benches without.
 const main: BenchResult = {
@@ -90,5 +90,21 @@ describe('bench/kge-gpu summary', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+  test('staging lines: the hybrid placement under copy and mapped, the speed-up and whether the last losses agree', () => {
+    const r: BenchResult = {
+      throughput: {
+        transe: { 'shared@hybrid': { adkg: 2.82e6, lossLast: 4.0493 }, 'shared@hybrid-mapped': { adkg: 5.64e6, lossLast: 4.04931 } },
+        transr: { 'shared@hybrid': { adkg: 2.58e6, lossLast: 4.1 }, 'shared@hybrid-mapped': { adkg: 3e6, lossLast: 4.2 } },
+        x: { 'shared@hybrid': { adkg: 1e6 }, 'shared@hybrid-mapped': { error: 'boom' } },
+        y: { 'shared@hybrid': { adkg: 1e6 } },
+      },
+    };
+    expect(stagingLines(r)).toEqual([
+      'summary staging transe shared@hybrid: copy 2.82M | mapped 5.64M (2.00× copy); last loss 4.0493 / 4.0493 (equal: 2.5e-6)',
+      'summary staging transr shared@hybrid: copy 2.58M | mapped 3.00M (1.16× copy); last loss 4.1000 / 4.2000 (DIFFER: 2.4e-2)',
+      'summary staging x shared@hybrid: copy 1.00M | mapped FAILED (boom)',
+    ]);
+    expect(stagingLines(main)).toEqual([]);
   });
 });

@@ -83,6 +83,7 @@ describe('cuda backend availability', () => {
     ['ADKG_CUDA_GEMM_TILE', 'vec', 'ADKG_CUDA_GEMM_TILE must be element, chunk, wgmma, stationary, got "vec"'],
     ['ADKG_CUDA_PROJECTED_DISTANCE', 'fast', 'ADKG_CUDA_PROJECTED_DISTANCE must be direct or gram, got "fast"'],
     ['ADKG_CUDA_SHARED_LOSS', 'wide', 'ADKG_CUDA_SHARED_LOSS must be element or vector, got "wide"'],
+    ['ADKG_CUDA_STAGING', 'dma', 'ADKG_CUDA_STAGING must be copy or mapped, got "dma"'],
     ['ADKG_CUDA_MEMORY_MB', '4G', 'ADKG_CUDA_MEMORY_MB must be a number of megabytes > 0, got "4G"'],
     ['ADKG_CUDA_MEMORY_MB', '0', 'ADKG_CUDA_MEMORY_MB must be a number of megabytes > 0, got "0"'],
     ['ADKG_CUDA_HOT_ROWS', '-5', 'ADKG_CUDA_HOT_ROWS must be a whole number of rows ≥ 0, got "-5"'],

@@ -10,7 +10,7 @@ import { jsBackendFactory } from '../src/kge/backends/js';
 import { CudaBackend, cudaBackendFactory, cudaDeviceInfo, loadCudaAddon } from '../src/kge/backends/cuda';
 import { engineConfig, engineTables } from '../src/kge/backends/engine-backend';
 import { engineGlueCases, type GlueSubject } from './kge-engine-glue';
-import { eventLoopDuringTrainRun, gramHardPairs, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from './kge-cuda-fixtures';
+import { eventLoopDuringTrainRun, gramHardPairs, keepOnDeviceRuns, mappedStagingRuns, oddShapeScoreAll, tileScoreAllMismatches } from './kge-cuda-fixtures';
 import { CASES, baseConfig, batches, cloneInit, gradientRelDiff, gradientsAndScoresVsJs, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from './kge-backend-fixtures';
 
 function expectTablesClose(a: BackendInit, b: BackendInit): void {
@@ -54,6 +54,7 @@ export function cudaBattery(opts: { emulated: boolean }): void {
         const r = await cu.trainRun({ heads: g.heads, relations: g.relations, tails: g.tails, epoch, offset: 0, batchSize: 64, firstStep: 1 + epoch * 5 });
         expect(r.placement).toBe(placement);
         if (placement === 'hybrid') expect(r.hotRows).toBe(9);
+        expect(r.staging).toBe(placement === 'hybrid' ? 'copy' : 'none');
         lc.push(...r.losses);
       }
       expect(lc.length).toBe(lj.length);
@@ -158,6 +159,20 @@ export function cudaBattery(opts: { emulated: boolean }): void {
     await expect(run(4096)).rejects.toThrow('cuda backend: one batch of 64 positives does not fit in the device memory budget; use a smaller batch');
   });
 
+  // Mapped staging (options.staging; kge-cuda-fixtures.ts mappedStagingRuns): the same results as js and as staging
+  // copy, bit for bit on the host emulation (deterministic; a GPU's atomics are not); small tables stay copied.
+  test.each([
+    ['transe', { entityOptimizer: 'adam' }, 'mapped'],
+    ['transr', {}, 'mapped'],
+    ['transra', { sampling: 'shared' }, 'mixed'],
+  ] as const)('%s %j: staging mapped — hybrid trainRun (%s) and trainBatch equal js and staging copy', async (model, over, kind) => {
+    const p = await mappedStagingRuns(model, over);
+    expect(p.kinds).toEqual({ mapped: kind, copy: 'copy', small: 'copy' });
+    expect(p.lossDiff).toBeLessThan(TRAJECTORY_TOLERANCE);
+    expect(p.tableDiff).toBeLessThan(1e-2);
+    if (opts.emulated) expect(p.identical).toBe(true);
+  }, 120_000);
+
   test.each(CASES)('%s %j: keepOnDevice — the next run skips the copy in, scoreAll reads the kept tables, a staged step drops them; all equal js', async (model, over) => {
     const p = await keepOnDeviceRuns(model, over);
     expect(p.reused).toEqual([false, model !== 'transra', false, false]);
@@ -245,6 +260,11 @@ export function cudaBattery(opts: { emulated: boolean }): void {
   test('options.sharedLoss other than element or vector is a RangeError naming it', () => {
     const init = makeInit(g, 'transe', baseConfig({ sampling: 'shared' }));
     expect(() => new CudaBackend(init, { sharedLoss: 'wide' as never })).toThrow('options.sharedLoss must be element or vector, got wide');
+  });
+
+  test('options.staging other than copy or mapped is a RangeError naming it', () => {
+    const init = makeInit(g, 'transe', baseConfig({}));
+    expect(() => new CudaBackend(init, { staging: 'dma' as never })).toThrow('options.staging must be copy or mapped, got dma');
   });
 
   test('options.projectedDistance other than direct or gram is a RangeError naming it', () => {

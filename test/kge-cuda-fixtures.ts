@@ -2,7 +2,7 @@
 import type { BackendInit, KgeBackend, ModelName, TrainBatch, TrainConfig } from '../src/kge/backends/backend';
 import { CudaBackend } from '../src/kge/backends/cuda';
 import { jsBackendFactory } from '../src/kge/backends/js';
-import { baseConfig, batches, cloneInit, gradientRelDiff, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, type Graph } from './kge-backend-fixtures';
+import { baseConfig, batches, cloneInit, gradientRelDiff, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory, type Graph } from './kge-backend-fixtures';
 
 export interface EventLoopProbe {
   finite: boolean;
@@ -81,6 +81,72 @@ export async function keepOnDeviceRuns(model: ModelName, over: Partial<TrainConf
     cu.dispose();
   }
   return { lossDiff: maxRelDiff(lj, lc), tableDiff: maxTableNormDiff(jInit, cInit), scoreDiff, reused };
+}
+
+/** What mappedStagingRuns saw. */
+export interface MappedStagingProbe {
+  /** RunResult.staging of the hybrid runs: staging mapped and copy on the 16 MB tables, mapped on small ones. */
+  kinds: { mapped: string; copy: string; small: string };
+  /** Largest difference from js of the two hybrid runs and of trainBatch with staging mapped (loss: relative;
+   * tables: maxTableNormDiff). */
+  lossDiff: number;
+  tableDiff: number;
+  /** Losses and every table of the two hybrid runs are bit for bit the same (so on the deterministic emulation). */
+  identical: boolean;
+}
+
+/**
+ * Mapped staging (options.staging): the device moves a hybrid batch's rows through the page-locked JS tables itself.
+ * Tables of 16 MB and up are page-locked, so d = 128 and 33,000 entities (16.9 MB a table); TransRA's anchor tables
+ * stay smaller and are copied as before (mixed). A hybrid trainRun with staging mapped and one with copy, and
+ * trainBatch with mapped, against js on the same batches; then a hybrid run on small tables, which staging mapped
+ * leaves to copy.
+ */
+export async function mappedStagingRuns(model: ModelName, over: Partial<TrainConfig>): Promise<MappedStagingProbe> {
+  const big = randomGraph(33000, 4, 192, 3);
+  const init = makeInit(big, model, baseConfig(over), 128, 16);
+  if (init.tables.entity.byteLength < 16 * 2 ** 20) throw new Error('mappedStagingRuns: the entity table is under 16 MB');
+  const bs = batches(big, 64, 1);
+  const jsInit = cloneInit(init);
+  const lj = await trajectory(jsBackendFactory.create(jsInit), bs);
+  const all = { heads: big.heads, relations: big.relations, tails: big.tails, epoch: 0, offset: 0, batchSize: 64, firstStep: 1 };
+  const hybrid = async (staging: 'copy' | 'mapped') => {
+    const cInit = cloneInit(init);
+    const cu = new CudaBackend(cInit, { placement: 'hybrid', hotRows: 9, staging });
+    try {
+      return { r: await cu.trainRun(all), cInit };
+    } finally {
+      cu.dispose();
+    }
+  };
+  const mapped = await hybrid('mapped');
+  const copied = await hybrid('copy');
+  const tInit = cloneInit(init);
+  const cu = new CudaBackend(tInit, { staging: 'mapped' });
+  let lt: number[];
+  try {
+    lt = await trajectory(cu, bs);
+  } finally {
+    cu.dispose();
+  }
+  const g = randomGraph(60, 4, 300, 1);
+  const small = new CudaBackend(makeInit(g, model, baseConfig(over)), { placement: 'hybrid', hotRows: 9, staging: 'mapped' });
+  let smallKind: string;
+  try {
+    smallKind = (await small.trainRun({ ...all, heads: g.heads, relations: g.relations, tails: g.tails })).staging;
+  } finally {
+    small.dispose();
+  }
+  const bytes = (a: Float32Array | null | undefined) => (a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : Buffer.alloc(0));
+  const tables = (i: BackendInit) => [i.tables.entity, i.tables.relation, i.tables.projection, i.tables.anchor, i.tables.anchorLogit, ...Object.values(i.optimizer).flatMap((o) => [o!.s1, o!.s2])];
+  const ta = tables(mapped.cInit), tb = tables(copied.cInit);
+  const identical = Array.from(mapped.r.losses).every((x, i) => x === copied.r.losses[i]) && ta.every((a, i) => bytes(a).equals(bytes(tb[i])));
+  return {
+    kinds: { mapped: mapped.r.staging, copy: copied.r.staging, small: smallKind },
+    lossDiff: Math.max(maxRelDiff(lj, mapped.r.losses), maxRelDiff(lj, copied.r.losses), maxRelDiff(lj, lt)),
+    tableDiff: Math.max(maxTableNormDiff(jsInit, mapped.cInit), maxTableNormDiff(jsInit, copied.cInit), maxTableNormDiff(jsInit, tInit)),
+    identical,
+  };
 }
 
 /**

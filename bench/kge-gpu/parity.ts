@@ -11,7 +11,7 @@
 import { TRAJECTORY_TOLERANCE, type ModelName, type TrainConfig } from '../../src/kge/backends/backend';
 import { jsBackendFactory } from '../../src/kge/backends/js';
 import { CudaBackend, cudaUnavailableReason } from '../../src/kge/backends/cuda';
-import { eventLoopDuringTrainRun, gramHardPairs, keepOnDeviceRuns, oddShapeScoreAll, tileScoreAllMismatches } from '../../test/kge-cuda-fixtures';
+import { eventLoopDuringTrainRun, gramHardPairs, keepOnDeviceRuns, mappedStagingRuns, oddShapeScoreAll, tileScoreAllMismatches } from '../../test/kge-cuda-fixtures';
 import { CASES, baseConfig, batches, cloneInit, gradientRelDiff, makeInit, maxRelDiff, maxTableNormDiff, randomGraph, trajectory } from '../../test/kge-backend-fixtures';
 
 const SHAPE_CASES: Array<[ModelName, Partial<TrainConfig>, number, number]> = [
@@ -142,6 +142,19 @@ async function main(): Promise<void> {
     try {
       const p = await gramHardPairs(model, over, kind);
       check(label, p.form === 'gram' && p.lossRel < 1e-5 && p.gradRel <= 1e-4, `form ${p.form}, loss rel ${p.lossRel.toExponential(2)}, gradient rel ${p.gradRel.toExponential(2)}`);
+    } catch (e) {
+      check(label, false, (e as Error).message);
+    }
+  }
+  // Mapped staging (options.staging, opt-in): the device moves hybrid batches' rows through the page-locked tables.
+  for (const [model, over, kind] of smoke ? [] : ([['transe', { entityOptimizer: 'adam' }, 'mapped'], ['transr', {}, 'mapped'], ['transra', { sampling: 'shared' }, 'mixed']] as const)) {
+    if (!wanted(model)) continue;
+    const label = `${model} ${JSON.stringify(over)} staging mapped`;
+    try {
+      const p = await mappedStagingRuns(model, over);
+      const want = { mapped: kind, copy: 'copy', small: 'copy' };
+      check(label, JSON.stringify(p.kinds) === JSON.stringify(want) && p.lossDiff < TRAJECTORY_TOLERANCE && p.tableDiff < 1e-2,
+        `staging ${JSON.stringify(p.kinds)} (want ${JSON.stringify(want)}), loss ${p.lossDiff.toExponential(2)}, tables ${p.tableDiff.toExponential(2)}, mapped and copy ${p.identical ? 'identical' : 'not bitwise equal'}`);
     } catch (e) {
       check(label, false, (e as Error).message);
     }

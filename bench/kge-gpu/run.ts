@@ -22,7 +22,8 @@
  *       [--models transe,transr] [--configs independent,shared,shared-262k,independent-131k] [--placement auto|resident|hybrid]
  *       [--gemm tf32x3[,simt,tf32]] [--epoch-configs shared-262k] [--hybrid-configs shared] [--hybrid-hot 250000]
  * Each --hybrid-configs setting is also measured with placement hybrid (key "shared@hybrid"): entity rows in host
- * memory, the --hybrid-hot most used on the device, the rest staged per batch.
+ * memory, the --hybrid-hot most used on the device, the rest staged per batch; and again with staging mapped (key
+ * "shared@hybrid-mapped": the device moves the staged rows through the page-locked host tables itself).
  * Each --epoch-configs setting also trains a whole epoch in one trainRun after the timed call (tables kept on
  * the device, copied back at the end): "epoch": {positivesPerSecond, wallSeconds, sync/step seconds}.
  *
@@ -35,7 +36,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SeededRandom } from '../../src/common/rng';
 import type { BackendInit, KgeBackend, ModelName, SamplingName, SamplingTables, TrainConfig } from '../../src/kge/backends/backend';
-import { CUDA_GEMMS, CudaBackend, cudaDeviceInfo, cudaUnavailableReason, type CudaGemm } from '../../src/kge/backends/cuda';
+import { CUDA_GEMMS, CUDA_STAGINGS, CudaBackend, cudaDeviceInfo, cudaUnavailableReason, type CudaGemm, type CudaStaging } from '../../src/kge/backends/cuda';
 import { nativeBackendFactory } from '../../src/kge/backends/native';
 import { allocateTables, createOptimizerState, initializeTables } from '../../src/kge/model';
 import { buildSamplingTables } from '../../src/kge/sampling/sampling-tables';
@@ -66,7 +67,8 @@ const GEMMS = arg('gemm', 'tf32x3').split(',').filter(Boolean) as CudaGemm[];
 for (const g of GEMMS) if (!CUDA_GEMMS.includes(g)) throw new Error(`--gemm takes ${CUDA_GEMMS.join(', ')}, got ${g}`);
 const PYTORCH_TF32 = GEMMS.includes('tf32') && !argv.includes('--no-pytorch-tf32');
 // Settings also measured in the hybrid placement (host rows + a device cache of the hottest HYBRID_HOT rows, what a
-// table larger than the GPU gets), under the first GEMM math: key "shared@hybrid".
+// table larger than the GPU gets), under the first GEMM math: keys "shared@hybrid" (staging copy) and
+// "shared@hybrid-mapped".
 const HYBRID_CONFIGS = arg('hybrid-configs', 'shared').split(',').filter(Boolean);
 const HYBRID_HOT = Number(arg('hybrid-hot', '250000'));
 // Settings that also train one whole epoch (10M positives) in one call, the end-to-end rate `adkg train` sees.
@@ -158,12 +160,13 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
     const maths = model === 'transe' ? GEMMS.slice(0, 1) : GEMMS;
     // Every setting under the first math (and the hybrid ones) before any under the next: a fault in a kernel never
     // run on a GPU before (the tensor-core tiles) poisons the process's CUDA context, and must not cost the rest.
-    const runs = [
-      ...CONFIGS.flatMap((tc) => [{ tc, gemm: GEMMS[0], hybrid: false }, ...(HYBRID_CONFIGS.includes(tc.name) ? [{ tc, gemm: GEMMS[0], hybrid: true }] : [])]),
-      ...maths.slice(1).flatMap((gemm) => CONFIGS.map((tc) => ({ tc, gemm, hybrid: false }))),
+    // The hybrid settings run with each staging (key "shared@hybrid": copy, the default; "shared@hybrid-mapped").
+    const runs: Array<{ tc: ThroughputConfig; gemm: CudaGemm; hybrid: CudaStaging | null }> = [
+      ...CONFIGS.flatMap((tc) => [{ tc, gemm: GEMMS[0], hybrid: null }, ...(HYBRID_CONFIGS.includes(tc.name) ? CUDA_STAGINGS.map((st) => ({ tc, gemm: GEMMS[0], hybrid: st })) : [])]),
+      ...maths.slice(1).flatMap((gemm) => CONFIGS.map((tc) => ({ tc, gemm, hybrid: null }))),
     ];
     for (const { tc, gemm, hybrid } of runs) {
-      const key = hybrid ? `${tc.name}@hybrid` : gemm === GEMMS[0] ? tc.name : `${tc.name}@${gemm}`;
+      const key = hybrid ? `${tc.name}@hybrid${hybrid === 'copy' ? '' : `-${hybrid}`}` : gemm === GEMMS[0] ? tc.name : `${tc.name}@${gemm}`;
       try {
         out[model][key] = await measure(model, tc, gemm, hybrid, key);
       } catch (e) {
@@ -175,7 +178,7 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
   return out;
 
   /** One setting: a profiled warm-up call, the timed call, and (--epoch-configs) a whole epoch in one call. */
-  async function measure(model: ModelName, tc: ThroughputConfig, gemm: CudaGemm, hybrid: boolean, key: string): Promise<Entry> {
+  async function measure(model: ModelName, tc: ThroughputConfig, gemm: CudaGemm, hybrid: CudaStaging | null, key: string): Promise<Entry> {
     const B = tc.batch, sampling = tc.sampling;
     const cfg = config(sampling);
     const ep = epochFor(sampling);
@@ -183,7 +186,7 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
     const steps = Math.floor(L / B) - WARMUP;
     const h = ep.heads.subarray(0, L), r = ep.relations.subarray(0, L), t = ep.tails.subarray(0, L);
     const init = makeInit(model, ENTITIES, RELATIONS, DIM, cfg, graph);
-    const cu = new CudaBackend(init, hybrid ? { placement: 'hybrid', hotRows: HYBRID_HOT, gemm } : { placement: PLACEMENT, gemm });
+    const cu = new CudaBackend(init, hybrid ? { placement: 'hybrid', hotRows: HYBRID_HOT, gemm, staging: hybrid } : { placement: PLACEMENT, gemm });
     try {
       // The warm-up run is the profiled one (per-phase CUDA events; the timed run is not perturbed).
       process.env.ADKG_CUDA_PROFILE = '1';
@@ -204,8 +207,8 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
       const pos = steps * B;
       const adkg = pos / run.stepSeconds;
       const wall = pos / (run.syncInSeconds + run.stepSeconds + run.syncOutSeconds);
-      log(`adkg cuda ${model} ${key}: ${adkg.toFixed(0)} positives/s in steps (${wall.toFixed(0)} with the call's table copies; ${run.placement}, ${run.projectedDistance} form; loss ${warm.losses[0].toFixed(4)} → ${run.losses[run.losses.length - 1].toFixed(4)})`);
-      return { adkg, adkgWithSync: wall, placement: run.placement, reusedDeviceTables: run.reusedDeviceTables, projectedDistance: run.projectedDistance, gemm, batch: B, steps, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1], ...(epoch ? { epoch } : {}) };
+      log(`adkg cuda ${model} ${key}: ${adkg.toFixed(0)} positives/s in steps (${wall.toFixed(0)} with the call's table copies; ${run.placement}${hybrid ? `, staging ${run.staging}` : ''}, ${run.projectedDistance} form; loss ${warm.losses[0].toFixed(4)} → ${run.losses[run.losses.length - 1].toFixed(4)})`);
+      return { adkg, adkgWithSync: wall, placement: run.placement, staging: run.staging, reusedDeviceTables: run.reusedDeviceTables, projectedDistance: run.projectedDistance, gemm, batch: B, steps, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1], ...(epoch ? { epoch } : {}) };
     } finally {
       process.env.ADKG_CUDA_PROFILE = '0';
       cu.dispose();

@@ -33,7 +33,7 @@ export function targetFor(config: string): number {
 
 /** What run.ts's last line holds, as far as this table reads it. */
 export interface BenchResult {
-  throughput?: Record<string, Record<string, { adkg?: number; pytorch?: number; error?: string }>>;
+  throughput?: Record<string, Record<string, { adkg?: number; pytorch?: number; lossLast?: number; error?: string }>>;
   error?: string;
 }
 
@@ -111,6 +111,33 @@ export function formatSummary(rows: ConfigSummary[]): string[] {
   return lines;
 }
 
+/**
+ * The hybrid placement under each staging (run.ts keys "CONFIG@hybrid", staging copy, and "CONFIG@hybrid-mapped"):
+ * one line per model and configuration with both, mapped's speed-up over copy and how far apart their last losses are
+ * (the same batches from the same start: they differ only by the GPU's atomics' order, far below 1e-3).
+ */
+export function stagingLines(main: BenchResult): string[] {
+  const lines: string[] = [];
+  for (const [model, byKey] of Object.entries(main.throughput ?? {})) {
+    for (const [key, copy] of Object.entries(byKey)) {
+      const m = /^(.+)@hybrid$/.exec(key);
+      const mapped = m ? byKey[`${m[1]}@hybrid-mapped`] : undefined;
+      if (!m || !mapped) continue;
+      const cell = (x: { adkg?: number; error?: string }) => (typeof x.adkg === 'number' ? millions(x.adkg) : `FAILED (${x.error ?? 'no figure'})`);
+      let tail = '';
+      if (typeof copy.adkg === 'number' && typeof mapped.adkg === 'number') {
+        tail = ` (${(mapped.adkg / copy.adkg).toFixed(2)}× copy)`;
+        if (typeof copy.lossLast === 'number' && typeof mapped.lossLast === 'number') {
+          const diff = Math.abs(mapped.lossLast - copy.lossLast) / Math.max(1e-12, Math.abs(copy.lossLast));
+          tail += `; last loss ${copy.lossLast.toFixed(4)} / ${mapped.lossLast.toFixed(4)} (${diff <= 1e-3 ? 'equal' : 'DIFFER'}: ${diff.toExponential(1)})`;
+        }
+      }
+      lines.push(`summary staging ${model} ${m[1]}@hybrid: copy ${cell(copy)} | mapped ${cell(mapped)}${tail}`);
+    }
+  }
+  return lines;
+}
+
 /** Reads LOGS as run.sh leaves it: parity-NAME.rc and result-NAME.json. A result that is not JSON is named, not fatal. */
 export function readLogs(logs: string): { extras: Record<string, BenchResult>; parityRc: Record<string, number>; problems: string[] } {
   const extras: Record<string, BenchResult> = {}, parityRc: Record<string, number> = {}, problems: string[] = [];
@@ -153,6 +180,7 @@ function main(argv: string[]): number {
   const { extras, parityRc, problems } = readLogs(logs);
   for (const p of problems) console.log(`summary: ${p}`);
   for (const line of formatSummary(summarize(mainResult ?? {}, extras, parityRc))) console.log(line);
+  for (const line of stagingLines(mainResult ?? {})) console.log(line);
   return 0;
 }
 

@@ -72,6 +72,12 @@ class CudaEngineWrap : public EngineWrap<CudaEngineWrap, CudaEngine> {
         throw Napi::RangeError::New(env, "options.sharedLoss must be element or vector, got " + access);
       opt.vecSharedLoss = access == "vector";
     }
+    if (!oo.Get("staging").IsUndefined()) {
+      const std::string staging = oo.Get("staging").ToString().Utf8Value();
+      if (staging != "copy" && staging != "mapped")
+        throw Napi::RangeError::New(env, "options.staging must be copy or mapped, got " + staging);
+      opt.mappedStaging = staging == "mapped";
+    }
     opt.typeCount = a.typeCount;
     try {
       engine_ = std::make_unique<CudaEngine>(a.config, a.tables, opt);
@@ -83,7 +89,7 @@ class CudaEngineWrap : public EngineWrap<CudaEngineWrap, CudaEngine> {
  private:
   // trainRun(heads, relations, tails, epoch, offset, batchSize, firstStep, losses: Float64Array(batches), keepOnDevice?)
   //   → Promise<{placement, hotRows, syncInSeconds, stepSeconds, syncOutSeconds, reusedDeviceTables, projectedDistance,
-  //      residentBytes, gemmTile, sharedLoss}>
+  //      residentBytes, gemmTile, sharedLoss, staging}>
   Napi::Value TrainRun(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ensureUsable(env);
@@ -123,6 +129,7 @@ class CudaEngineWrap : public EngineWrap<CudaEngineWrap, CudaEngine> {
                    o.Set("residentBytes", res->residentBytes);
                    o.Set("gemmTile", res->gemmTile);
                    o.Set("sharedLoss", res->sharedLoss);
+                   o.Set("staging", res->staging);
                    return o;
                  },
                  {info[7]});

@@ -213,6 +213,8 @@ CudaEngine::~CudaEngine() {
     if (p) cudaFree(p);
   for (void* p : pinned_)
     if (p) cudaFreeHost(p);
+  for (int32_t* p : dStageEnt_)
+    if (p) cudaFree(p);
   for (void* p : registered_) cudaHostUnregister(p);  // before the wrapper lets go of the JS tables
   for (auto e : profEvents_)
     if (e) cudaEventDestroy(e);
@@ -343,15 +345,9 @@ void CudaEngine::ensureSamplingOnDevice() {
 
 namespace {
 constexpr int64_t kRowsPerThread = 8192;  // staged rows per host thread (a few MB of memcpy each)
-struct RowArray {
-  float* host;
-  float* dev;
-  int width;
-};
 }  // namespace
 
-void CudaEngine::stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots) {
-  if (count == 0) return;
+std::vector<CudaEngine::RowArray> CudaEngine::stagedArrays(bool in, bool withSlots) const {
   const int d = cfg_.d, K = cfg_.K;
   std::vector<RowArray> arrays = {{host_.entity, m_.entity.w, d}};
   if (withSlots) {
@@ -360,11 +356,67 @@ void CudaEngine::stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool
   }
   if (cfg_.model == adkg::MODEL_TRANSRA) {
     arrays.push_back({host_.anchorLogit, m_.anchorLogit.w, K});
-    arrays.push_back({reinterpret_cast<float*>(const_cast<int32_t*>(host_.anchorOf)),
-                      reinterpret_cast<float*>(const_cast<int32_t*>(m_.anchorOf)), K});
+    if (in)  // read-only on the device: never staged out
+      arrays.push_back({reinterpret_cast<float*>(const_cast<int32_t*>(host_.anchorOf)),
+                        reinterpret_cast<float*>(const_cast<int32_t*>(m_.anchorOf)), K});
     if (withSlots && host_.anchorLogitSlots.s1) arrays.push_back({host_.anchorLogitSlots.s1, m_.anchorLogit.s1, K});
     if (withSlots && host_.anchorLogitSlots.s2) arrays.push_back({host_.anchorLogitSlots.s2, m_.anchorLogit.s2, K});
   }
+  return arrays;
+}
+
+float* CudaEngine::mappedTable(const float* host) const {
+  for (const auto& [h, dev] : mapped_)
+    if (h == host) return static_cast<float*>(dev);
+  return nullptr;
+}
+
+std::string CudaEngine::stagingKind() const {
+  if (!opt_.mappedStaging) return "copy";
+  int mapped = 0;
+  const auto arrays = stagedArrays(true, true);
+  for (const auto& a : arrays) mapped += mappedTable(a.host) != nullptr;
+  return mapped == 0 ? "copy" : mapped == (int)arrays.size() ? "mapped" : "mixed";
+}
+
+StageTables CudaEngine::splitMapped(const std::vector<RowArray>& all, std::vector<RowArray>& copied) const {
+  StageTables mapped;
+  for (const auto& a : all) {
+    float* dev = opt_.mappedStaging ? mappedTable(a.host) : nullptr;
+    if (dev && mapped.count < StageTables::MAX) {
+      mapped.host[mapped.count] = dev;
+      mapped.dev[mapped.count] = a.dev;
+      mapped.width[mapped.count++] = a.width;
+    } else {
+      copied.push_back(a);
+    }
+  }
+  return mapped;
+}
+
+const int32_t* CudaEngine::stagedEnts(int list, const int32_t* ents, int64_t count, int64_t slot0, bool reuse) {
+  if (reuse && stagedCount_[list] == count && stagedSlot0_[list] == slot0) return dStageEnt_[list];
+  if (count > stageEntCap_[list]) {
+    devAlloc(&dStageEnt_[list], (size_t)count);
+    stageEntCap_[list] = count;
+  }
+  // Enqueued after the kernels that read the previous ids; from pageable memory, so the call returns once `ents` has
+  // been read and the caller may reuse it.
+  CK(cudaMemcpyAsync(dStageEnt_[list], ents, (size_t)count * 4, cudaMemcpyHostToDevice, stream_));
+  stagedCount_[list] = count;
+  stagedSlot0_[list] = slot0;
+  return dStageEnt_[list];
+}
+
+void CudaEngine::stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots, int list) {
+  if (count == 0) return;
+  std::vector<RowArray> arrays;
+  const StageTables mapped = splitMapped(stagedArrays(true, withSlots), arrays);
+  if (mapped.count > 0) {
+    launchStageRows(stream_, mapped, stagedEnts(list, ents, count, slot0, false), count, slot0, true, smCount_);
+    CK(cudaGetLastError());
+  }
+  if (arrays.empty()) return;
   size_t total = 0;
   for (auto& a : arrays) total += (size_t)count * a.width;
   float* buf = static_cast<float*>(pinned(total * 4, 0));
@@ -404,15 +456,17 @@ void CudaEngine::stageInRange(int64_t e0, int64_t count, int64_t slot0, bool wit
   CK(cudaStreamSynchronize(stream_));  // pinned sources copy asynchronously: done before JS may touch them
 }
 
-void CudaEngine::stageOut(const int32_t* ents, int64_t count, int64_t slot0) {
+void CudaEngine::stageOut(const int32_t* ents, int64_t count, int64_t slot0, int list, bool wait) {
   if (count == 0) return;
-  const int d = cfg_.d, K = cfg_.K;
-  std::vector<RowArray> arrays = {{host_.entity, m_.entity.w, d}, {host_.entitySlots.s1, m_.entity.s1, d}};
-  if (host_.entitySlots.s2) arrays.push_back({host_.entitySlots.s2, m_.entity.s2, d});
-  if (cfg_.model == adkg::MODEL_TRANSRA) {
-    arrays.push_back({host_.anchorLogit, m_.anchorLogit.w, K});
-    if (host_.anchorLogitSlots.s1) arrays.push_back({host_.anchorLogitSlots.s1, m_.anchorLogit.s1, K});
-    if (host_.anchorLogitSlots.s2) arrays.push_back({host_.anchorLogitSlots.s2, m_.anchorLogit.s2, K});
+  std::vector<RowArray> arrays;
+  const StageTables mapped = splitMapped(stagedArrays(false, true), arrays);
+  if (mapped.count > 0) {
+    launchStageRows(stream_, mapped, stagedEnts(list, ents, count, slot0, true), count, slot0, false, smCount_);
+    CK(cudaGetLastError());
+  }
+  if (arrays.empty()) {
+    if (wait) CK(cudaStreamSynchronize(stream_));
+    return;
   }
   size_t total = 0;
   for (auto& a : arrays) total += (size_t)count * a.width;
@@ -526,13 +580,42 @@ void CudaEngine::registerHostTables() {
       {host_.anchorLogit, N * K * 4},     {host_.anchorOf, N * K * 4},       {host_.anchorLogitSlots.s1, N * K * 4},
       {host_.anchorLogitSlots.s2, N * K * 4}, {host_.projection, kd * 4},    {host_.projectionSlots.s1, kd * 4},
       {host_.projectionSlots.s2, kd * 4}};
-  // Only large tables (small ones copy fast enough pageable). A table that shares a page with one already
-  // registered (malloc'd below glibc's mmap threshold) is refused: it then copies pageable, only slower.
+  // Only large tables (small ones copy fast enough pageable). Tables malloc'd below glibc's mmap threshold (which
+  // rises after a large free) may lie back to back and share a page, which CUDA registers once: so the tables' page
+  // ranges are merged where they overlap and each merged range is registered whole. A range refused (a page already
+  // registered by another engine) leaves its tables pageable, only slower.
+  constexpr uintptr_t kPage = 4096;
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;  // [first page, end page) of each table
   for (const auto& [ptr, bytes] : arrays) {
     if (!ptr || bytes < ((size_t)16 << 20)) continue;
-    void* p = const_cast<void*>(ptr);
-    if (cudaHostRegister(p, bytes, cudaHostRegisterDefault) == cudaSuccess) registered_.push_back(p);
+    const uintptr_t a = reinterpret_cast<uintptr_t>(ptr);
+    ranges.emplace_back(a / kPage * kPage, (a + bytes + kPage - 1) / kPage * kPage);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<uintptr_t, uintptr_t>> merged;
+  for (const auto& r : ranges) {
+    if (!merged.empty() && r.first < merged.back().second) merged.back().second = std::max(merged.back().second, r.second);
+    else merged.push_back(r);
+  }
+  std::vector<bool> ok(merged.size(), false);
+  for (size_t i = 0; i < merged.size(); i++) {
+    void* p = reinterpret_cast<void*>(merged[i].first);
+    ok[i] = cudaHostRegister(p, merged[i].second - merged[i].first, cudaHostRegisterDefault) == cudaSuccess;
+    if (ok[i]) registered_.push_back(p);
     else (void)cudaGetLastError();  // not sticky: clear it and copy pageable
+  }
+  // With unified addressing (every 64-bit host an sm_90 GPU runs on) registered memory is also mapped: the device may
+  // read and write it, through the pointer this returns (mapped staging). Only a table inside a range this engine
+  // registered: one that merely starts in another engine's range may run past it.
+  for (const auto& [ptr, bytes] : arrays) {
+    if (!ptr || bytes < ((size_t)16 << 20)) continue;
+    const uintptr_t a = reinterpret_cast<uintptr_t>(ptr);
+    size_t i = 0;
+    while (i < merged.size() && !(merged[i].first <= a && a + bytes <= merged[i].second)) i++;
+    void* dev = nullptr;
+    if (i == merged.size() || !ok[i]) continue;
+    if (cudaHostGetDevicePointer(&dev, const_cast<void*>(ptr), 0) == cudaSuccess && dev) mapped_.emplace_back(ptr, dev);
+    else (void)cudaGetLastError();  // registered but not mapped (no unified addressing): copied
   }
 }
 
@@ -893,6 +976,7 @@ double CudaEngine::stagedStep(const adkg::BatchInput& b, const adkg::GradientOut
   rels.erase(std::unique(rels.begin(), rels.end()), rels.end());
   double loss = 0;
   try {
+    if (opt_.mappedStaging) registerHostTables();
     ensureCapacity(S);
     stageIn(st.slotEnt.data(), S, 0, gout == nullptr);
     relationsIn(rels);
@@ -962,6 +1046,7 @@ double CudaEngine::stagedStep(const adkg::BatchInput& b, const adkg::GradientOut
       anchorsOut();
     }
   } catch (...) {
+    if (opt_.mappedStaging) (void)cudaStreamSynchronize(stream_);  // no device write to the host tables after return
     for (int32_t e : st.slotEnt) slotOf_[e] = -1;
     throw;
   }
@@ -1061,6 +1146,7 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
 
   if (resident) {
     res.placement = "resident";
+    res.staging = "none";
     res.reusedDeviceTables = reuse;
     if (!reuse) {
       ensureCapacity(cfg_.N);
@@ -1130,9 +1216,11 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
   H = (int64_t)hot.size();
   res.hotRows = H;
   ensureCapacity(H + coldCap);
+  if (opt_.mappedStaging) registerHostTables();
+  res.staging = stagingKind();
   for (int64_t i = 0; i < H; i++) slotOf_[hot[i]] = (int32_t)i;
   try {
-    stageIn(hot.data(), H, 0, true);
+    stageIn(hot.data(), H, 0, true, STAGE_RUN);
     relationsIn(allRels);
     anchorsIn();
     double t1 = seconds();
@@ -1164,7 +1252,9 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
         CK(cudaMemcpyAsync(dNegHead_, negHead.data(), negHead.size(), cudaMemcpyHostToDevice, stream_));
         DevBatch db{dHSlot_, dRel_, dTSlot_, dNegSlot_, dNegHead_, dHIdx_, dTIdx_, dNIdx_, dNHead_, dRowSlot_, dP_, dDP_};
         enqueueStep(devPlan(plans[i], d32 + off32[i], d64 + off64[i]), db, in.firstStep + i, dLoss + i, nullptr);
-        stageOut(st.slotEnt.data(), S, H);
+        // Mapped staging: not waited for, so the host draws and maps batch i + 1 while the device runs this one
+        // (the next stageIn and uploads are enqueued behind it on the same stream).
+        stageOut(st.slotEnt.data(), S, H, STAGE_BATCH, false);
       } catch (...) {
         for (int32_t e : st.slotEnt) slotOf_[e] = -1;
         throw;
@@ -1176,11 +1266,12 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
     res.stepSeconds = t2 - t1;
     profReport("hybrid");
     CK(cudaMemcpy(losses, dLoss, (size_t)nb * 8, cudaMemcpyDeviceToHost));
-    stageOut(hot.data(), H, 0);
+    stageOut(hot.data(), H, 0, STAGE_RUN);
     relationsOut(allRels);
     anchorsOut();
     res.syncOutSeconds = seconds() - t2;
   } catch (...) {
+    if (opt_.mappedStaging) (void)cudaStreamSynchronize(stream_);  // no device write to the host tables after return
     for (int32_t e : hot) slotOf_[e] = -1;
     throw;
   }

@@ -43,6 +43,12 @@ struct EngineOptions {
   // The shared-negatives loss kernel's 16-byte variant (groupLossKernel<true>: rows padded to a multiple of 4, read
   // 16 bytes at a time; bitwise the default's on the host emulation): opt-in until bench/kge-gpu has timed it.
   bool vecSharedLoss = false;
+  // Staged rows (hybrid trainRun, trainBatch, gradients) moved by the device through the page-locked host tables
+  // (kernels.h StageTables) instead of host threads' memcpy into a pinned buffer and DMA copies: no host copy and no
+  // host wait between batches, so the host plans batch i + 1 while the device runs batch i. Applies to the tables
+  // registerHostTables page-locked (16 MB and up); the others are copied as before. Opt-in until bench/kge-gpu has
+  // timed it on a GPU.
+  bool mappedStaging = false;
 };
 
 struct RunInput {
@@ -67,6 +73,8 @@ struct RunResult {
                                      // goes hybrid when they exceed the memory budget)
   std::string gemmTile;              // the projection GEMMs' tile (kernels.h gemmTileName), "none" for TransE
   std::string sharedLoss;            // the shared-negatives loss kernel's reads: element, vector, or none (not that kernel)
+  std::string staging;               // how hybrid batches moved their rows: copy, mapped, mixed (some tables each way),
+                                     // or none (resident)
 };
 
 // Why no CUDA device can be used here ("" when device 0 is usable); name gets the device's name.
@@ -111,9 +119,28 @@ class CudaEngine {
   void* scratch(size_t bytes, int which);
   void* pinned(size_t bytes, int which);
   // Host ↔ device rows of the entity-indexed tables (entity, anchorLogit, anchorOf, with optimizer slots).
-  void stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots);
+  // list: which device copy of `ents` mapped staging keeps (STAGE_RUN: a run's hot rows; STAGE_BATCH: a batch's), so
+  // that stageOut of the rows the last stageIn on that list staged needs no second upload. Mapped staging leaves
+  // its copies enqueued unless `wait`.
+  static constexpr int STAGE_RUN = 0, STAGE_BATCH = 1;
+  void stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots, int list = STAGE_BATCH);
   void stageInRange(int64_t e0, int64_t count, int64_t slot0, bool withSlots);
-  void stageOut(const int32_t* ents, int64_t count, int64_t slot0);
+  void stageOut(const int32_t* ents, int64_t count, int64_t slot0, int list = STAGE_BATCH, bool wait = true);
+  struct RowArray {
+    float* host;
+    float* dev;
+    int width;
+  };
+  // The entity-indexed tables a stage in (with or without optimizer slots) or a stage out moves.
+  std::vector<RowArray> stagedArrays(bool in, bool withSlots) const;
+  // Splits staged tables into those mapped staging moves (returned) and those copied through the pinned buffer.
+  StageTables splitMapped(const std::vector<RowArray>& all, std::vector<RowArray>& copied) const;
+  // The device copy of a staging call's entity ids on `list`, uploaded unless `reuse` and it already holds them.
+  const int32_t* stagedEnts(int list, const int32_t* ents, int64_t count, int64_t slot0, bool reuse);
+  // The device's pointer to a page-locked host table (mapped staging), null when it is not page-locked.
+  float* mappedTable(const float* host) const;
+  // copy, mapped or mixed: how staging moves these tables now.
+  std::string stagingKind() const;
   void stageOutRange(int64_t e0, int64_t count, int64_t slot0);
   void relationsIn(const std::vector<int32_t>& rels);
   void relationsOut(const std::vector<int32_t>& rels);
@@ -177,6 +204,10 @@ class CudaEngine {
   bool deviceCurrent_ = false;
   bool registerTried_ = false;
   std::vector<void*> registered_;
+  std::vector<std::pair<const void*, void*>> mapped_;  // registered host table → the device's pointer to it
+  // Mapped staging's device copies of the staged entity ids, per list (STAGE_RUN, STAGE_BATCH), and what they hold.
+  int32_t* dStageEnt_[2] = {nullptr, nullptr};
+  int64_t stageEntCap_[2] = {0, 0}, stagedCount_[2] = {-1, -1}, stagedSlot0_[2] = {-1, -1};
   bool profile_ = false;
   static constexpr int PROF_PHASES = 6;  // index+compose, project, loss, backward-x, backward-M, optimizer
   cudaEvent_t profEvents_[PROF_PHASES + 1] = {};

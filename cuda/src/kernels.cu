@@ -1029,6 +1029,54 @@ __global__ void __launch_bounds__(BLOCK) distanceKernel(const float* A, int Q, c
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Staging rows between mapped host tables and device slots (kernels.h StageTables).
+
+// Each thread has INFLIGHT pieces' loads issued before its first store: across the bus a load waits a microsecond or
+// more, so a thread with one in flight would leave the link mostly idle. 16-byte pieces where the table's width and
+// both pointers allow, else 4-byte ones (anchorOf's int32 rows move as their bits).
+template <bool VEC>
+__device__ void stageTable(float* host, float* dev, int w, const int32_t* ents, int64_t rows, int64_t slot0,
+                           bool toDevice) {
+  constexpr int INFLIGHT = 4, UNIT = VEC ? 4 : 1;
+  const int per = w / UNIT;
+  const int64_t total = rows * per, stride = (int64_t)gridDim.x * BLOCK;
+  for (int64_t x0 = (int64_t)blockIdx.x * BLOCK + threadIdx.x; x0 < total; x0 += stride * INFLIGHT) {
+    float4 v[INFLIGHT];
+    int64_t dst[INFLIGHT];
+#pragma unroll
+    for (int u = 0; u < INFLIGHT; u++) {
+      const int64_t x = x0 + stride * u;
+      if (x >= total) break;
+      const int64_t i = x / per, c = (x - i * per) * UNIT;
+      const int64_t hostOff = (int64_t)ents[i] * w + c, devOff = (slot0 + i) * w + c;
+      const float* src = toDevice ? host + hostOff : dev + devOff;
+      dst[u] = toDevice ? devOff : hostOff;
+      if (VEC) v[u] = ld4(src);
+      else v[u].x = *src;
+    }
+#pragma unroll
+    for (int u = 0; u < INFLIGHT; u++) {
+      if (x0 + stride * u >= total) break;
+      float* p = (toDevice ? dev : host) + dst[u];
+      if (VEC) st4(p, v[u]);
+      else *p = v[u].x;
+    }
+  }
+}
+
+__global__ void __launch_bounds__(BLOCK) stageRowsKernel(StageTables t, const int32_t* ents, int64_t rows,
+                                                         int64_t slot0, int toDevice) {
+  for (int a = 0; a < t.count; a++) {
+    const int w = t.width[a];
+    if ((w & 3) == 0 && (reinterpret_cast<uintptr_t>(t.host[a]) & 15) == 0 &&
+        (reinterpret_cast<uintptr_t>(t.dev[a]) & 15) == 0)
+      stageTable<true>(t.host[a], t.dev[a], w, ents, rows, slot0, toDevice != 0);
+    else
+      stageTable<false>(t.host[a], t.dev[a], w, ents, rows, slot0, toDevice != 0);
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
@@ -1304,6 +1352,16 @@ void launchDistances(cudaStream_t s, const float* A, int Q, const float* Y, int6
   if (Q == 0 || count == 0) return;
   dim3 grid(gridFor(count, 64), (Q + 63) / 64);
   ADKG_LAUNCH(grid, BLOCK, 0, s, distanceKernel)(A, Q, Y, count, k, norm, out, ldOut);
+}
+
+void launchStageRows(cudaStream_t s, const StageTables& t, const int32_t* ents, int64_t rows, int64_t slot0,
+                     bool toDevice, int smCount) {
+  if (rows == 0 || t.count == 0) return;
+  int widest = 0;
+  for (int a = 0; a < t.count; a++) widest = std::max(widest, t.width[a]);
+  // Enough resident threads for the bus (8 blocks of 256 an SM), fewer for a small batch.
+  const unsigned grid = std::max(1u, std::min<unsigned>(gridFor(rows * ((widest + 3) / 4), BLOCK), 8u * (unsigned)smCount));
+  ADKG_LAUNCH(grid, BLOCK, 0, s, stageRowsKernel)(t, ents, rows, slot0, toDevice ? 1 : 0);
 }
 
 }  // namespace adkg_cuda

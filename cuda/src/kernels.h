@@ -215,6 +215,20 @@ struct GradOut {
   float* projection;  // R × k × d
 };
 void launchStep(cudaStream_t s, const DevModel& m, const DevConfig& c, double bc1, double bc2, const GradOut* gradOut);
+// Rows between host tables and device slots, moved by the device itself (the staged placements' mapped staging,
+// EngineOptions::mappedStaging): host[a] is the device's pointer to a page-locked host table (cudaHostGetDevicePointer),
+// so the gather and scatter cross the bus as the kernel's own loads and stores, with no host memcpy and no pinned
+// bounce buffer. Row i is host[a] row ents[i] and dev[a] row slot0 + i.
+struct StageTables {
+  static constexpr int MAX = 8;
+  int count = 0;
+  float* host[MAX] = {};
+  float* dev[MAX] = {};
+  int width[MAX] = {};  // floats (or 4-byte ints) a row
+};
+// toDevice: dev ← host (stage in); else host ← dev (stage out). Enqueued on s, nothing waited for.
+void launchStageRows(cudaStream_t s, const StageTables& t, const int32_t* ents, int64_t rows, int64_t slot0,
+                     bool toDevice, int smCount);
 // TransRA: composes x of slots [first, first + count) into out[0 .. count) (evaluation).
 void launchComposeAll(cudaStream_t s, const DevModel& m, int64_t first, int64_t count, float* out);
 // P[row] = M_{tileRel} X[rowSlot[row]] over explicit tiles (evaluation queries).

@@ -20,6 +20,8 @@ enum cudaErrorCodes : int {
   cudaErrorInvalidConfiguration = 9,
   cudaErrorInvalidDevicePointer = 17,
   cudaErrorNoDevice = 100,
+  cudaErrorHostMemoryAlreadyRegistered = 712,
+  cudaErrorHostMemoryNotRegistered = 713,
   cudaErrorMisalignedAddress = 716,
   cudaErrorLaunchFailure = 719,
 };
@@ -55,6 +57,7 @@ struct Runtime {
   std::mutex mu;
   std::map<uintptr_t, size_t> device;               // allocation base → bytes
   std::map<const void*, int> maxDynamicSmem;         // per kernel, as cudaFuncSetAttribute allowed it
+  std::map<uintptr_t, size_t> hostRegistered;       // cudaHostRegister'ed host range base → bytes
   size_t allocated = 0;
 };
 inline Runtime& runtime() {
@@ -264,8 +267,33 @@ inline int cudaFreeHost(void* p) {
   std::free(p);
   return cudaSuccess;
 }
-inline int cudaHostRegister(void*, size_t, unsigned) { return cudaSuccess; }
-inline int cudaHostUnregister(void*) { return cudaSuccess; }
+// Page-locking as a GPU does it: whole 4 KB pages, refused where a page is already registered (two small tables in one
+// page); registered memory is mapped (unified addressing), at the same address as on the host.
+inline int cudaHostRegister(void* p, size_t bytes, unsigned) {
+  if (!p || bytes == 0) return emu::fail(cudaErrorInvalidValue);
+  constexpr uintptr_t kPage = 4096;
+  emu::Runtime& r = emu::runtime();
+  std::lock_guard<std::mutex> lock(r.mu);
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p), first = a / kPage, last = (a + bytes - 1) / kPage;
+  for (const auto& [base, len] : r.hostRegistered)
+    if (base / kPage <= last && first <= (base + len - 1) / kPage) return emu::fail(cudaErrorHostMemoryAlreadyRegistered);
+  r.hostRegistered[a] = bytes;
+  return cudaSuccess;
+}
+inline int cudaHostUnregister(void* p) {
+  emu::Runtime& r = emu::runtime();
+  std::lock_guard<std::mutex> lock(r.mu);
+  return r.hostRegistered.erase(reinterpret_cast<uintptr_t>(p)) ? cudaSuccess : emu::fail(cudaErrorHostMemoryNotRegistered);
+}
+inline int cudaHostGetDevicePointer(void** dev, void* host, unsigned) {
+  emu::Runtime& r = emu::runtime();
+  std::lock_guard<std::mutex> lock(r.mu);
+  const uintptr_t a = reinterpret_cast<uintptr_t>(host);
+  auto it = r.hostRegistered.upper_bound(a);
+  if (it == r.hostRegistered.begin() || a >= std::prev(it)->first + std::prev(it)->second) return emu::fail(cudaErrorInvalidValue);
+  *dev = host;
+  return cudaSuccess;
+}
 inline int cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
   static int streams = 0;
   *s = &streams;  // any non-null handle: every stream runs its work when it is issued

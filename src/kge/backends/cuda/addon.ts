@@ -30,6 +30,14 @@ export const CUDA_PROJECTED_DISTANCES: readonly CudaProjectedDistance[] = ['dire
  * (rows padded to a multiple of 4, 16 bytes at a time; relDim a multiple of 4, else element). */
 export type CudaSharedLoss = 'element' | 'vector';
 export const CUDA_SHARED_LOSSES: readonly CudaSharedLoss[] = ['element', 'vector'];
+/**
+ * How staged rows (the hybrid placement's batches, trainBatch, gradients) move between the JS tables and the device:
+ * copy (host threads gather rows into a page-locked buffer that DMA copies, and scatter them back after) or mapped
+ * (the tables of 16 MB and up are page-locked once and the device reads and writes their rows itself, so nothing is
+ * copied on the host and the host plans the next batch while the device runs this one; smaller tables are copied).
+ */
+export type CudaStaging = 'copy' | 'mapped';
+export const CUDA_STAGINGS: readonly CudaStaging[] = ['copy', 'mapped'];
 
 export interface CudaEngineOptions {
   /** auto: the whole entity table on the device when it fits the budget, else hybrid (host rows + device cache). */
@@ -67,6 +75,8 @@ export interface CudaEngineOptions {
   projectedDistance?: CudaProjectedDistance;
   /** element (default) or vector (CudaSharedLoss); vector is opt-in until bench/kge-gpu has timed it on a GPU. */
   sharedLoss?: CudaSharedLoss;
+  /** copy (default) or mapped (CudaStaging); mapped is opt-in until bench/kge-gpu has timed it on a GPU. */
+  staging?: CudaStaging;
 }
 
 export interface CudaRunResult {
@@ -87,6 +97,9 @@ export interface CudaRunResult {
   /** How the shared-negatives loss kernel read its rows (options.sharedLoss where it applies); none where that kernel
    * does not run (independent negatives, L1, or shapes beyond its shared memory). */
   sharedLoss: CudaSharedLoss | 'none';
+  /** How the hybrid placement's batches moved their rows (options.staging; mixed: some tables mapped, the smaller
+   * ones copied; copy where page-locking was refused or ADKG_CUDA_PIN=0); none for a resident run. */
+  staging: CudaStaging | 'mixed' | 'none';
 }
 
 export interface CudaEngineHandle extends EngineHandle {

@@ -7,14 +7,14 @@
  */
 import type { Availability, BackendFactory, BackendInit, KgeBackend, TrainRun } from '../backend';
 import { EngineBackend, engineConfig, engineTables } from '../engine-backend';
-import { CUDA_GEMM_TILES, CUDA_GEMMS, CUDA_PROJECTED_DISTANCES, CUDA_SHARED_LOSSES, cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaGemm, type CudaGemmTile, type CudaProjectedDistance, type CudaRunResult, type CudaSharedLoss } from './addon';
+import { CUDA_GEMM_TILES, CUDA_GEMMS, CUDA_PROJECTED_DISTANCES, CUDA_SHARED_LOSSES, CUDA_STAGINGS, cudaUnavailableReason, loadCudaAddon, type CudaEngineHandle, type CudaEngineOptions, type CudaGemm, type CudaGemmTile, type CudaProjectedDistance, type CudaRunResult, type CudaSharedLoss, type CudaStaging } from './addon';
 
 export interface TrainRunResult extends CudaRunResult {
   /** The loss of every batch, in order. */
   losses: Float64Array;
 }
 
-/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE, ADKG_CUDA_PROJECTED_DISTANCE, ADKG_CUDA_SHARED_LOSS. */
+/** Engine options from the environment: ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE, ADKG_CUDA_PROJECTED_DISTANCE, ADKG_CUDA_SHARED_LOSS, ADKG_CUDA_STAGING. */
 function optionsFromEnv(): CudaEngineOptions {
   const o: CudaEngineOptions = {};
   const p = process.env.ADKG_CUDA_PLACEMENT;
@@ -58,6 +58,11 @@ function optionsFromEnv(): CudaEngineOptions {
     if (!(CUDA_SHARED_LOSSES as readonly string[]).includes(access)) throw new Error(`ADKG_CUDA_SHARED_LOSS must be ${CUDA_SHARED_LOSSES.join(' or ')}, got "${access}"`);
     o.sharedLoss = access as CudaSharedLoss;
   }
+  const staging = process.env.ADKG_CUDA_STAGING;
+  if (staging) {
+    if (!(CUDA_STAGINGS as readonly string[]).includes(staging)) throw new Error(`ADKG_CUDA_STAGING must be ${CUDA_STAGINGS.join(' or ')}, got "${staging}"`);
+    o.staging = staging as CudaStaging;
+  }
   return o;
 }
 
@@ -70,7 +75,7 @@ function createEngine(init: BackendInit, options: CudaEngineOptions): CudaEngine
 export class CudaBackend extends EngineBackend<CudaEngineHandle> {
   readonly name = 'cuda' as const;
 
-  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE, ADKG_CUDA_PROJECTED_DISTANCE, ADKG_CUDA_SHARED_LOSS. */
+  /** options: what is not given comes from ADKG_CUDA_PLACEMENT, ADKG_CUDA_MEMORY_MB, ADKG_CUDA_HOT_ROWS, ADKG_CUDA_GEMM, ADKG_CUDA_GEMM_BLOCKS, ADKG_CUDA_GEMM_TILE, ADKG_CUDA_PROJECTED_DISTANCE, ADKG_CUDA_SHARED_LOSS, ADKG_CUDA_STAGING. */
   constructor(init: BackendInit, options: CudaEngineOptions = {}) {
     super(init, createEngine(init, options));
   }
