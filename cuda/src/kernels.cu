@@ -1359,8 +1359,9 @@ void launchStageRows(cudaStream_t s, const StageTables& t, const int32_t* ents, 
   if (rows == 0 || t.count == 0) return;
   int widest = 0;
   for (int a = 0; a < t.count; a++) widest = std::max(widest, t.width[a]);
-  // Enough resident threads for the bus (8 blocks of 256 an SM), fewer for a small batch.
-  const unsigned grid = std::max(1u, std::min<unsigned>(gridFor(rows * ((widest + 3) / 4), BLOCK), 8u * (unsigned)smCount));
+  // One wave of resident blocks (4 of 256 an SM at the kernel's 60 registers: ~8 MB of loads in flight on an H200,
+  // far above the ~0.1 MB the bus's bandwidth-latency product needs), fewer for a small batch.
+  const unsigned grid = std::max(1u, std::min<unsigned>(gridFor(rows * ((widest + 3) / 4), BLOCK), 4u * (unsigned)smCount));
   ADKG_LAUNCH(grid, BLOCK, 0, s, stageRowsKernel)(t, ents, rows, slot0, toDevice ? 1 : 0);
 }
 
