@@ -3,8 +3,8 @@
  * launchers, host code, addon — built with g++ against the host emulation of CUDA (`node cuda/build.js --emulation`,
  * cuda/test/emu), whose device runs each thread block as fibers on the CPU: lanes interleave only at barriers and
  * shuffles and run in an order a GPU may also take (a race between lanes shows), device memory starts as NaN, 16-byte
- * accesses are checked for alignment, mma.sync and cp.async follow the PTX ISA, and a launch a GPU would refuse is
- * refused. What it does not show is speed, and timing-dependent behaviour of real warps; bench/kge-gpu runs the
+ * accesses are checked for alignment, mma.sync and cp.async follow the PTX ISA, a launch a GPU would refuse is
+ * refused, and a stream's work runs only when the host waits for it (a result read before the wait is stale). What it does not show is speed, and timing-dependent behaviour of real warps; bench/kge-gpu runs the
  * battery on a GPU.
  */
 import { spawnSync } from 'child_process';

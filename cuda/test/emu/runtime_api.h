@@ -1,6 +1,11 @@
 // The CUDA runtime's host side for the emulated engine (cuda/build.js --emulation): device memory is host memory
-// that the runtime keeps a registry of, streams run each operation when it is issued (one valid order of a stream's
-// work; the engine synchronises before it reads results), and kernels run on emulated blocks (cuda_runtime.h). What a
+// that the runtime keeps a registry of, and kernels run on emulated blocks (cuda_runtime.h). A stream's work (kernels,
+// async copies and memsets, event records) is queued and runs, in order, only when the host has to wait for it: at
+// cudaStreamSynchronize, cudaEventSynchronize, cudaFree/cudaFreeHost/cudaHostUnregister (which synchronise the
+// device), and at an async copy whose host side is pageable (CUDA syncs the stream before staging it); an async copy
+// to or from page-locked memory reads or writes it when its turn comes. So host code that reads a result, or rewrites
+// a page-locked buffer, before waiting for the stream sees what a GPU may show it: the old bytes. The legacy stream
+// (plain cudaMemcpy, cudaMemset, stream 0) runs at once and, as on a GPU, does not wait for non-blocking streams. What a
 // GPU would refuse is refused here too, as the same error codes: a launch with more dynamic shared memory than 48 KB
 // without cudaFuncSetAttribute having allowed it, or more than the device's opt-in limit; an empty or oversized grid;
 // a copy or memset whose device side is not inside one allocation. Included by cuda_runtime.h; not used on a GPU.
@@ -8,10 +13,13 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 enum cudaErrorCodes : int {
   cudaSuccess = 0,
@@ -58,6 +66,7 @@ struct Runtime {
   std::map<uintptr_t, size_t> device;               // allocation base → bytes
   std::map<const void*, int> maxDynamicSmem;         // per kernel, as cudaFuncSetAttribute allowed it
   std::map<uintptr_t, size_t> hostRegistered;       // cudaHostRegister'ed host range base → bytes
+  std::map<uintptr_t, size_t> hostAllocated;        // cudaHostAlloc'ed buffer → bytes
   size_t allocated = 0;
 };
 inline Runtime& runtime() {
@@ -106,6 +115,65 @@ inline bool onDevice(const void* p, size_t bytes) {
   return a >= it->first && a + bytes <= it->first + it->second;
 }
 
+// Whether host memory [p, p + bytes) is page-locked (cudaHostAlloc'ed or inside a cudaHostRegister'ed range).
+inline bool pageLocked(const void* p, size_t bytes) {
+  Runtime& r = runtime();
+  std::lock_guard<std::mutex> lock(r.mu);
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  for (const auto* m : {&r.hostRegistered, &r.hostAllocated}) {
+    auto it = m->upper_bound(a);
+    if (it != m->begin() && a + bytes <= std::prev(it)->first + std::prev(it)->second) return true;
+  }
+  return false;
+}
+
+// A non-blocking stream: its queued work, run in order by whichever host thread has to wait for it.
+struct Stream {
+  std::mutex queueMu, drainMu;
+  std::vector<std::function<void()>> work;
+};
+struct Streams {
+  std::mutex mu;
+  std::set<Stream*> all;
+};
+inline Streams& streams() {
+  static Streams s;
+  return s;
+}
+// Runs a stream's queued work (and what is queued meanwhile) on this thread.
+inline void drain(void* stream) {
+  if (!stream) return;
+  Stream* s = static_cast<Stream*>(stream);
+  std::lock_guard<std::mutex> order(s->drainMu);
+  for (;;) {
+    std::vector<std::function<void()>> w;
+    {
+      std::lock_guard<std::mutex> lock(s->queueMu);
+      w.swap(s->work);
+    }
+    if (w.empty()) return;
+    for (auto& f : w) f();
+  }
+}
+inline void drainAll() {
+  std::vector<Stream*> all;
+  {
+    std::lock_guard<std::mutex> lock(streams().mu);
+    all.assign(streams().all.begin(), streams().all.end());
+  }
+  for (Stream* s : all) drain(s);
+}
+// Queues f on the stream (the legacy stream, 0, runs it at once).
+inline void enqueue(void* stream, std::function<void()> f) {
+  if (!stream) {
+    f();
+    return;
+  }
+  Stream* s = static_cast<Stream*>(stream);
+  std::lock_guard<std::mutex> lock(s->queueMu);
+  s->work.push_back(std::move(f));
+}
+
 // What a GPU checks at launch; the error is what cudaGetLastError then returns, and the kernel does not run.
 inline int checkLaunch(const void* kernel, dim3 grid, dim3 block, size_t smem) {
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535) return cudaErrorInvalidConfiguration;
@@ -124,6 +192,9 @@ struct Launcher {
   K* kernel;
   dim3 grid, block;
   size_t smem;
+  void* stream;
+  // Checked when issued (the error is the launch's); run when the stream's turn comes, with the arguments as they
+  // were at the launch.
   template <class... Args>
   void operator()(Args... args) const {
     const int e = checkLaunch(reinterpret_cast<const void*>(kernel), grid, block, smem);
@@ -131,16 +202,18 @@ struct Launcher {
       fail(e);
       return;
     }
-    try {
-      launch(grid, (int)block.x, (smem + 3) / 4, [&] { kernel(args...); });
-    } catch (const Fault& f) {
-      setFault(f.exitCode == 4 ? cudaErrorMisalignedAddress : cudaErrorLaunchFailure, f.what);
-    }
+    enqueue(stream, [k = kernel, g = grid, threads = (int)block.x, words = (smem + 3) / 4, args...] {
+      try {
+        launch(g, threads, words, [&] { k(args...); });
+      } catch (const Fault& f) {
+        setFault(f.exitCode == 4 ? cudaErrorMisalignedAddress : cudaErrorLaunchFailure, f.what);
+      }
+    });
   }
 };
 template <class K>
-Launcher<K> makeLauncher(dim3 grid, dim3 block, size_t smem, void*, K* kernel) {
-  return {kernel, grid, block, smem};
+Launcher<K> makeLauncher(dim3 grid, dim3 block, size_t smem, void* stream, K* kernel) {
+  return {kernel, grid, block, smem, stream};
 }
 
 }  // namespace emu
@@ -222,6 +295,7 @@ inline int cudaMalloc(void** p, size_t bytes) {
 }
 inline int cudaFree(void* p) {
   if (!p) return cudaSuccess;
+  emu::drainAll();  // cudaFree waits for the device
   emu::Runtime& r = emu::runtime();
   std::lock_guard<std::mutex> lock(r.mu);
   auto it = r.device.find(reinterpret_cast<uintptr_t>(p));
@@ -238,19 +312,35 @@ inline int cudaMemGetInfo(size_t* freeBytes, size_t* totalBytes) {
   *freeBytes = *totalBytes - r.allocated;
   return cudaSuccess;
 }
+namespace emu {
+// A copy's sides where its kind says they are: device ones inside one allocation, host ones outside every allocation.
+inline bool copyValid(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  const bool dstDev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  const bool srcDev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  return !((dstDev && !onDevice(dst, bytes)) || (srcDev && !onDevice(src, bytes)) || (!dstDev && onDevice(dst, 1)) ||
+           (!srcDev && onDevice(src, 1)));
+}
+}  // namespace emu
 inline int cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   if (const int f = emu::takeFault(); f != cudaSuccess) return f;
   if (bytes == 0) return cudaSuccess;
-  const bool dstDev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
-  const bool srcDev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
-  if ((dstDev && !emu::onDevice(dst, bytes)) || (srcDev && !emu::onDevice(src, bytes)) ||
-      (!dstDev && emu::onDevice(dst, 1)) || (!srcDev && emu::onDevice(src, 1)))
-    return emu::fail(cudaErrorInvalidValue);
+  if (!emu::copyValid(dst, src, bytes, kind)) return emu::fail(cudaErrorInvalidValue);
   std::memmove(dst, src, bytes);
   return cudaSuccess;
 }
-inline int cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, void* = nullptr) {
-  return cudaMemcpy(dst, src, bytes, kind);
+inline int cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, void* stream = nullptr) {
+  if (bytes == 0) return cudaSuccess;
+  if (!emu::copyValid(dst, src, bytes, kind)) return emu::fail(cudaErrorInvalidValue);
+  const bool hostSrc = kind == cudaMemcpyHostToDevice, hostDst = kind == cudaMemcpyDeviceToHost;
+  if ((hostSrc && !emu::pageLocked(src, bytes)) || (hostDst && !emu::pageLocked(dst, bytes)) ||
+      kind == cudaMemcpyHostToHost) {
+    // Pageable: the stream's earlier work first, then the copy before the call returns.
+    emu::drain(stream);
+    std::memmove(dst, src, bytes);
+    return cudaSuccess;
+  }
+  emu::enqueue(stream, [=] { std::memmove(dst, src, bytes); });
+  return cudaSuccess;
 }
 inline int cudaMemset(void* p, int v, size_t bytes) {
   if (bytes == 0) return cudaSuccess;
@@ -258,12 +348,27 @@ inline int cudaMemset(void* p, int v, size_t bytes) {
   std::memset(p, v, bytes);
   return cudaSuccess;
 }
-inline int cudaMemsetAsync(void* p, int v, size_t bytes, void* = nullptr) { return cudaMemset(p, v, bytes); }
+inline int cudaMemsetAsync(void* p, int v, size_t bytes, void* stream = nullptr) {
+  if (bytes == 0) return cudaSuccess;
+  if (!emu::onDevice(p, bytes)) return emu::fail(cudaErrorInvalidValue);
+  emu::enqueue(stream, [=] { std::memset(p, v, bytes); });
+  return cudaSuccess;
+}
 inline int cudaHostAlloc(void** p, size_t bytes, unsigned) {
   *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
-  return *p ? cudaSuccess : emu::fail(cudaErrorMemoryAllocation);
+  if (!*p) return emu::fail(cudaErrorMemoryAllocation);
+  emu::Runtime& r = emu::runtime();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.hostAllocated[reinterpret_cast<uintptr_t>(*p)] = bytes;
+  return cudaSuccess;
 }
 inline int cudaFreeHost(void* p) {
+  emu::drainAll();  // waits for the device, as cudaFree
+  {
+    emu::Runtime& r = emu::runtime();
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.hostAllocated.erase(reinterpret_cast<uintptr_t>(p));
+  }
   std::free(p);
   return cudaSuccess;
 }
@@ -281,6 +386,7 @@ inline int cudaHostRegister(void* p, size_t bytes, unsigned) {
   return cudaSuccess;
 }
 inline int cudaHostUnregister(void* p) {
+  emu::drainAll();
   emu::Runtime& r = emu::runtime();
   std::lock_guard<std::mutex> lock(r.mu);
   return r.hostRegistered.erase(reinterpret_cast<uintptr_t>(p)) ? cudaSuccess : emu::fail(cudaErrorHostMemoryNotRegistered);
@@ -295,12 +401,26 @@ inline int cudaHostGetDevicePointer(void** dev, void* host, unsigned) {
   return cudaSuccess;
 }
 inline int cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
-  static int streams = 0;
-  *s = &streams;  // any non-null handle: every stream runs its work when it is issued
+  auto* st = new emu::Stream();
+  std::lock_guard<std::mutex> lock(emu::streams().mu);
+  emu::streams().all.insert(st);
+  *s = st;
   return cudaSuccess;
 }
-inline int cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
-inline int cudaStreamSynchronize(cudaStream_t) { return emu::takeFault(); }
+inline int cudaStreamDestroy(cudaStream_t s) {
+  if (!s) return cudaSuccess;
+  emu::drain(s);  // its work still completes
+  {
+    std::lock_guard<std::mutex> lock(emu::streams().mu);
+    emu::streams().all.erase(static_cast<emu::Stream*>(s));
+  }
+  delete static_cast<emu::Stream*>(s);
+  return cudaSuccess;
+}
+inline int cudaStreamSynchronize(cudaStream_t s) {
+  emu::drain(s);
+  return emu::takeFault();
+}
 inline int cudaEventCreate(cudaEvent_t* e) {
   *e = new double(0);
   return cudaSuccess;
@@ -309,11 +429,16 @@ inline int cudaEventDestroy(cudaEvent_t e) {
   delete e;
   return cudaSuccess;
 }
-inline int cudaEventRecord(cudaEvent_t e, cudaStream_t = nullptr) {
-  *e = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+inline int cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr) {
+  emu::enqueue(s, [e] {
+    *e = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  });
   return cudaSuccess;
 }
-inline int cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+inline int cudaEventSynchronize(cudaEvent_t) {
+  emu::drainAll();  // whichever stream recorded it
+  return cudaSuccess;
+}
 inline int cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) {
   *ms = (float)(*b - *a);
   return cudaSuccess;
