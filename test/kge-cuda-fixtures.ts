@@ -106,10 +106,11 @@ export async function mappedStagingRuns(model: ModelName, over: Partial<TrainCon
   const big = randomGraph(33000, 4, 192, 3);
   const init = makeInit(big, model, baseConfig(over), 128, 16);
   if (init.tables.entity.byteLength < 16 * 2 ** 20) throw new Error('mappedStagingRuns: the entity table is under 16 MB');
-  const bs = batches(big, 64, 1);
+  // Batches of 32: six, so that mapped staging's two upload buffers are each reused twice.
+  const bs = batches(big, 32, 1);
   const jsInit = cloneInit(init);
   const lj = await trajectory(jsBackendFactory.create(jsInit), bs);
-  const all = { heads: big.heads, relations: big.relations, tails: big.tails, epoch: 0, offset: 0, batchSize: 64, firstStep: 1 };
+  const all = { heads: big.heads, relations: big.relations, tails: big.tails, epoch: 0, offset: 0, batchSize: 32, firstStep: 1 };
   const hybrid = async (staging: 'copy' | 'mapped') => {
     const cInit = cloneInit(init);
     const cu = new CudaBackend(cInit, { placement: 'hybrid', hotRows: 9, staging });

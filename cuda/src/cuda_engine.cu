@@ -218,6 +218,8 @@ CudaEngine::~CudaEngine() {
   for (void* p : registered_) cudaHostUnregister(p);  // before the wrapper lets go of the JS tables
   for (auto e : profEvents_)
     if (e) cudaEventDestroy(e);
+  for (auto e : uploaded_)
+    if (e) cudaEventDestroy(e);
   if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -1227,6 +1229,12 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
     res.syncInSeconds = t1 - t0;
     std::vector<int32_t> negEnt, hSlot, tSlot, negSlot;
     std::vector<uint8_t> negHead;
+    if (opt_.mappedStaging) {
+      // The upload buffers at their largest once (a reallocation in the loop would wait for the device).
+      const size_t negs = shared ? (size_t)((B + cfg_.chunkSize - 1) / cfg_.chunkSize) * n : (size_t)B * n;
+      const size_t heads = shared ? (size_t)((B + cfg_.chunkSize - 1) / cfg_.chunkSize) : (size_t)B * n;
+      for (int k = 0; k < 2; k++) pinned(((size_t)coldCap + 3 * (size_t)B + negs) * 4 + heads, 4 + k);
+    }
     for (int i = 0; i < nb; i++) {
       int64_t s = (int64_t)i * B;
       int Bi = (int)std::min<int64_t>(B, L - s);
@@ -1244,17 +1252,46 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
       for (size_t j = 0; j < negEnt.size(); j++) negSlot[j] = slotFor(negEnt[j], st);
       const int64_t S = (int64_t)st.slotEnt.size();
       try {
-        stageIn(st.slotEnt.data(), S, H, true);
-        CK(cudaMemcpyAsync(dHSlot_, hSlot.data(), (size_t)Bi * 4, cudaMemcpyHostToDevice, stream_));
-        CK(cudaMemcpyAsync(dTSlot_, tSlot.data(), (size_t)Bi * 4, cudaMemcpyHostToDevice, stream_));
-        CK(cudaMemcpyAsync(dRel_, rr, (size_t)Bi * 4, cudaMemcpyHostToDevice, stream_));
-        CK(cudaMemcpyAsync(dNegSlot_, negSlot.data(), negSlot.size() * 4, cudaMemcpyHostToDevice, stream_));
-        CK(cudaMemcpyAsync(dNegHead_, negHead.data(), negHead.size(), cudaMemcpyHostToDevice, stream_));
+        // What goes up: from the host vectors (pageable: each copy first waits for the stream), or with mapped staging
+        // from page-locked buffer i mod 2 (uploaded_).
+        const int32_t *ents = st.slotEnt.data(), *hUp = hSlot.data(), *tUp = tSlot.data(), *rUp = rr, *nUp = negSlot.data();
+        const uint8_t* headUp = negHead.data();
+        const int k = i & 1;
+        if (opt_.mappedStaging) {
+          if (!uploaded_[k]) CK(cudaEventCreate(&uploaded_[k]));
+          if (uploadPending_[k]) CK(cudaEventSynchronize(uploaded_[k]));  // batch i − 2's uploads have read it
+          uploadPending_[k] = false;
+          const size_t n32 = (size_t)S + 3 * (size_t)Bi + negSlot.size();
+          auto* up = static_cast<int32_t*>(pinned(n32 * 4 + negHead.size(), 4 + k));
+          auto put = [&](const int32_t* src, size_t n) {
+            int32_t* at = up;
+            std::memcpy(at, src, n * 4);
+            up += n;
+            return at;
+          };
+          ents = put(st.slotEnt.data(), (size_t)S);
+          hUp = put(hSlot.data(), (size_t)Bi);
+          tUp = put(tSlot.data(), (size_t)Bi);
+          rUp = put(rr, (size_t)Bi);
+          nUp = put(negSlot.data(), negSlot.size());
+          std::memcpy(up, negHead.data(), negHead.size());
+          headUp = reinterpret_cast<const uint8_t*>(up);
+        }
+        stageIn(ents, S, H, true);
+        CK(cudaMemcpyAsync(dHSlot_, hUp, (size_t)Bi * 4, cudaMemcpyHostToDevice, stream_));
+        CK(cudaMemcpyAsync(dTSlot_, tUp, (size_t)Bi * 4, cudaMemcpyHostToDevice, stream_));
+        CK(cudaMemcpyAsync(dRel_, rUp, (size_t)Bi * 4, cudaMemcpyHostToDevice, stream_));
+        CK(cudaMemcpyAsync(dNegSlot_, nUp, negSlot.size() * 4, cudaMemcpyHostToDevice, stream_));
+        CK(cudaMemcpyAsync(dNegHead_, headUp, negHead.size(), cudaMemcpyHostToDevice, stream_));
+        if (opt_.mappedStaging) {
+          CK(cudaEventRecord(uploaded_[k], stream_));
+          uploadPending_[k] = true;
+        }
         DevBatch db{dHSlot_, dRel_, dTSlot_, dNegSlot_, dNegHead_, dHIdx_, dTIdx_, dNIdx_, dNHead_, dRowSlot_, dP_, dDP_};
         enqueueStep(devPlan(plans[i], d32 + off32[i], d64 + off64[i]), db, in.firstStep + i, dLoss + i, nullptr);
-        // Mapped staging: not waited for, so the host draws and maps batch i + 1 while the device runs this one
-        // (the next stageIn and uploads are enqueued behind it on the same stream).
-        stageOut(st.slotEnt.data(), S, H, STAGE_BATCH, false);
+        // Mapped staging: not waited for, so the host draws and maps the next batches while the device runs this one
+        // (their gathers and uploads are enqueued behind it on the same stream).
+        stageOut(ents, S, H, STAGE_BATCH, false);
       } catch (...) {
         for (int32_t e : st.slotEnt) slotOf_[e] = -1;
         throw;

@@ -193,8 +193,13 @@ class CudaEngine {
   int32_t* dESlot_ = nullptr;  // and its slots (2B)
   std::vector<void*> scratch_{6, nullptr};
   std::vector<size_t> scratchSize_ = std::vector<size_t>(6, 0);
-  std::vector<void*> pinned_{4, nullptr};
-  std::vector<size_t> pinnedSize_ = std::vector<size_t>(4, 0);
+  std::vector<void*> pinned_{6, nullptr};
+  std::vector<size_t> pinnedSize_ = std::vector<size_t>(6, 0);
+  // Mapped staging's hybrid batches send their small host arrays (entity ids, slots, negatives) up from two page-locked
+  // buffers in turn (pinned_ 4 and 5), each rewritten only once the event recorded behind its last uploads has passed:
+  // copies from page-locked memory do not wait for the stream, so the host never waits for the device between batches.
+  cudaEvent_t uploaded_[2] = {nullptr, nullptr};
+  bool uploadPending_[2] = {false, false};
   std::vector<int32_t> slotOf_;  // entity → staged slot, -1 when none
   std::vector<int32_t> hotSlot_;
   // True after a resident trainRun with keepOnDevice, until the next training call: the device slots hold
