@@ -6,7 +6,8 @@
  * shuffles are barriers, so a shuffle some lane skips deadlocks (exit 3), and every 16-byte access through ld4/st4 is
  * checked for alignment (exit 4); mma.sync and wgmma.mma_async are emulated from the PTX ISA's layouts, a cp.async copy
  * lands only when a cp.async.wait covers its group (a read before its wait sees older data), and a wgmma reads its B
- * at the wait. mma_layout_check.cc checks the tiles' bank conflicts. The whole engine on the same emulation:
+ * at the wait. mma_layout_check.cc checks the tiles' bank conflicts; stream_emulation_check.cc the runtime's streams
+ * (work queued until the host waits) and page-locking. The whole engine on the same emulation:
  * kge-cuda-emulated.test.ts. On a GPU the device battery (kge-cuda-backend.test.ts, bench/kge-gpu/parity.ts) runs the
  * real thing.
  */
@@ -35,6 +36,15 @@ function emulate<T>(name: string, units: string[] = []): { cases: T[]; status: n
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+test('the emulated runtime keeps a stream\'s work until the host waits for it, and page-locks as a GPU does', () => {
+  // What lets the engine's emulated battery show a missing wait (kge-cuda-emulated.test.ts): cuda/test/emu/runtime_api.h.
+  const r = emulate<{ case: string; ok: boolean; detail: string }>('stream_emulation_check');
+  expect(r.stderr).toBe('');
+  expect(r.cases).toHaveLength(6);
+  for (const c of r.cases) expect(c).toEqual({ case: c.case, ok: true, detail: c.detail });
+  expect(r.status).toBe(0);
+}, 120_000);
 
 test('the Gram form kernels (gram.cu), emulated, give the direct form\'s loss and gradients at FP32 level', () => {
   // Random tables, near-identical entity pairs (the Gram value cancels: recomputed from M_r), fitted positives
