@@ -213,8 +213,7 @@ CudaEngine::~CudaEngine() {
     if (p) cudaFree(p);
   for (void* p : pinned_)
     if (p) cudaFreeHost(p);
-  for (int32_t* p : dStageEnt_)
-    if (p) cudaFree(p);
+  if (dStageEnt_) cudaFree(dStageEnt_);
   for (void* p : registered_) cudaHostUnregister(p);  // before the wrapper lets go of the JS tables
   for (auto e : profEvents_)
     if (e) cudaEventDestroy(e);
@@ -396,26 +395,21 @@ StageTables CudaEngine::splitMapped(const std::vector<RowArray>& all, std::vecto
   return mapped;
 }
 
-const int32_t* CudaEngine::stagedEnts(int list, const int32_t* ents, int64_t count, int64_t slot0, bool reuse) {
-  if (reuse && stagedCount_[list] == count && stagedSlot0_[list] == slot0) return dStageEnt_[list];
-  if (count > stageEntCap_[list]) {
-    devAlloc(&dStageEnt_[list], (size_t)count);
-    stageEntCap_[list] = count;
+const int32_t* CudaEngine::stagedEnts(const int32_t* ents, int64_t count) {
+  if (count > stageEntCap_) {
+    devAlloc(&dStageEnt_, (size_t)count);
+    stageEntCap_ = count;
   }
-  // Enqueued after the kernels that read the previous ids; from pageable memory, so the call returns once `ents` has
-  // been read and the caller may reuse it.
-  CK(cudaMemcpyAsync(dStageEnt_[list], ents, (size_t)count * 4, cudaMemcpyHostToDevice, stream_));
-  stagedCount_[list] = count;
-  stagedSlot0_[list] = slot0;
-  return dStageEnt_[list];
+  CK(cudaMemcpyAsync(dStageEnt_, ents, (size_t)count * 4, cudaMemcpyHostToDevice, stream_));
+  return dStageEnt_;
 }
 
-void CudaEngine::stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots, int list) {
+void CudaEngine::stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots) {
   if (count == 0) return;
   std::vector<RowArray> arrays;
   const StageTables mapped = splitMapped(stagedArrays(true, withSlots), arrays);
   if (mapped.count > 0) {
-    launchStageRows(stream_, mapped, stagedEnts(list, ents, count, slot0, false), count, slot0, true, smCount_);
+    launchStageRows(stream_, mapped, stagedEnts(ents, count), count, slot0, true, smCount_);
     CK(cudaGetLastError());
   }
   if (arrays.empty()) return;
@@ -458,12 +452,12 @@ void CudaEngine::stageInRange(int64_t e0, int64_t count, int64_t slot0, bool wit
   CK(cudaStreamSynchronize(stream_));  // pinned sources copy asynchronously: done before JS may touch them
 }
 
-void CudaEngine::stageOut(const int32_t* ents, int64_t count, int64_t slot0, int list, bool wait) {
+void CudaEngine::stageOut(const int32_t* ents, int64_t count, int64_t slot0, bool wait) {
   if (count == 0) return;
   std::vector<RowArray> arrays;
   const StageTables mapped = splitMapped(stagedArrays(false, true), arrays);
   if (mapped.count > 0) {
-    launchStageRows(stream_, mapped, stagedEnts(list, ents, count, slot0, true), count, slot0, false, smCount_);
+    launchStageRows(stream_, mapped, stagedEnts(ents, count), count, slot0, false, smCount_);
     CK(cudaGetLastError());
   }
   if (arrays.empty()) {
@@ -1222,7 +1216,7 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
   res.staging = stagingKind();
   for (int64_t i = 0; i < H; i++) slotOf_[hot[i]] = (int32_t)i;
   try {
-    stageIn(hot.data(), H, 0, true, STAGE_RUN);
+    stageIn(hot.data(), H, 0, true);
     relationsIn(allRels);
     anchorsIn();
     double t1 = seconds();
@@ -1283,15 +1277,15 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
         CK(cudaMemcpyAsync(dRel_, rUp, (size_t)Bi * 4, cudaMemcpyHostToDevice, stream_));
         CK(cudaMemcpyAsync(dNegSlot_, nUp, negSlot.size() * 4, cudaMemcpyHostToDevice, stream_));
         CK(cudaMemcpyAsync(dNegHead_, headUp, negHead.size(), cudaMemcpyHostToDevice, stream_));
-        if (opt_.mappedStaging) {
+        DevBatch db{dHSlot_, dRel_, dTSlot_, dNegSlot_, dNegHead_, dHIdx_, dTIdx_, dNIdx_, dNHead_, dRowSlot_, dP_, dDP_};
+        enqueueStep(devPlan(plans[i], d32 + off32[i], d64 + off64[i]), db, in.firstStep + i, dLoss + i, nullptr);
+        // Mapped staging: not waited for, so the host draws and maps the next batch while the device runs this one
+        // (its gather and uploads are enqueued behind it on the same stream).
+        stageOut(ents, S, H, false);
+        if (opt_.mappedStaging) {  // behind the last upload from buffer k (stageOut's ids)
           CK(cudaEventRecord(uploaded_[k], stream_));
           uploadPending_[k] = true;
         }
-        DevBatch db{dHSlot_, dRel_, dTSlot_, dNegSlot_, dNegHead_, dHIdx_, dTIdx_, dNIdx_, dNHead_, dRowSlot_, dP_, dDP_};
-        enqueueStep(devPlan(plans[i], d32 + off32[i], d64 + off64[i]), db, in.firstStep + i, dLoss + i, nullptr);
-        // Mapped staging: not waited for, so the host draws and maps the next batches while the device runs this one
-        // (their gathers and uploads are enqueued behind it on the same stream).
-        stageOut(ents, S, H, STAGE_BATCH, false);
       } catch (...) {
         for (int32_t e : st.slotEnt) slotOf_[e] = -1;
         throw;
@@ -1303,7 +1297,7 @@ RunResult CudaEngine::trainRun(const RunInput& in, double* losses) {
     res.stepSeconds = t2 - t1;
     profReport("hybrid");
     CK(cudaMemcpy(losses, dLoss, (size_t)nb * 8, cudaMemcpyDeviceToHost));
-    stageOut(hot.data(), H, 0, STAGE_RUN);
+    stageOut(hot.data(), H, 0);
     relationsOut(allRels);
     anchorsOut();
     res.syncOutSeconds = seconds() - t2;

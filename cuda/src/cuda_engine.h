@@ -119,13 +119,11 @@ class CudaEngine {
   void* scratch(size_t bytes, int which);
   void* pinned(size_t bytes, int which);
   // Host ↔ device rows of the entity-indexed tables (entity, anchorLogit, anchorOf, with optimizer slots).
-  // list: which device copy of `ents` mapped staging keeps (STAGE_RUN: a run's hot rows; STAGE_BATCH: a batch's), so
-  // that stageOut of the rows the last stageIn on that list staged needs no second upload. Mapped staging leaves
-  // its copies enqueued unless `wait`.
-  static constexpr int STAGE_RUN = 0, STAGE_BATCH = 1;
-  void stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots, int list = STAGE_BATCH);
+  // Mapped staging leaves its copies enqueued (stageOut: unless `wait`) and sends `ents` up each call, so it must stay
+  // unchanged until the stream has passed the call when it is page-locked (pageable memory is read before return).
+  void stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots);
   void stageInRange(int64_t e0, int64_t count, int64_t slot0, bool withSlots);
-  void stageOut(const int32_t* ents, int64_t count, int64_t slot0, int list = STAGE_BATCH, bool wait = true);
+  void stageOut(const int32_t* ents, int64_t count, int64_t slot0, bool wait = true);
   struct RowArray {
     float* host;
     float* dev;
@@ -135,8 +133,8 @@ class CudaEngine {
   std::vector<RowArray> stagedArrays(bool in, bool withSlots) const;
   // Splits staged tables into those mapped staging moves (returned) and those copied through the pinned buffer.
   StageTables splitMapped(const std::vector<RowArray>& all, std::vector<RowArray>& copied) const;
-  // The device copy of a staging call's entity ids on `list`, uploaded unless `reuse` and it already holds them.
-  const int32_t* stagedEnts(int list, const int32_t* ents, int64_t count, int64_t slot0, bool reuse);
+  // The staging call's entity ids, sent up (enqueued) to the device buffer the staging kernel reads.
+  const int32_t* stagedEnts(const int32_t* ents, int64_t count);
   // The device's pointer to a page-locked host table (mapped staging), null when it is not page-locked.
   float* mappedTable(const float* host) const;
   // copy, mapped or mixed: how staging moves these tables now.
@@ -210,9 +208,10 @@ class CudaEngine {
   bool registerTried_ = false;
   std::vector<void*> registered_;
   std::vector<std::pair<const void*, void*>> mapped_;  // registered host table → the device's pointer to it
-  // Mapped staging's device copies of the staged entity ids, per list (STAGE_RUN, STAGE_BATCH), and what they hold.
-  int32_t* dStageEnt_[2] = {nullptr, nullptr};
-  int64_t stageEntCap_[2] = {0, 0}, stagedCount_[2] = {-1, -1}, stagedSlot0_[2] = {-1, -1};
+  // Mapped staging's device copy of a staging call's entity ids (stream-ordered: each call's upload lands after the
+  // previous call's kernel has read it).
+  int32_t* dStageEnt_ = nullptr;
+  int64_t stageEntCap_ = 0;
   bool profile_ = false;
   static constexpr int PROF_PHASES = 6;  // index+compose, project, loss, backward-x, backward-M, optimizer
   cudaEvent_t profEvents_[PROF_PHASES + 1] = {};
