@@ -380,9 +380,11 @@ std::string CudaEngine::stagingKind() const {
   return mapped == 0 ? "copy" : mapped == (int)arrays.size() ? "mapped" : "mixed";
 }
 
-StageTables CudaEngine::splitMapped(const std::vector<RowArray>& all, std::vector<RowArray>& copied) const {
+std::vector<CudaEngine::RowArray> CudaEngine::stageMappedRows(const int32_t* ents, int64_t count, int64_t slot0,
+                                                              bool in, bool withSlots) {
   StageTables mapped;
-  for (const auto& a : all) {
+  std::vector<RowArray> copied;
+  for (const auto& a : stagedArrays(in, withSlots)) {
     float* dev = opt_.mappedStaging ? mappedTable(a.host) : nullptr;
     if (dev && mapped.count < StageTables::MAX) {
       mapped.host[mapped.count] = dev;
@@ -392,7 +394,11 @@ StageTables CudaEngine::splitMapped(const std::vector<RowArray>& all, std::vecto
       copied.push_back(a);
     }
   }
-  return mapped;
+  if (mapped.count > 0) {
+    launchStageRows(stream_, mapped, stagedEnts(ents, count), count, slot0, in, smCount_);
+    CK(cudaGetLastError());
+  }
+  return copied;
 }
 
 const int32_t* CudaEngine::stagedEnts(const int32_t* ents, int64_t count) {
@@ -406,12 +412,7 @@ const int32_t* CudaEngine::stagedEnts(const int32_t* ents, int64_t count) {
 
 void CudaEngine::stageIn(const int32_t* ents, int64_t count, int64_t slot0, bool withSlots) {
   if (count == 0) return;
-  std::vector<RowArray> arrays;
-  const StageTables mapped = splitMapped(stagedArrays(true, withSlots), arrays);
-  if (mapped.count > 0) {
-    launchStageRows(stream_, mapped, stagedEnts(ents, count), count, slot0, true, smCount_);
-    CK(cudaGetLastError());
-  }
+  const std::vector<RowArray> arrays = stageMappedRows(ents, count, slot0, true, withSlots);
   if (arrays.empty()) return;
   size_t total = 0;
   for (auto& a : arrays) total += (size_t)count * a.width;
@@ -454,12 +455,7 @@ void CudaEngine::stageInRange(int64_t e0, int64_t count, int64_t slot0, bool wit
 
 void CudaEngine::stageOut(const int32_t* ents, int64_t count, int64_t slot0, bool wait) {
   if (count == 0) return;
-  std::vector<RowArray> arrays;
-  const StageTables mapped = splitMapped(stagedArrays(false, true), arrays);
-  if (mapped.count > 0) {
-    launchStageRows(stream_, mapped, stagedEnts(ents, count), count, slot0, false, smCount_);
-    CK(cudaGetLastError());
-  }
+  const std::vector<RowArray> arrays = stageMappedRows(ents, count, slot0, false, true);
   if (arrays.empty()) {
     if (wait) CK(cudaStreamSynchronize(stream_));
     return;

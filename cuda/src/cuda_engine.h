@@ -131,8 +131,9 @@ class CudaEngine {
   };
   // The entity-indexed tables a stage in (with or without optimizer slots) or a stage out moves.
   std::vector<RowArray> stagedArrays(bool in, bool withSlots) const;
-  // Splits staged tables into those mapped staging moves (returned) and those copied through the pinned buffer.
-  StageTables splitMapped(const std::vector<RowArray>& all, std::vector<RowArray>& copied) const;
+  // The mapped part of a stage in or out: enqueues the staging kernel for the page-locked tables among
+  // stagedArrays(in, withSlots) and returns the others, which the caller copies through the pinned buffer.
+  std::vector<RowArray> stageMappedRows(const int32_t* ents, int64_t count, int64_t slot0, bool in, bool withSlots);
   // The staging call's entity ids, sent up (enqueued) to the device buffer the staging kernel reads.
   const int32_t* stagedEnts(const int32_t* ents, int64_t count);
   // The device's pointer to a page-locked host table (mapped staging), null when it is not page-locked.
