@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { formatSummary, parityOf, readLogs, stagingLines, summarize, targetFor, type BenchResult } from '../bench/kge-gpu/summary';
+import { chooseDefaults, defaultsLines, envLine, formatSummary, main as summaryMain, parityOf, readLogs, stagingLines, summarize, targetFor, type BenchResult } from '../bench/kge-gpu/summary';
 
 // Shaped as run.ts's last lines: the main bench with PyTorch, the extra benches without.
 const main: BenchResult = {
@@ -106,5 +106,89 @@ describe('bench/kge-gpu summary', () => {
       'summary staging x shared@hybrid: copy 1.00M | mapped FAILED (boom)',
     ]);
     expect(stagingLines(main)).toEqual([]);
+  });
+
+  // Shaped as run.ts records them since session 20: each figure with the tile, form and loss reads trainRun reported.
+  const knobbed = (tile: string, form: string, loss: string, adkg: number, pytorch?: number) =>
+    ({ adkg, ...(pytorch ? { pytorch } : {}), gemmTile: tile, projectedDistance: form, sharedLoss: loss });
+  const mainK: BenchResult = {
+    throughput: {
+      transe: { independent: knobbed('none', 'direct', 'none', 16e6, 1.5e6), shared: knobbed('none', 'direct', 'element', 127e6, 19e6) },
+      transr: {
+        independent: knobbed('element', 'direct', 'none', 3.95e6, 0.73e6),
+        shared: knobbed('element', 'direct', 'element', 63e6, 19.8e6),
+        'shared@hybrid': { adkg: 2.58e6, lossLast: 4.1 },
+        'shared@hybrid-mapped': { adkg: 5e6, lossLast: 4.1000001 },
+      },
+    },
+  };
+  const extrasK: Record<string, BenchResult> = {
+    stationary: { throughput: { transr: { independent: knobbed('stationary', 'direct', 'none', 6e6), shared: knobbed('stationary', 'direct', 'element', 70e6) } } },
+    'gram-stationary': { throughput: { transr: { independent: knobbed('stationary', 'gram', 'none', 7.5e6) } } },
+    chunk: { throughput: { transr: { independent: knobbed('chunk', 'direct', 'none', 6.5e6), shared: knobbed('chunk', 'direct', 'element', 66e6) } } },
+    vecloss: { throughput: { transe: { shared: knobbed('none', 'direct', 'vector', 140e6) }, transr: { shared: knobbed('element', 'direct', 'vector', 64e6) } } },
+  };
+  const allPassed = { default: 0, stationary: 0, gram: 0, chunk: 0, vecloss: 0 };
+
+  test('defaults: each configuration decides only the settings this run measured under more than one value', () => {
+    const choice = chooseDefaults(summarize(mainK, extrasK, allPassed), mainK);
+    // TransR independent: gram-stationary; TransR shared: stationary (its form was never varied, so it does not vote
+    // "direct" against gram); TransE shared: vecloss (it has no tile); TransE independent decides nothing; the hybrid
+    // pair: mapped, faster with the same loss. TransR shared's element loss reads conflict with TransE's vector ones.
+    expect(choice.env).toEqual({ ADKG_CUDA_GEMM_TILE: 'stationary', ADKG_CUDA_PROJECTED_DISTANCE: 'gram', ADKG_CUDA_STAGING: 'mapped' });
+    expect(choice.conflicts).toEqual({ ADKG_CUDA_SHARED_LOSS: { element: ['transr shared'], vector: ['transe shared'] } });
+    expect(defaultsLines(choice)).toEqual([
+      'summary defaults: ADKG_CUDA_GEMM_TILE=stationary ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_STAGING=mapped (without ADKG_CUDA_SHARED_LOSS: in conflict, below)',
+      'summary defaults: conflict on ADKG_CUDA_SHARED_LOSS: element (transr shared) | vector (transe shared)',
+    ]);
+  });
+
+  test('defaults: a setting whose parity failed is not chosen, and a mapped staging whose loss differs loses to copy', () => {
+    const differing: BenchResult = JSON.parse(JSON.stringify(mainK));
+    differing.throughput!.transr['shared@hybrid-mapped'].lossLast = 4.3;
+    const choice = chooseDefaults(summarize(differing, extrasK, { ...allPassed, stationary: 1, vecloss: 124 }), differing);
+    // Without stationary (gram-stationary rests on it too), TransR's fastest are chunk with the direct form
+    // (independent) and chunk (shared); without vecloss the shared configurations' fastest read elements. The Gram form
+    // and the vector reads were measured, so those configurations still decide them: for the values that passed.
+    expect(choice.env).toEqual({ ADKG_CUDA_GEMM_TILE: 'chunk', ADKG_CUDA_PROJECTED_DISTANCE: 'direct', ADKG_CUDA_SHARED_LOSS: 'element', ADKG_CUDA_STAGING: 'copy' });
+    expect(choice.conflicts).toEqual({});
+    expect(envLine(choice)).toBe('ADKG_CUDA_GEMM_TILE=chunk ADKG_CUDA_PROJECTED_DISTANCE=direct ADKG_CUDA_SHARED_LOSS=element ADKG_CUDA_STAGING=copy');
+    // A mapped run that copied (its tables below the page-lock floor, as on a small graph) decides no staging.
+    const small: BenchResult = JSON.parse(JSON.stringify(mainK));
+    small.throughput!.transr['shared@hybrid-mapped'].staging = 'copy';
+    expect(chooseDefaults(summarize(small, extrasK, allPassed), small).env).not.toHaveProperty('ADKG_CUDA_STAGING');
+    small.throughput!.transr['shared@hybrid-mapped'].staging = 'mixed';
+    expect(chooseDefaults(summarize(small, extrasK, allPassed), small).env).toHaveProperty('ADKG_CUDA_STAGING', 'mapped');
+  });
+
+  test('the command writes --defaults-out only when the configurations agree, and removes a stale one', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adkg-summary-'));
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const logs = path.join(dir, 'logs'), result = path.join(dir, 'result.json'), out = path.join(dir, 'defaults.env');
+      fs.mkdirSync(logs);
+      fs.writeFileSync(result, 'progress\n' + JSON.stringify(mainK) + '\n');
+      for (const [name, r] of Object.entries(extrasK)) fs.writeFileSync(path.join(logs, `result-${name}.json`), JSON.stringify(r) + '\n');
+      for (const [name, rc] of Object.entries({ ...allPassed, vecloss: 1 })) fs.writeFileSync(path.join(logs, `parity-${name}.rc`), `${rc}\n`);
+      expect(summaryMain(['--result', result, '--logs', logs, '--defaults-out', out])).toBe(0);
+      expect(fs.readFileSync(out, 'utf8')).toBe('ADKG_CUDA_GEMM_TILE=stationary ADKG_CUDA_PROJECTED_DISTANCE=gram ADKG_CUDA_SHARED_LOSS=element ADKG_CUDA_STAGING=mapped\n');
+      const printed = log.mock.calls.map((c) => String(c[0]));
+      expect(printed).toContain(`summary defaults: written to ${out} (the issue's bench under them: env $(cat ${out}) bash bench/kge-gpu/run.sh)`);
+      // vecloss passing puts TransE's vector reads against TransR's element ones: no file, the old one gone.
+      fs.writeFileSync(path.join(logs, 'parity-vecloss.rc'), '0\n');
+      expect(summaryMain(['--result', result, '--logs', logs, '--defaults-out', out])).toBe(0);
+      expect(fs.existsSync(out)).toBe(false);
+      expect(log.mock.calls.map((c) => String(c[0]))).toContain('summary defaults: conflict on ADKG_CUDA_SHARED_LOSS: element (transr shared) | vector (transe shared)');
+      expect(summaryMain([])).toBe(2);
+    } finally {
+      log.mockRestore();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('defaults: results without the reported settings (before session 20) choose nothing', () => {
+    const choice = chooseDefaults(summarize(main, extras, { default: 0, stationary: 0, wgmma: 0 }), main);
+    expect(choice).toEqual({ env: {}, conflicts: {} });
+    expect(defaultsLines(choice)).toEqual(['summary defaults: no setting was measured under more than one value with passed parity']);
   });
 });

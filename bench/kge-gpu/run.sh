@@ -164,8 +164,11 @@ fi
 [ -z "${ADKG_SKIP_GRAM:-}" ] && extra_bench gram ADKG_CUDA_PROJECTED_DISTANCE=gram --models transr --configs independent --gemm tf32x3 "$@"
 # The closing table: every setting above against this run's PyTorch, its parity, the fastest passing one per
 # configuration and the target's verdict (lines "summary all ...").
+# With ADKG_LEVERS=1 also the defaults this run argues for ("summary defaults: …"), written to DEFAULTS_ENV when the
+# configurations agree: a follow-up call on the still-warm machine runs the issue's bench under them (README, "How to run").
 echo "== summary of all settings"
-"$NODE" "$D/app/bench/kge-gpu/summary.js" --result "$OUTDIR/result.json" --logs "$LOGS"
+DEFAULTS_ENV=/tmp/adkg-kge-gpu-defaults.env
+"$NODE" "$D/app/bench/kge-gpu/summary.js" --result "$OUTDIR/result.json" --logs "$LOGS" $([ "$LEVERS" = 1 ] && echo --defaults-out "$DEFAULTS_ENV")
 echo "total $(( $(date +%s) - t0 )) s"
 # The last line: the main bench's JSON (throughput and ratios of the defaults against PyTorch, FB15k-237 parity).
 tail -n 1 "$OUTDIR/result.json"

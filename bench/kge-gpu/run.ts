@@ -208,7 +208,7 @@ async function throughput(graph: { heads: Int32Array; relations: Int32Array; tai
       const adkg = pos / run.stepSeconds;
       const wall = pos / (run.syncInSeconds + run.stepSeconds + run.syncOutSeconds);
       log(`adkg cuda ${model} ${key}: ${adkg.toFixed(0)} positives/s in steps (${wall.toFixed(0)} with the call's table copies; ${run.placement}${hybrid ? `, staging ${run.staging}` : ''}, ${run.projectedDistance} form; loss ${warm.losses[0].toFixed(4)} → ${run.losses[run.losses.length - 1].toFixed(4)})`);
-      return { adkg, adkgWithSync: wall, placement: run.placement, staging: run.staging, reusedDeviceTables: run.reusedDeviceTables, projectedDistance: run.projectedDistance, gemm, batch: B, steps, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1], ...(epoch ? { epoch } : {}) };
+      return { adkg, adkgWithSync: wall, placement: run.placement, staging: run.staging, reusedDeviceTables: run.reusedDeviceTables, projectedDistance: run.projectedDistance, gemmTile: run.gemmTile, sharedLoss: run.sharedLoss, gemm, batch: B, steps, lossFirst: warm.losses[0], lossLast: run.losses[run.losses.length - 1], ...(epoch ? { epoch } : {}) };
     } finally {
       process.env.ADKG_CUDA_PROFILE = '0';
       cu.dispose();
