@@ -110,7 +110,7 @@ describe('bench/kge-gpu summary', () => {
 
   // Shaped as run.ts records them since session 20: each figure with the tile, form and loss reads trainRun reported.
   const knobbed = (tile: string, form: string, loss: string, adkg: number, pytorch?: number) =>
-    ({ adkg, ...(pytorch ? { pytorch } : {}), gemmTile: tile, projectedDistance: form, sharedLoss: loss });
+    ({ adkg, ...(pytorch ? { pytorch } : {}), gemmTile: tile, projectedDistance: form, sharedLoss: loss, staging: 'none' });
   const mainK: BenchResult = {
     throughput: {
       transe: { independent: knobbed('none', 'direct', 'none', 16e6, 1.5e6), shared: knobbed('none', 'direct', 'element', 127e6, 19e6) },

@@ -70,10 +70,11 @@ export const KNOB_ENV: Record<string, string> = {
   staging: 'ADKG_CUDA_STAGING',
 };
 
+// (A resident figure's staging is "none", and the hybrid keys are not settings rows: staging is the pairs' to decide.)
 function knobsOf(entry: BenchEntry): Record<string, string> {
   const knobs: Record<string, string> = {};
-  for (const k of ['gemmTile', 'projectedDistance', 'sharedLoss'] as const) {
-    const v = entry[k];
+  for (const k of Object.keys(KNOB_ENV)) {
+    const v = entry[k as keyof BenchEntry];
     if (typeof v === 'string' && v !== 'none') knobs[k] = v;
   }
   return knobs;
