@@ -22,9 +22,28 @@ export interface QueueJobOutcome<T> {
 
 let queues = 0;
 
+/**
+ * Fails in seconds, naming the URL and the fix, when Redis does not answer: a worker's clients retry forever
+ * (maxRetriesPerRequest: null, as BullMQ requires), so without this a missing Redis shows up as a jest timeout.
+ */
+async function requireRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 5_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  let cause = '';
+  probe.on('error', (e: Error) => (cause ||= e.message)); // connect() itself rejects with only "Connection is closed"
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (e) {
+    throw new Error(`these tests need the real Redis at ${url} (npm run services:up): ${cause || (e as Error).message}`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /** Runs work() as the one job of a fresh queue whose worker has lockDuration lockMs and stalls a job on its first miss. */
 export async function runAsQueueJob<T>(work: () => Promise<T> | T, lockMs: number, timeoutMs = 120_000): Promise<QueueJobOutcome<T>> {
   const url = serviceConfig().redisUrl;
+  await requireRedis(url);
   const name = `adkg-test-lock-${process.pid}-${Date.now()}-${queues++}`;
   const client = new Redis(url, { maxRetriesPerRequest: null });
   const workerClient = new Redis(url, { maxRetriesPerRequest: null });
